@@ -1,0 +1,1 @@
+"""Adapters: PostgreSQL, vendor connectors and security primitives behind the ports."""

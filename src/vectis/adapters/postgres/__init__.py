@@ -1,0 +1,1 @@
+"""PostgreSQL: the schema, row-level security, repositories and the unit of work."""

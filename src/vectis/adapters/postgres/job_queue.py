@@ -1,0 +1,59 @@
+"""procrastinate, deferring jobs on the unit of work's own connection and transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import procrastinate
+from procrastinate import exceptions as job_errors
+from psycopg import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection as SAConnection
+
+from vectis.adapters.postgres.database import libpq_url, runtime_connect_options
+from vectis.application.jobs import blueprint
+
+
+def create_job_app(owner_url: str, app_url: str | None = None) -> procrastinate.App:
+    """The procrastinate app on our database, running as the runtime role."""
+    connector = procrastinate.PsycopgConnector(
+        conninfo=libpq_url(app_url or owner_url),
+        kwargs=runtime_connect_options(app_url),
+        min_size=1,
+        max_size=4,
+    )
+    app = procrastinate.App(connector=connector)
+    app.add_tasks_from(blueprint, namespace="vectis")
+    return app
+
+
+class ProcrastinateJobQueue:
+    """A ``JobQueue`` whose jobs commit or roll back with the unit of work."""
+
+    def __init__(self, app: procrastinate.App, connection: SAConnection) -> None:
+        self._app = app
+        self._connection = connection
+
+    async def defer(
+        self,
+        task_name: str,
+        arguments: Mapping[str, Any],
+        *,
+        queueing_lock: str | None = None,
+        lock: str | None = None,
+    ) -> bool:
+        raw = await self._connection.get_raw_connection()
+        driver_connection = raw.driver_connection
+        assert isinstance(driver_connection, AsyncConnection)
+        deferrer = self._app.configure_task(
+            task_name, connection=driver_connection, queueing_lock=queueing_lock, lock=lock
+        )
+        # A savepoint, so that "already queued" does not abort the caller's transaction.
+        savepoint = await self._connection.begin_nested()
+        try:
+            await deferrer.defer_async(**arguments)
+        except job_errors.AlreadyEnqueued:
+            await savepoint.rollback()
+            return False
+        await savepoint.commit()
+        return True

@@ -1,0 +1,226 @@
+"""Operators, personal access tokens, hub sessions and failed sign-in counters."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from vectis.adapters.postgres.repositories._lookup import lookup_key
+from vectis.adapters.postgres.tables import (
+    access_tokens,
+    login_failures,
+    operator_sessions,
+    operators,
+)
+from vectis.application.errors import Conflict
+from vectis.domain.identity import OperatorSession, PersonalAccessToken
+from vectis.domain.tenancy import Operator, Role
+
+
+class PostgresOperatorRepository:
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
+
+    async def add(self, operator: Operator, password_hash: str) -> None:
+        statement = (
+            pg_insert(operators)
+            .values(
+                id=operator.id,
+                tenant_id=operator.tenant_id,
+                email=operator.email,
+                display_name=operator.display_name,
+                role=operator.role.value,
+                password_hash=password_hash,
+                time_zone=operator.time_zone,
+                created_at=operator.created_at,
+                disabled_at=operator.disabled_at,
+            )
+            .on_conflict_do_nothing()
+            .returning(operators.c.id)
+        )
+        if (await self._connection.execute(statement)).first() is None:
+            raise Conflict(f"an operator with the e-mail address {operator.email} already exists")
+
+    async def get(self, operator_id: UUID) -> Operator | None:
+        row = (
+            await self._connection.execute(select(operators).where(operators.c.id == operator_id))
+        ).first()
+        return _operator(row._mapping) if row else None
+
+    async def get_by_email(self, email: str) -> Operator | None:
+        row = (
+            await self._connection.execute(select(operators).where(operators.c.email == email))
+        ).first()
+        return _operator(row._mapping) if row else None
+
+    async def find_for_login(self, email: str) -> tuple[Operator, str] | None:
+        async with lookup_key(self._connection, "email", email):
+            row = (
+                await self._connection.execute(select(operators).where(operators.c.email == email))
+            ).first()
+        return (_operator(row._mapping), row._mapping["password_hash"]) if row else None
+
+    async def set_password(self, operator_id: UUID, password_hash: str) -> None:
+        await self._connection.execute(
+            update(operators)
+            .where(operators.c.id == operator_id)
+            .values(password_hash=password_hash)
+        )
+
+    async def list(self) -> list[Operator]:
+        rows = await self._connection.execute(select(operators).order_by(operators.c.email))
+        return [_operator(row._mapping) for row in rows]
+
+
+class PostgresTokenRepository:
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
+
+    async def add(self, token: PersonalAccessToken, digest: bytes) -> None:
+        await self._connection.execute(
+            insert(access_tokens).values(
+                id=token.id,
+                tenant_id=token.tenant_id,
+                operator_id=token.operator_id,
+                name=token.name,
+                role=token.role.value,
+                hint=token.hint,
+                digest=digest,
+                created_at=token.created_at,
+                expires_at=token.expires_at,
+            )
+        )
+
+    async def get(self, token_id: UUID) -> PersonalAccessToken | None:
+        statement = select(access_tokens).where(access_tokens.c.id == token_id)
+        row = (await self._connection.execute(statement)).first()
+        return _token(row._mapping) if row else None
+
+    async def find_by_digest(self, digest: bytes) -> PersonalAccessToken | None:
+        async with lookup_key(self._connection, "digest", digest.hex()):
+            statement = select(access_tokens).where(access_tokens.c.digest == digest)
+            row = (await self._connection.execute(statement)).first()
+        return _token(row._mapping) if row else None
+
+    async def revoke(self, token_id: UUID, at: datetime) -> None:
+        await self._connection.execute(
+            update(access_tokens)
+            .where(access_tokens.c.id == token_id, access_tokens.c.revoked_at.is_(None))
+            .values(revoked_at=at)
+        )
+
+    async def touch(self, token_id: UUID, at: datetime) -> None:
+        await self._connection.execute(
+            update(access_tokens).where(access_tokens.c.id == token_id).values(last_used_at=at)
+        )
+
+    async def list(self, *, operator_id: UUID | None = None) -> list[PersonalAccessToken]:
+        statement = select(access_tokens).order_by(access_tokens.c.created_at)
+        if operator_id is not None:
+            statement = statement.where(access_tokens.c.operator_id == operator_id)
+        return [_token(row._mapping) for row in await self._connection.execute(statement)]
+
+
+class PostgresSessionRepository:
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
+
+    async def add(self, session: OperatorSession, digest: bytes) -> None:
+        await self._connection.execute(
+            insert(operator_sessions).values(
+                id=session.id,
+                tenant_id=session.tenant_id,
+                operator_id=session.operator_id,
+                digest=digest,
+                created_at=session.created_at,
+                expires_at=session.expires_at,
+                last_seen_at=session.last_seen_at,
+            )
+        )
+
+    async def find_by_digest(self, digest: bytes) -> OperatorSession | None:
+        async with lookup_key(self._connection, "digest", digest.hex()):
+            statement = select(operator_sessions).where(operator_sessions.c.digest == digest)
+            row = (await self._connection.execute(statement)).first()
+        if row is None:
+            return None
+        values = row._mapping
+        return OperatorSession(
+            id=values["id"],
+            tenant_id=values["tenant_id"],
+            operator_id=values["operator_id"],
+            created_at=values["created_at"],
+            expires_at=values["expires_at"],
+            last_seen_at=values["last_seen_at"],
+            ended_at=values["ended_at"],
+        )
+
+    async def end(self, session_id: UUID, at: datetime) -> None:
+        await self._connection.execute(
+            update(operator_sessions)
+            .where(operator_sessions.c.id == session_id, operator_sessions.c.ended_at.is_(None))
+            .values(ended_at=at)
+        )
+
+    async def touch(self, session_id: UUID, at: datetime) -> None:
+        await self._connection.execute(
+            update(operator_sessions)
+            .where(operator_sessions.c.id == session_id)
+            .values(last_seen_at=at)
+        )
+
+
+class PostgresLoginThrottleStore:
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
+
+    async def record_failure(self, key: str, at: datetime) -> None:
+        await self._connection.execute(insert(login_failures).values(key=key, failed_at=at))
+
+    async def failures_since(self, key: str, since: datetime) -> tuple[int, datetime | None]:
+        statement = select(func.count(), func.min(login_failures.c.failed_at)).where(
+            login_failures.c.key == key, login_failures.c.failed_at >= since
+        )
+        count, oldest = (await self._connection.execute(statement)).one()
+        return int(count), oldest
+
+    async def clear(self, key: str) -> None:
+        await self._connection.execute(delete(login_failures).where(login_failures.c.key == key))
+
+    async def prune(self, before: datetime) -> None:
+        await self._connection.execute(
+            delete(login_failures).where(login_failures.c.failed_at < before)
+        )
+
+
+def _operator(row: Any) -> Operator:
+    return Operator(
+        id=row["id"],
+        tenant_id=row["tenant_id"],
+        email=row["email"],
+        display_name=row["display_name"],
+        role=Role(row["role"]),
+        time_zone=row["time_zone"],
+        created_at=row["created_at"],
+        disabled_at=row["disabled_at"],
+    )
+
+
+def _token(row: Any) -> PersonalAccessToken:
+    return PersonalAccessToken(
+        id=row["id"],
+        tenant_id=row["tenant_id"],
+        operator_id=row["operator_id"],
+        name=row["name"],
+        role=Role(row["role"]),
+        hint=row["hint"],
+        created_at=row["created_at"],
+        expires_at=row["expires_at"],
+        revoked_at=row["revoked_at"],
+        last_used_at=row["last_used_at"],
+    )

@@ -1,0 +1,229 @@
+"""The tables as SQLAlchemy Core sees them; the migrations own the DDL, RLS and grants."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    DateTime,
+    Identity,
+    Integer,
+    LargeBinary,
+    MetaData,
+    Table,
+    Text,
+    Uuid,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+
+metadata = MetaData()
+
+
+def _tenant_id() -> Column[object]:
+    return Column("tenant_id", Uuid, nullable=False)
+
+
+def _created_at() -> Column[object]:
+    return Column("created_at", DateTime(timezone=True), nullable=False)
+
+
+tenants = Table(
+    "tenants",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("slug", Text, nullable=False, unique=True),
+    Column("name", Text, nullable=False),
+    _created_at(),
+)
+
+customers = Table(
+    "customers",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    _tenant_id(),
+    Column("name", Text, nullable=False),
+    Column("slug", Text, nullable=False),
+    _created_at(),
+)
+
+sites = Table(
+    "sites",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    _tenant_id(),
+    Column("customer_id", Uuid, nullable=False),
+    Column("name", Text, nullable=False),
+    _created_at(),
+)
+
+operators = Table(
+    "operators",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    _tenant_id(),
+    Column("email", Text, nullable=False, unique=True),
+    Column("display_name", Text, nullable=False),
+    Column("role", Text, nullable=False),
+    Column("password_hash", Text, nullable=False),
+    Column("time_zone", Text, nullable=False),
+    _created_at(),
+    Column("disabled_at", DateTime(timezone=True)),
+)
+
+access_tokens = Table(
+    "access_tokens",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    _tenant_id(),
+    Column("operator_id", Uuid, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("role", Text, nullable=False),
+    Column("hint", Text, nullable=False),
+    Column("digest", LargeBinary, nullable=False, unique=True),
+    _created_at(),
+    Column("expires_at", DateTime(timezone=True)),
+    Column("revoked_at", DateTime(timezone=True)),
+    Column("last_used_at", DateTime(timezone=True)),
+)
+
+operator_sessions = Table(
+    "operator_sessions",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    _tenant_id(),
+    Column("operator_id", Uuid, nullable=False),
+    Column("digest", LargeBinary, nullable=False, unique=True),
+    _created_at(),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("last_seen_at", DateTime(timezone=True), nullable=False),
+    Column("ended_at", DateTime(timezone=True)),
+)
+
+login_failures = Table(
+    "login_failures",
+    metadata,
+    Column("id", BigInteger, Identity(always=True), primary_key=True),
+    Column("key", Text, nullable=False),
+    Column("failed_at", DateTime(timezone=True), nullable=False),
+)
+
+integrations = Table(
+    "integrations",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    _tenant_id(),
+    Column("vendor", Text, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("base_url", Text, nullable=False),
+    Column("credentials", LargeBinary, nullable=False),
+    Column("settings", JSONB, nullable=False),
+    _created_at(),
+    Column("last_success_at", DateTime(timezone=True)),
+    Column("last_error_at", DateTime(timezone=True)),
+    Column("last_error", Text),
+)
+
+customer_links = Table(
+    "customer_links",
+    metadata,
+    _tenant_id(),
+    Column("integration_id", Uuid, primary_key=True),
+    Column("company_ref", Text, primary_key=True),
+    Column("customer_id", Uuid, nullable=False),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", BigInteger, Identity(always=True), primary_key=True),
+    _tenant_id(),
+    Column("customer_id", Uuid),
+    Column("site_id", Uuid),
+    Column("source", Text, nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("occurred_at", DateTime(timezone=True), nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Column("title", Text, nullable=False),
+    Column("detail", Text, nullable=False),
+    Column("subject_system", Text),
+    Column("subject_type", Text),
+    Column("subject_id", Text),
+    Column("integration_id", Uuid),
+    Column("payload", JSONB, nullable=False),
+)
+
+inbox = Table(
+    "inbox",
+    metadata,
+    Column("id", BigInteger, Identity(always=True), primary_key=True),
+    _tenant_id(),
+    Column("integration_id", Uuid, nullable=False),
+    Column("external_id", Text, nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("event", JSONB, nullable=False),
+    Column("processed_at", DateTime(timezone=True)),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", BigInteger, Identity(always=True), primary_key=True),
+    _tenant_id(),
+    Column("seq", BigInteger, nullable=False),
+    Column("occurred_at", DateTime(timezone=True), nullable=False),
+    Column("actor_kind", Text, nullable=False),
+    Column("actor_id", Text),
+    Column("actor_label", Text, nullable=False),
+    Column("action", Text, nullable=False),
+    Column("target_system", Text, nullable=False),
+    Column("target_id", Text),
+    # ``json`` keeps the canonical text byte for byte, which the hash chain covers.
+    Column("payload", JSON, nullable=False),
+    Column("outcome", Text, nullable=False),
+    Column("prev_hash", LargeBinary, nullable=False),
+    Column("hash", LargeBinary, nullable=False),
+)
+
+audit_chain_heads = Table(
+    "audit_chain_heads",
+    metadata,
+    Column("tenant_id", Uuid, primary_key=True),
+    Column("seq", BigInteger, nullable=False),
+    Column("hash", LargeBinary, nullable=False),
+    Column("prev_hash", LargeBinary, nullable=False),
+)
+
+writebacks = Table(
+    "writebacks",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    _tenant_id(),
+    Column("integration_id", Uuid, nullable=False),
+    Column("action", Text, nullable=False),
+    Column("params", JSONB, nullable=False),
+    Column("idempotency_key", Text, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("requested_by", JSONB, nullable=False),
+    Column("requested_at", DateTime(timezone=True), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("finished_at", DateTime(timezone=True)),
+    Column("result", JSONB, nullable=False),
+    Column("error", Text),
+)
+
+TENANT_TABLES = (
+    "customers",
+    "sites",
+    "operators",
+    "access_tokens",
+    "operator_sessions",
+    "integrations",
+    "customer_links",
+    "events",
+    "inbox",
+    "audit_log",
+    "audit_chain_heads",
+    "writebacks",
+)

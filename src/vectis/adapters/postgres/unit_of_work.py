@@ -1,0 +1,122 @@
+"""The PostgreSQL unit of work: one connection, one transaction, one tenant."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from uuid import UUID
+
+import procrastinate
+from sqlalchemy import func, select
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from vectis.adapters.postgres.job_queue import ProcrastinateJobQueue
+from vectis.adapters.postgres.repositories.audit import PostgresAuditLog
+from vectis.adapters.postgres.repositories.events import PostgresEventStream, PostgresInbox
+from vectis.adapters.postgres.repositories.identity import (
+    PostgresLoginThrottleStore,
+    PostgresOperatorRepository,
+    PostgresSessionRepository,
+    PostgresTokenRepository,
+)
+from vectis.adapters.postgres.repositories.integrations import PostgresIntegrationRepository
+from vectis.adapters.postgres.repositories.tenancy import (
+    PostgresCustomerRepository,
+    PostgresTenantRepository,
+)
+from vectis.adapters.postgres.repositories.writebacks import PostgresWriteBackRepository
+from vectis.application.errors import ServiceUnavailable
+
+
+class PostgresUnitOfWork:
+    """Rolls back on leaving unless ``commit()`` was called; RLS scopes it to its tenant."""
+
+    def __init__(
+        self, engine: AsyncEngine, job_app: procrastinate.App, tenant_id: UUID | None
+    ) -> None:
+        self._engine = engine
+        self._job_app = job_app
+        self._requested_tenant = tenant_id
+        self._tenant_id: UUID | None = None
+        self._connection: AsyncConnection | None = None
+        self._committed = False
+
+    @property
+    def tenant_id(self) -> UUID | None:
+        return self._tenant_id
+
+    async def __aenter__(self) -> PostgresUnitOfWork:
+        try:
+            self._connection = await self._engine.connect()
+        except (OperationalError, OSError) as error:
+            raise ServiceUnavailable(f"the database does not answer: {_reason(error)}") from error
+        await self._connection.begin()
+        connection = self._connection
+        self.tenants = PostgresTenantRepository(connection)
+        self.customers = PostgresCustomerRepository(connection)
+        self.operators = PostgresOperatorRepository(connection)
+        self.tokens = PostgresTokenRepository(connection)
+        self.sessions = PostgresSessionRepository(connection)
+        self.throttle = PostgresLoginThrottleStore(connection)
+        self.audit = PostgresAuditLog(connection)
+        self.events = PostgresEventStream(connection)
+        self.writebacks = PostgresWriteBackRepository(connection)
+        self.jobs = ProcrastinateJobQueue(self._job_app, connection)
+        self._bind_repositories(None)
+        if self._requested_tenant is not None:
+            await self.bind_tenant(self._requested_tenant)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        assert self._connection is not None
+        try:
+            if not self._committed and self._connection.in_transaction():
+                await self._connection.rollback()
+        finally:
+            await self._connection.close()
+
+    async def bind_tenant(self, tenant_id: UUID) -> None:
+        if self._tenant_id == tenant_id:
+            return
+        if self._tenant_id is not None:
+            raise RuntimeError("a unit of work serves one tenant only")
+        assert self._connection is not None
+        await self._connection.execute(
+            select(func.set_config("vectis.tenant_id", str(tenant_id), True))
+        )
+        self._tenant_id = tenant_id
+        self._bind_repositories(tenant_id)
+
+    async def commit(self) -> None:
+        assert self._connection is not None
+        try:
+            await self._connection.commit()
+        except DBAPIError as error:
+            if error.connection_invalidated:
+                raise ServiceUnavailable(f"the database went away: {_reason(error)}") from error
+            raise
+        self._committed = True
+
+    def _bind_repositories(self, tenant_id: UUID | None) -> None:
+        assert self._connection is not None
+        self.inbox = PostgresInbox(self._connection, tenant_id)
+        self.integrations = PostgresIntegrationRepository(self._connection, tenant_id)
+
+
+class PostgresUnitOfWorkFactory:
+    def __init__(self, engine: AsyncEngine, job_app: procrastinate.App) -> None:
+        self._engine = engine
+        self._job_app = job_app
+
+    def __call__(self, tenant_id: UUID | None = None) -> PostgresUnitOfWork:
+        return PostgresUnitOfWork(self._engine, self._job_app, tenant_id)
+
+
+def _reason(error: BaseException) -> str:
+    original = getattr(error, "orig", None) or error
+    return str(original).strip().splitlines()[0] if str(original).strip() else type(error).__name__

@@ -1,0 +1,1 @@
+"""Security primitives behind ports: password hashing, sealing secrets, key derivation."""

@@ -1,0 +1,1 @@
+"""Vendor connectors; each has the same files (client, wire, mapping, gateway, webhooks)."""

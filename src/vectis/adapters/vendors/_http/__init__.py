@@ -1,0 +1,1 @@
+"""HTTP concerns every connector shares: retries, Retry-After, error classification, SSRF."""

@@ -1,0 +1,136 @@
+"""One way to call a vendor: timeouts, backoff with jitter, Retry-After, errors classified.
+
+Only requests that are safe to repeat are retried after the vendor may have acted on them;
+a POST is retried only when it never reached the vendor (connection refused, DNS).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import logging
+import random
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+from attrs import frozen
+
+from vectis.domain.errors import (
+    VendorAuthFailed,
+    VendorError,
+    VendorNotFound,
+    VendorRateLimited,
+    VendorRejected,
+    VendorUnavailable,
+)
+
+logger = logging.getLogger(__name__)
+_IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+
+
+@frozen(kw_only=True)
+class RetryPolicy:
+    attempts: int = 4
+    base_delay: float = 0.5
+    max_delay: float = 30.0
+
+    def delay(self, attempt: int) -> float:
+        """Full-jitter exponential backoff for the given (1-based) attempt."""
+        return random.uniform(0, min(self.max_delay, self.base_delay * 2 ** (attempt - 1)))  # noqa: S311
+
+
+class VendorTransport:
+    """Sends requests for one vendor and turns failures into domain errors."""
+
+    def __init__(
+        self, client: httpx.AsyncClient, *, vendor: str, retry: RetryPolicy | None = None
+    ) -> None:
+        self._client = client
+        self._vendor = vendor
+        self._retry = retry or RetryPolicy()
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+    ) -> httpx.Response:
+        method = method.upper()
+        for attempt in range(1, self._retry.attempts + 1):
+            try:
+                response = await self._client.request(
+                    method, url, headers=headers, params=params, json=json
+                )
+            except httpx.ConnectError as error:
+                failure: VendorError = VendorUnavailable(f"{self._vendor} is unreachable: {error}")
+            except httpx.TimeoutException as error:
+                failure = VendorUnavailable(f"{self._vendor} did not answer in time")
+                if method not in _IDEMPOTENT:
+                    raise failure from error
+            except httpx.HTTPError as error:
+                raise VendorUnavailable(f"{self._vendor}: {error}") from error
+            else:
+                if response.is_success:
+                    return response
+                failure = classify(self._vendor, response)
+                if not failure.retriable or (
+                    method not in _IDEMPOTENT and not isinstance(failure, VendorRateLimited)
+                ):
+                    raise failure
+            if attempt == self._retry.attempts:
+                raise failure
+            wait = self._retry.delay(attempt)
+            if isinstance(failure, VendorRateLimited) and failure.retry_after is not None:
+                wait = min(self._retry.max_delay, failure.retry_after.total_seconds())
+            logger.info("%s: %s; retrying in %.1fs", self._vendor, failure, wait)
+            await asyncio.sleep(wait)
+        raise AssertionError("unreachable")
+
+
+def classify(vendor: str, response: httpx.Response) -> VendorError:
+    """The domain error for a vendor's non-success response."""
+    status = response.status_code
+    detail = _detail(response)
+    if status == 429:
+        return VendorRateLimited(
+            f"{vendor} rate limit reached", retry_after=retry_after(response.headers)
+        )
+    if status in (401, 403):
+        return VendorAuthFailed(f"{vendor} refused the credentials ({status}){detail}")
+    if status == 404:
+        return VendorNotFound(f"{vendor} has no such object{detail}")
+    if status >= 500:
+        return VendorUnavailable(f"{vendor} answered {status}{detail}")
+    return VendorRejected(f"{vendor} rejected the request ({status}){detail}")
+
+
+def retry_after(headers: httpx.Headers) -> timedelta | None:
+    """Parse ``Retry-After`` as seconds or as an HTTP date."""
+    raw = headers.get("retry-after")
+    if not raw:
+        return None
+    raw = raw.strip()
+    if raw.isdigit():
+        return timedelta(seconds=int(raw))
+    try:
+        when = email.utils.parsedate_to_datetime(raw)
+    except (TypeError, ValueError):
+        return None
+    return max(timedelta(0), when - datetime.now(UTC))
+
+
+def _detail(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return ""
+    if isinstance(body, dict):
+        message = body.get("message") or body.get("error") or body.get("title")
+        if isinstance(message, str) and message:
+            return f": {message[:200]}"
+    return ""

@@ -1,0 +1,136 @@
+"""Seeds the demo MSP: customers with sites, operators of every role, sandbox integrations."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from attrs import field, frozen
+
+from vectis.application.errors import NotFound
+from vectis.application.services import Services
+from vectis.domain.identity import Principal
+from vectis.domain.integration import Credentials
+from vectis.domain.tenancy import Role, Tenant
+from vectis.domain.writeback import SubscribeWebhooks
+
+DEMO_TENANT = "Harbor Point IT"
+DEMO_SLUG = "harbor-point"
+DEMO_CUSTOMERS: Mapping[str, Sequence[str]] = {
+    "Aldridge & Co.": ("London HQ", "Leeds Office"),
+    "Bayside Bistro": ("Harbour Street",),
+    "Coast Logistics": ("Head Office", "Felixstowe Depot", "Southampton Depot"),
+    "Drexel Dental": ("Northside Clinic", "Riverside Clinic"),
+    "Edison Manufacturing": ("Plant 1", "Plant 2"),
+}
+DEMO_TEAM = (
+    ("sam.okafor", "Sam Okafor", Role.TECH),
+    ("riley.chen", "Riley Chen", Role.READ_ONLY),
+)
+
+
+@frozen(kw_only=True)
+class SandboxAccount:
+    """One vendor account served by the loopback sandbox."""
+
+    vendor: str
+    name: str
+    base_url: str
+    credentials: Mapping[str, str] = field(repr=False)
+    companies: Mapping[str, str] = field(factory=dict)
+
+
+@frozen(kw_only=True)
+class DemoLogin:
+    tenant: Tenant
+    email: str
+    team: tuple[str, ...]
+
+
+class DemoSeeder:
+    def __init__(self, services: Services) -> None:
+        self._services = services
+
+    async def seed(
+        self,
+        *,
+        admin_email: str,
+        admin_password: str,
+        sandbox: Sequence[SandboxAccount],
+        webhook_base_url: str,
+    ) -> DemoLogin:
+        """Create the demo tenant once; later runs reset the admin's password and re-point the
+        integrations at this run's sandbox. Either way, subscribe to the sandbox's webhooks."""
+        domain = admin_email.partition("@")[2]
+        team = tuple(f"{handle}@{domain}" for handle, _, _ in DEMO_TEAM)
+        try:
+            tenant = await self._services.tenancy.find_tenant(DEMO_SLUG)
+        except NotFound:
+            tenant = await self._create(admin_email, admin_password, team, sandbox)
+        else:
+            await self._services.tenancy.set_password(admin_email, admin_password)
+        await self._connect(tenant, sandbox, webhook_base_url.rstrip("/"))
+        return DemoLogin(tenant=tenant, email=admin_email, team=team)
+
+    async def _connect(
+        self, tenant: Tenant, sandbox: Sequence[SandboxAccount], webhook_base_url: str
+    ) -> None:
+        seeder = Principal.system(tenant.id, "demo")
+        integrations = {item.name: item for item in await self._services.integrations.list(seeder)}
+        for account in sandbox:
+            integration = integrations.get(account.name)
+            if integration is None:
+                continue
+            if integration.base_url != account.base_url.rstrip("/"):
+                await self._services.integrations.update_connection(
+                    seeder,
+                    integration.id,
+                    base_url=account.base_url,
+                    credentials=Credentials(values=account.credentials),
+                )
+            await self._services.writebacks.request(
+                seeder,
+                integration.id,
+                SubscribeWebhooks(receiver_url=f"{webhook_base_url}/webhooks/{integration.id}"),
+            )
+
+    async def _create(
+        self,
+        admin_email: str,
+        password: str,
+        team: Sequence[str],
+        sandbox: Sequence[SandboxAccount],
+    ) -> Tenant:
+        tenancy = self._services.tenancy
+        tenant = await tenancy.create_tenant(DEMO_TENANT, slug=DEMO_SLUG)
+        await tenancy.add_operator(
+            tenant.id,
+            email=admin_email,
+            display_name="Alex Morgan",
+            role=Role.OWNER,
+            password=password,
+        )
+        for email, (_, display_name, role) in zip(team, DEMO_TEAM, strict=True):
+            await tenancy.add_operator(
+                tenant.id, email=email, display_name=display_name, role=role, password=password
+            )
+        customers = {
+            name: await tenancy.add_customer(tenant.id, name=name, site_names=sites)
+            for name, sites in DEMO_CUSTOMERS.items()
+        }
+        seeder = Principal.system(tenant.id, "demo")
+        for account in sandbox:
+            integration = await self._services.integrations.add(
+                seeder,
+                vendor=account.vendor,
+                name=account.name,
+                base_url=account.base_url,
+                credentials=Credentials(values=account.credentials),
+                settings={"acknowledge_new_tickets": True},
+            )
+            for company_ref, company_name in account.companies.items():
+                customer = customers.get(company_name)
+                if customer:
+                    await self._services.integrations.link_customer(
+                        seeder, integration.id, company_ref, customer.id
+                    )
+        return tenant

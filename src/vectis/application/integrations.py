@@ -1,0 +1,133 @@
+"""Configuring integrations: credentials are sealed before they reach a repository."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+from uuid import UUID, uuid4
+
+from vectis.application.audit import record
+from vectis.application.errors import NotFound
+from vectis.application.identity import require
+from vectis.application.ports import Clock, SecretBox
+from vectis.application.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from vectis.domain.audit import AuditTarget, Outcome
+from vectis.domain.identity import Principal
+from vectis.domain.integration import Credentials, Integration
+from vectis.domain.tenancy import Permission, validate_name
+
+
+class IntegrationService:
+    def __init__(self, uow: UnitOfWorkFactory, secret_box: SecretBox, clock: Clock) -> None:
+        self._uow = uow
+        self._secret_box = secret_box
+        self._clock = clock
+
+    async def add(
+        self,
+        principal: Principal,
+        *,
+        vendor: str,
+        name: str,
+        base_url: str,
+        credentials: Credentials,
+        settings: Mapping[str, Any] | None = None,
+    ) -> Integration:
+        require(principal, Permission.MANAGE_INTEGRATIONS)
+        integration = Integration(
+            id=uuid4(),
+            tenant_id=principal.tenant_id,
+            vendor=vendor,
+            name=validate_name(name, what="integration name"),
+            base_url=base_url.rstrip("/"),
+            created_at=self._clock.now(),
+            settings=dict(settings or {}),
+        )
+        sealed = self._seal(integration.id, credentials)
+        async with self._uow(principal.tenant_id) as uow:
+            await uow.integrations.add(integration, sealed)
+            await record(
+                uow,
+                self._clock,
+                actor=principal.actor,
+                action="integration.create",
+                target=AuditTarget(system="vectis", object_id=str(integration.id)),
+                outcome=Outcome.SUCCEEDED,
+                payload={
+                    "vendor": vendor,
+                    "name": integration.name,
+                    "base_url": integration.base_url,
+                    "settings": dict(integration.settings),
+                    "credential_fields": sorted(credentials.values),
+                },
+            )
+            await uow.commit()
+        return integration
+
+    async def update_connection(
+        self, principal: Principal, integration_id: UUID, *, base_url: str, credentials: Credentials
+    ) -> Integration:
+        """Point an integration at a new address or give it new credentials."""
+        require(principal, Permission.MANAGE_INTEGRATIONS)
+        async with self._uow(principal.tenant_id) as uow:
+            await self._get(uow, integration_id)
+            await uow.integrations.update_connection(
+                integration_id,
+                base_url=base_url.rstrip("/"),
+                sealed_credentials=self._seal(integration_id, credentials),
+            )
+            await record(
+                uow,
+                self._clock,
+                actor=principal.actor,
+                action="integration.update_connection",
+                target=AuditTarget(system="vectis", object_id=str(integration_id)),
+                outcome=Outcome.SUCCEEDED,
+                payload={"base_url": base_url, "credential_fields": sorted(credentials.values)},
+            )
+            updated = await self._get(uow, integration_id)
+            await uow.commit()
+        return updated
+
+    async def link_customer(
+        self, principal: Principal, integration_id: UUID, company_ref: str, customer_id: UUID
+    ) -> None:
+        """Tie a vendor's company/organisation to a Vectis customer."""
+        require(principal, Permission.MANAGE_INTEGRATIONS)
+        async with self._uow(principal.tenant_id) as uow:
+            await self._get(uow, integration_id)
+            if await uow.customers.get(customer_id) is None:
+                raise NotFound(f"no customer {customer_id}")
+            await uow.integrations.link_customer(integration_id, company_ref, customer_id)
+            await record(
+                uow,
+                self._clock,
+                actor=principal.actor,
+                action="integration.link_customer",
+                target=AuditTarget(system="vectis", object_id=str(integration_id)),
+                outcome=Outcome.SUCCEEDED,
+                payload={"company_ref": company_ref, "customer_id": str(customer_id)},
+            )
+            await uow.commit()
+
+    async def list(self, principal: Principal) -> list[Integration]:
+        require(principal, Permission.READ)
+        async with self._uow(principal.tenant_id) as uow:
+            return await uow.integrations.list()
+
+    async def open_credentials(self, uow: UnitOfWork, integration_id: UUID) -> Credentials:
+        """Unseal an integration's credentials inside the caller's unit of work."""
+        sealed = await uow.integrations.sealed_credentials(integration_id)
+        values = json.loads(self._secret_box.open(sealed, context=integration_id.bytes))
+        return Credentials(values=values)
+
+    def _seal(self, integration_id: UUID, credentials: Credentials) -> bytes:
+        plaintext = json.dumps(dict(credentials.values)).encode()
+        return self._secret_box.seal(plaintext, context=integration_id.bytes)
+
+    async def _get(self, uow: UnitOfWork, integration_id: UUID) -> Integration:
+        integration = await uow.integrations.get(integration_id)
+        if integration is None:
+            raise NotFound(f"no integration {integration_id}")
+        return integration

@@ -1,0 +1,60 @@
+"""Background jobs: thin procrastinate tasks that call application services.
+
+The worker hands the services in through procrastinate's ``additional_context``, so this
+module never imports the composition root.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from uuid import UUID
+
+import procrastinate
+from procrastinate import JobContext, RetryStrategy
+
+from vectis.application.inbox import PROCESS_INBOX
+from vectis.application.writebacks import MAX_ATTEMPTS, PERFORM_WRITEBACK
+from vectis.domain.errors import VendorUnavailable
+
+logger = logging.getLogger(__name__)
+blueprint = procrastinate.Blueprint()
+NAMESPACE = "vectis"
+TASK_NAMES = (PROCESS_INBOX, PERFORM_WRITEBACK)
+
+
+def _services(context: JobContext) -> Any:
+    return context.additional_context["services"]
+
+
+@blueprint.task(
+    name=PROCESS_INBOX.removeprefix(f"{NAMESPACE}:"),
+    queue="inbox",
+    pass_context=True,
+    retry=RetryStrategy(max_attempts=10, exponential_wait=2),
+)
+async def process_inbox(context: JobContext, tenant_id: str) -> None:
+    processed = await _services(context).inbox.process(UUID(tenant_id))
+    logger.info("processed %d inbound events for tenant %s", processed, tenant_id)
+
+
+@blueprint.task(
+    name=PERFORM_WRITEBACK.removeprefix(f"{NAMESPACE}:"),
+    queue="writebacks",
+    pass_context=True,
+    retry=RetryStrategy(
+        max_attempts=MAX_ATTEMPTS - 1, exponential_wait=3, retry_exceptions={VendorUnavailable}
+    ),
+)
+async def perform_writeback(context: JobContext, tenant_id: str, writeback_id: str) -> None:
+    await _services(context).writebacks.perform(UUID(tenant_id), UUID(writeback_id))
+
+
+@blueprint.periodic(cron="* * * * *", periodic_id="retry-stalled")
+@blueprint.task(name="retry_stalled_jobs", queue="maintenance", pass_context=True)
+async def retry_stalled_jobs(context: JobContext, timestamp: int) -> None:
+    """Requeue jobs whose worker stopped sending heartbeats (it crashed or was killed)."""
+    manager = context.app.job_manager
+    for job in await manager.get_stalled_jobs():
+        logger.warning("retrying job %s of a worker that stopped responding", job.id)
+        await manager.retry_job(job)

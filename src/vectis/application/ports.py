@@ -1,0 +1,99 @@
+"""Outbound ports the use cases need, other than the unit of work and its repositories."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any, Protocol
+
+from attrs import frozen
+
+from vectis.domain.events import InboundEvent
+from vectis.domain.integration import Credentials, Integration
+from vectis.domain.ticketing import Ticketing
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current time, timezone-aware (UTC)."""
+        ...
+
+
+class PasswordHasher(Protocol):
+    def hash(self, password: str) -> str: ...
+
+    def verify(self, password_hash: str, password: str) -> bool:
+        """Whether ``password`` matches; never raises for a wrong password."""
+        ...
+
+    def needs_rehash(self, password_hash: str) -> bool: ...
+
+
+class SecretBox(Protocol):
+    """Authenticated encryption of secrets at rest, bound to a context (e.g. the row id)."""
+
+    def seal(self, plaintext: bytes, *, context: bytes) -> bytes: ...
+
+    def open(self, sealed: bytes, *, context: bytes) -> bytes: ...
+
+
+class JobQueue(Protocol):
+    """Defers background jobs on the unit of work's own connection and transaction."""
+
+    async def defer(
+        self,
+        task_name: str,
+        arguments: Mapping[str, Any],
+        *,
+        queueing_lock: str | None = None,
+        lock: str | None = None,
+    ) -> bool:
+        """Queue a job; ``False`` when a job with the same queueing lock is already waiting."""
+        ...
+
+
+class WebhookParser(Protocol):
+    """Checks a vendor's delivery for authenticity and reads the events it carries."""
+
+    async def parse(
+        self, headers: Mapping[str, str], body: bytes, received_at: datetime
+    ) -> list[InboundEvent]:
+        """Raise ``WebhookRejected`` for a forged, stale or malformed delivery."""
+        ...
+
+
+class WebhookSubscriptions(Protocol):
+    """Registers Vectis's receiver with the vendor, so changes are pushed, not polled."""
+
+    async def ensure_subscribed(self, receiver_url: str) -> str:
+        """Register the receiver unless it already is; return the vendor's subscription id."""
+        ...
+
+
+class Connectors(Protocol):
+    """Builds the vendor gateway that offers a capability for one integration."""
+
+    def ticketing(self, integration: Integration, credentials: Credentials) -> Ticketing: ...
+
+    def webhooks(self, integration: Integration, credentials: Credentials) -> WebhookParser: ...
+
+    def webhook_subscriptions(
+        self, integration: Integration, credentials: Credentials
+    ) -> WebhookSubscriptions: ...
+
+
+@frozen(kw_only=True)
+class Readiness:
+    """Whether the database answers and its schema is the one this code expects."""
+
+    database_ok: bool
+    schema_current: bool
+    detail: str
+
+    @property
+    def ready(self) -> bool:
+        return self.database_ok and self.schema_current
+
+
+class DatabaseProbe(Protocol):
+    async def readiness(self) -> Readiness: ...

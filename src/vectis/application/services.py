@@ -1,0 +1,24 @@
+"""The application services, gathered so entrypoints and jobs receive them in one piece."""
+
+from __future__ import annotations
+
+from attrs import frozen
+
+from vectis.application.audit import AuditService
+from vectis.application.health import HealthService
+from vectis.application.identity import IdentityService
+from vectis.application.inbox import InboxService
+from vectis.application.integrations import IntegrationService
+from vectis.application.tenancy import TenancyService
+from vectis.application.writebacks import WriteBackService
+
+
+@frozen(kw_only=True)
+class Services:
+    tenancy: TenancyService
+    identity: IdentityService
+    audit: AuditService
+    integrations: IntegrationService
+    writebacks: WriteBackService
+    inbox: InboxService
+    health: HealthService

@@ -1,0 +1,186 @@
+"""The unit of work and the repositories it carries.
+
+A use case opens one unit of work, bound to one tenant, does its reads and writes, appends its
+audit entries and defers its jobs on it, then commits once: all of it lands, or none of it.
+Leaving the block without ``commit()`` rolls everything back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
+from datetime import datetime
+from typing import Protocol
+from uuid import UUID
+
+from attrs import frozen
+
+from vectis.application.ports import JobQueue
+from vectis.domain.audit import AuditEntry, AuditRecord, ChainHead
+from vectis.domain.customer import Customer, Site
+from vectis.domain.events import Event, InboundEvent
+from vectis.domain.identity import OperatorSession, PersonalAccessToken
+from vectis.domain.integration import Integration
+from vectis.domain.tenancy import Operator, Tenant
+from vectis.domain.writeback import WriteBack
+
+
+@frozen(kw_only=True)
+class InboxItem:
+    """An inbound event waiting to become part of the event stream."""
+
+    id: int
+    integration_id: UUID
+    received_at: datetime
+    event: InboundEvent
+
+
+class TenantRepository(Protocol):
+    async def add(self, tenant: Tenant) -> None: ...
+    async def get(self, tenant_id: UUID) -> Tenant | None: ...
+    async def get_by_slug(self, slug: str) -> Tenant | None: ...
+    async def list_all(self) -> list[Tenant]: ...
+
+
+class CustomerRepository(Protocol):
+    async def add(self, customer: Customer) -> None: ...
+    async def add_site(self, site: Site) -> None: ...
+    async def get(self, customer_id: UUID) -> Customer | None: ...
+    async def get_by_slug(self, slug: str) -> Customer | None: ...
+    async def list(self, *, search: str | None = None, limit: int = 500) -> list[Customer]: ...
+
+
+class OperatorRepository(Protocol):
+    async def add(self, operator: Operator, password_hash: str) -> None: ...
+    async def get(self, operator_id: UUID) -> Operator | None: ...
+    async def get_by_email(self, email: str) -> Operator | None: ...
+    async def find_for_login(self, email: str) -> tuple[Operator, str] | None:
+        """Look an operator up by e-mail across tenants (sign-in precedes knowing the tenant)."""
+        ...
+
+    async def set_password(self, operator_id: UUID, password_hash: str) -> None: ...
+    async def list(self) -> list[Operator]: ...
+
+
+class TokenRepository(Protocol):
+    async def add(self, token: PersonalAccessToken, digest: bytes) -> None: ...
+    async def get(self, token_id: UUID) -> PersonalAccessToken | None: ...
+    async def find_by_digest(self, digest: bytes) -> PersonalAccessToken | None:
+        """Look a token up by its digest across tenants (the request names no tenant)."""
+        ...
+
+    async def revoke(self, token_id: UUID, at: datetime) -> None: ...
+    async def touch(self, token_id: UUID, at: datetime) -> None: ...
+    async def list(self, *, operator_id: UUID | None = None) -> list[PersonalAccessToken]: ...
+
+
+class SessionRepository(Protocol):
+    async def add(self, session: OperatorSession, digest: bytes) -> None: ...
+    async def find_by_digest(self, digest: bytes) -> OperatorSession | None:
+        """Look a session up by its digest across tenants (the cookie names no tenant)."""
+        ...
+
+    async def end(self, session_id: UUID, at: datetime) -> None: ...
+    async def touch(self, session_id: UUID, at: datetime) -> None: ...
+
+
+class LoginThrottleStore(Protocol):
+    """Failed sign-in attempts per key (an account or an address), shared by all processes."""
+
+    async def record_failure(self, key: str, at: datetime) -> None: ...
+    async def failures_since(self, key: str, since: datetime) -> tuple[int, datetime | None]:
+        """How many failures since ``since``, and the oldest of them."""
+        ...
+
+    async def clear(self, key: str) -> None: ...
+    async def prune(self, before: datetime) -> None: ...
+
+
+class AuditLog(Protocol):
+    async def append(self, entry: AuditEntry) -> AuditRecord:
+        """Chain and store an entry; concurrent appends of one tenant queue up behind each other."""
+        ...
+
+    async def head(self) -> ChainHead | None: ...
+    async def records_after(self, seq: int, *, up_to: int, limit: int) -> list[AuditRecord]: ...
+    async def latest(self, limit: int) -> list[AuditRecord]: ...
+
+
+class EventStream(Protocol):
+    async def append(self, events: Sequence[Event]) -> list[int]: ...
+    async def latest(self, *, customer_id: UUID | None = None, limit: int = 50) -> list[Event]: ...
+
+
+class Inbox(Protocol):
+    async def add(self, integration_id: UUID, events: Sequence[InboundEvent], at: datetime) -> int:
+        """Store events not seen before for this integration; return how many were new."""
+        ...
+
+    async def claim(self, limit: int) -> list[InboxItem]:
+        """Lock up to ``limit`` unprocessed items that no other worker holds."""
+        ...
+
+    async def mark_processed(self, item_ids: Sequence[int], at: datetime) -> None: ...
+
+
+class IntegrationRepository(Protocol):
+    async def add(self, integration: Integration, sealed_credentials: bytes) -> None: ...
+    async def get(self, integration_id: UUID) -> Integration | None: ...
+    async def find_for_webhook(self, integration_id: UUID) -> Integration | None:
+        """Look an integration up across tenants (a webhook names only the integration)."""
+        ...
+
+    async def sealed_credentials(self, integration_id: UUID) -> bytes: ...
+    async def list(self) -> list[Integration]: ...
+    async def update_connection(
+        self, integration_id: UUID, *, base_url: str, sealed_credentials: bytes
+    ) -> None: ...
+    async def record_health(
+        self, integration_id: UUID, *, at: datetime, error: str | None
+    ) -> None: ...
+    async def link_customer(
+        self, integration_id: UUID, company_ref: str, customer_id: UUID
+    ) -> None: ...
+    async def linked_customers(
+        self, integration_id: UUID, company_refs: Sequence[str]
+    ) -> dict[str, UUID]: ...
+
+
+class WriteBackRepository(Protocol):
+    async def add(self, writeback: WriteBack) -> WriteBack:
+        """Store a new write-back, or return the one already stored under its idempotency key."""
+        ...
+
+    async def get(self, writeback_id: UUID, *, for_update: bool = False) -> WriteBack | None: ...
+    async def save(self, writeback: WriteBack) -> None: ...
+    async def list_recent(self, limit: int = 50) -> list[WriteBack]: ...
+
+
+class UnitOfWork(Protocol):
+    tenants: TenantRepository
+    customers: CustomerRepository
+    operators: OperatorRepository
+    tokens: TokenRepository
+    sessions: SessionRepository
+    throttle: LoginThrottleStore
+    audit: AuditLog
+    events: EventStream
+    inbox: Inbox
+    integrations: IntegrationRepository
+    writebacks: WriteBackRepository
+    jobs: JobQueue
+
+    @property
+    def tenant_id(self) -> UUID | None: ...
+
+    async def bind_tenant(self, tenant_id: UUID) -> None:
+        """Scope everything that follows to one tenant (row-level security does the rest)."""
+        ...
+
+    async def commit(self) -> None: ...
+
+
+class UnitOfWorkFactory(Protocol):
+    def __call__(
+        self, tenant_id: UUID | None = None
+    ) -> AbstractAsyncContextManager[UnitOfWork]: ...

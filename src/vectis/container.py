@@ -1,0 +1,239 @@
+"""The composition root: the one place that knows every adapter and wires the services."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import socket
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import procrastinate
+from dependency_injector import containers, providers
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from vectis.adapters.clock import SystemClock
+from vectis.adapters.postgres.database import create_runtime_engine, sqlalchemy_url
+from vectis.adapters.postgres.embedded import DataDirectoryLock, EmbeddedPostgres
+from vectis.adapters.postgres.job_queue import create_job_app
+from vectis.adapters.postgres.migrator import migrate
+from vectis.adapters.postgres.probe import PostgresDatabaseProbe
+from vectis.adapters.postgres.unit_of_work import PostgresUnitOfWorkFactory
+from vectis.adapters.security.keys import check_secret_key, derive_key, generate_secret_key
+from vectis.adapters.security.passwords import Argon2PasswordHasher
+from vectis.adapters.security.secretbox import AesGcmSecretBox
+from vectis.adapters.vendors.registry import VendorConnectors
+from vectis.application.audit import AuditService
+from vectis.application.demo import SandboxAccount
+from vectis.application.errors import ConfigurationError
+from vectis.application.health import HealthService
+from vectis.application.identity import IdentityService
+from vectis.application.inbox import InboxService
+from vectis.application.integrations import IntegrationService
+from vectis.application.services import Services
+from vectis.application.tenancy import TenancyService
+from vectis.application.writebacks import WriteBackService
+from vectis.entrypoints.http.app import HttpConfig, create_app
+from vectis.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+
+class Container(containers.DeclarativeContainer):
+    """Settings and a database URL in, application services out."""
+
+    settings = providers.Dependency(instance_of=Settings)
+    database_url = providers.Dependency(instance_of=str)
+    secret_key = providers.Dependency(instance_of=str)
+
+    clock = providers.Singleton(SystemClock)
+    engine = providers.Singleton(
+        create_runtime_engine, database_url, settings.provided.app_database_url
+    )
+    job_app = providers.Singleton(create_job_app, database_url, settings.provided.app_database_url)
+    uow = providers.Singleton(PostgresUnitOfWorkFactory, engine, job_app)
+    hasher = providers.Singleton(Argon2PasswordHasher)
+    secret_box = providers.Singleton(
+        AesGcmSecretBox, secret_key, settings.provided.previous_secret_keys
+    )
+    http_client = providers.Singleton(
+        httpx.AsyncClient, timeout=httpx.Timeout(20.0, connect=5.0), follow_redirects=False
+    )
+    connectors = providers.Singleton(
+        VendorConnectors, http_client, allow_private_urls=settings.provided.allow_private_urls
+    )
+    probe = providers.Singleton(PostgresDatabaseProbe, engine)
+
+    tenancy = providers.Singleton(TenancyService, uow, hasher, clock)
+    identity = providers.Singleton(IdentityService, uow, hasher, clock)
+    audit = providers.Singleton(AuditService, uow)
+    integrations = providers.Singleton(IntegrationService, uow, secret_box, clock)
+    writebacks = providers.Singleton(WriteBackService, uow, integrations, connectors, clock)
+    inbox = providers.Singleton(InboxService, uow, integrations, connectors, writebacks, clock)
+    health = providers.Singleton(HealthService, probe)
+    services = providers.Singleton(
+        Services,
+        tenancy=tenancy,
+        identity=identity,
+        audit=audit,
+        integrations=integrations,
+        writebacks=writebacks,
+        inbox=inbox,
+        health=health,
+    )
+
+
+class Runtime:
+    """What the command line needs from the composition root: a database, services, a server."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._embedded: EmbeddedPostgres | None = None
+        self._database_url: str | None = None
+        self._container: Container | None = None
+
+    @property
+    def embedded(self) -> bool:
+        return self.settings.embedded
+
+    @property
+    def data_dir(self) -> Path:
+        return self.settings.data_dir
+
+    @contextlib.contextmanager
+    def database(self) -> Iterator[str]:
+        """The owner URL: the configured server, or the embedded one for as long as we need it."""
+        if self.settings.database_url:
+            try:
+                sqlalchemy_url(self.settings.database_url)
+            except ValueError as error:
+                raise ConfigurationError(f"VECTIS_DATABASE_URL is not usable: {error}") from None
+            self._database_url = self.settings.database_url
+            yield self._database_url
+            return
+        self._embedded = EmbeddedPostgres(self.settings.data_dir)
+        self._database_url = self._embedded.start()
+        try:
+            yield self._database_url
+        finally:
+            self._embedded.stop()
+            self._embedded = None
+
+    @contextlib.contextmanager
+    def exclusive_data_dir(self) -> Iterator[None]:
+        lock = DataDirectoryLock(self.settings.data_dir)
+        lock.acquire()
+        try:
+            yield
+        finally:
+            lock.release()
+
+    async def migrate(self) -> tuple[str | None, str]:
+        return await migrate(self._require_url())
+
+    @contextlib.asynccontextmanager
+    async def services(self) -> AsyncIterator[Services]:
+        container = Container(
+            settings=self.settings,
+            database_url=self._require_url(),
+            secret_key=self.secret_key(),
+        )
+        self._container = container
+        try:
+            yield container.services()
+        finally:
+            await container.http_client().aclose()
+            engine: AsyncEngine = container.engine()
+            await engine.dispose()
+            self._container = None
+
+    def http_app(self, services: Services) -> object:
+        return create_app(
+            services,
+            HttpConfig(
+                csrf_key=derive_key(self.secret_key(), "csrf"), public_url=self.settings.public_url
+            ),
+        )
+
+    async def run_worker(
+        self, services: Services, *, concurrency: int | None = None, handle_signals: bool = True
+    ) -> None:
+        """Run jobs until cancelled: LISTEN plus a 1 s poll, finished jobs deleted."""
+        assert self._container is not None
+        job_app: procrastinate.App = self._container.job_app()
+        async with job_app.open_async():
+            await job_app.run_worker_async(
+                concurrency=concurrency or self.settings.worker_concurrency,
+                fetch_job_polling_interval=1.0,
+                listen_notify=True,
+                delete_jobs="always",
+                additional_context={"services": services},
+                install_signal_handlers=handle_signals,
+            )
+
+    def secret_key(self) -> str:
+        """``VECTIS_SECRET_KEY``, or for the embedded database one kept in the data directory."""
+        if self.settings.secret_key:
+            return check_secret_key(self.settings.secret_key)
+        if not self.settings.embedded:
+            raise ConfigurationError(
+                "VECTIS_SECRET_KEY is required when VECTIS_DATABASE_URL is set"
+            )
+        return _data_dir_secret_key(self.settings.data_dir)
+
+    @contextlib.asynccontextmanager
+    async def sandbox(self) -> AsyncIterator[list[SandboxAccount]]:
+        """The loopback vendor sandbox, for the demo (only here does Vectis import it)."""
+        from vectis_sandbox.server import running_sandbox
+
+        async with running_sandbox() as sandbox:
+            yield [
+                SandboxAccount(
+                    vendor=account.vendor,
+                    name=account.name,
+                    base_url=account.base_url,
+                    credentials=dict(account.credentials),
+                    companies=dict(account.companies),
+                )
+                for account in sandbox.accounts
+            ]
+
+    def check_port_free(self, host: str, port: int) -> None:
+        check_port_free(host, port)
+
+    def _require_url(self) -> str:
+        if self._database_url is None:
+            raise RuntimeError("open Runtime.database() first")
+        return self._database_url
+
+
+def check_port_free(host: str, port: int) -> None:
+    """Refuse early, in one line, when another process already listens on the port."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as error:
+        raise ConfigurationError(f"cannot resolve host {host!r}: {error.strerror}") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError:
+            raise ConfigurationError(
+                f"port {port} on {host} is already in use; choose another with --port"
+            ) from None
+
+
+def _data_dir_secret_key(data_dir: Path) -> str:
+    path = data_dir / "secret_key"
+    if path.exists():
+        return check_secret_key(path.read_text().strip())
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key = generate_secret_key()
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(key + "\n")
+    logger.info("generated a secret key in %s", path)
+    return key

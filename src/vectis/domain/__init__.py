@@ -1,0 +1,1 @@
+"""The Vectis domain: plain attrs models, rules and ports, free of frameworks and I/O."""

@@ -1,0 +1,131 @@
+"""Tenants (the MSPs), their operators and what each role may do."""
+
+from __future__ import annotations
+
+import enum
+import re
+import unicodedata
+from datetime import datetime
+from uuid import UUID
+
+from attrs import frozen
+
+from vectis.domain.errors import InvalidValue
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+
+
+class Permission(enum.StrEnum):
+    """Something an operator may be allowed to do."""
+
+    READ = "read"
+    WRITE_BACK = "write_back"
+    MANAGE_INTEGRATIONS = "manage_integrations"
+    MANAGE_OPERATORS = "manage_operators"
+    MANAGE_TENANT = "manage_tenant"
+
+
+class Role(enum.StrEnum):
+    """An operator's role in their tenant; each role includes the ones below it."""
+
+    OWNER = "owner"
+    ADMIN = "admin"
+    TECH = "tech"
+    READ_ONLY = "read_only"
+
+    @property
+    def rank(self) -> int:
+        return _RANK[self]
+
+    def includes(self, other: Role) -> bool:
+        """Whether this role has at least the rights of ``other``."""
+        return self.rank >= other.rank
+
+    def can(self, permission: Permission) -> bool:
+        return permission in _PERMISSIONS[self]
+
+    @classmethod
+    def parse(cls, value: str) -> Role:
+        normalised = value.strip().lower().replace("-", "_")
+        try:
+            return cls(normalised)
+        except ValueError:
+            names = ", ".join(role.value for role in cls)
+            raise InvalidValue(f"unknown role {value!r}; expected one of {names}") from None
+
+
+_RANK = {Role.READ_ONLY: 0, Role.TECH: 1, Role.ADMIN: 2, Role.OWNER: 3}
+_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.READ_ONLY: frozenset({Permission.READ}),
+    Role.TECH: frozenset({Permission.READ, Permission.WRITE_BACK}),
+    Role.ADMIN: frozenset(
+        {
+            Permission.READ,
+            Permission.WRITE_BACK,
+            Permission.MANAGE_INTEGRATIONS,
+            Permission.MANAGE_OPERATORS,
+        }
+    ),
+    Role.OWNER: frozenset(Permission),
+}
+
+
+@frozen(kw_only=True)
+class Tenant:
+    """An MSP using Vectis; everything else belongs to exactly one tenant."""
+
+    id: UUID
+    slug: str
+    name: str
+    created_at: datetime
+
+
+@frozen(kw_only=True)
+class Operator:
+    """A tech or admin of the MSP who signs in to the hub."""
+
+    id: UUID
+    tenant_id: UUID
+    email: str
+    display_name: str
+    role: Role
+    time_zone: str
+    created_at: datetime
+    disabled_at: datetime | None = None
+
+    @property
+    def is_active(self) -> bool:
+        return self.disabled_at is None
+
+
+def normalize_email(email: str) -> str:
+    """Return the canonical (trimmed, lower-case) form of an e-mail address or refuse it."""
+    candidate = email.strip().lower()
+    if not _EMAIL.match(candidate) or len(candidate) > 254:
+        raise InvalidValue(f"{email!r} is not an e-mail address")
+    return candidate
+
+
+def slugify(name: str) -> str:
+    """Derive a URL-safe identifier (``Aldridge & Co.`` → ``aldridge-co``) from a display name."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")[:63].strip("-")
+    return validate_slug(slug or "x")
+
+
+def validate_slug(slug: str) -> str:
+    if not _SLUG.match(slug):
+        raise InvalidValue(
+            f"{slug!r} is not a valid slug (lower-case letters, digits and dashes, at most 63)"
+        )
+    return slug
+
+
+def validate_name(name: str, *, what: str = "name") -> str:
+    cleaned = " ".join(name.split())
+    if not cleaned:
+        raise InvalidValue(f"the {what} must not be empty")
+    if len(cleaned) > 200:
+        raise InvalidValue(f"the {what} must be at most 200 characters")
+    return cleaned

@@ -1,0 +1,1 @@
+"""The ``vectis`` command line."""

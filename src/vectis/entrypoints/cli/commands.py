@@ -1,0 +1,263 @@
+"""One function per command; each opens what it needs from the runtime and calls services."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import getpass
+import json
+import re
+import sys
+from datetime import timedelta
+from typing import Any
+from uuid import UUID
+
+import uvicorn
+
+from vectis.application.demo import DemoSeeder
+from vectis.application.errors import ConfigurationError
+from vectis.application.services import Services
+from vectis.domain.audit import ChainHead
+from vectis.domain.errors import InvalidValue
+from vectis.domain.tenancy import Role
+from vectis.entrypoints.cli.runtime import Runtime
+
+_DURATION = re.compile(r"^(\d+)([dhm])$")
+
+
+async def migrate(runtime: Runtime, args: argparse.Namespace) -> int:
+    with runtime.database():
+        before, after = await runtime.migrate()
+    if before == after:
+        print(f"database schema is current (revision {after})")
+    else:
+        print(f"database schema migrated from {before or 'empty'} to revision {after}")
+    return 0
+
+
+async def serve(runtime: Runtime, args: argparse.Namespace) -> int:
+    runtime.check_port_free(args.host, args.port)
+    with runtime.database():
+        async with runtime.services() as services:
+            await _serve_http(runtime, services, args.host, args.port)
+    return 0
+
+
+async def worker(runtime: Runtime, args: argparse.Namespace) -> int:
+    with runtime.database():
+        async with runtime.services() as services:
+            await runtime.run_worker(services, concurrency=args.concurrency)
+    return 0
+
+
+async def demo(runtime: Runtime, args: argparse.Namespace) -> int:
+    if not runtime.embedded:
+        raise ConfigurationError(
+            "the demo runs on its own embedded PostgreSQL; unset VECTIS_DATABASE_URL to use it"
+        )
+    runtime.check_port_free(args.host, args.port)
+    with runtime.exclusive_data_dir(), runtime.database():
+        await runtime.migrate()
+        async with runtime.sandbox() as accounts, runtime.services() as services:
+            url = f"http://{_url_host(args.host)}:{args.port}/"
+            login = await DemoSeeder(services).seed(
+                admin_email=args.admin_email,
+                admin_password=args.admin_password,
+                sandbox=accounts,
+                webhook_base_url=url,
+            )
+            print(
+                f"\nVectis demo for {login.tenant.name} is running at {url}\n"
+                f"  sign in as {login.email} with password {args.admin_password}\n"
+                f"  (also {', '.join(login.team)}, same password)\n"
+                f"  data directory: {runtime.data_dir}\n"
+                "  press Ctrl+C to stop\n",
+                flush=True,
+            )
+            jobs = asyncio.create_task(runtime.run_worker(services, handle_signals=False))
+            try:
+                await _serve_http(runtime, services, args.host, args.port)
+            finally:
+                jobs.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await jobs
+    return 0
+
+
+async def token_create(runtime: Runtime, args: argparse.Namespace) -> int:
+    role = Role.parse(args.role) if args.role else None
+    expires_in = _duration(args.expires_in) if args.expires_in else None
+    with runtime.database():
+        async with runtime.services() as services:
+            issued = await services.identity.issue_token(
+                args.email, name=args.name, role=role, expires_in=expires_in
+            )
+    token = issued.token
+    expiry = token.expires_at.isoformat() if token.expires_at else "never"
+    print(issued.secret)
+    print(
+        f"token {token.id} for {args.email} in tenant {issued.tenant_slug}: role "
+        f"{token.role.value}, expires {expiry}. It is shown only this once.",
+        file=sys.stderr,
+    )
+    return 0
+
+
+async def token_revoke(runtime: Runtime, args: argparse.Namespace) -> int:
+    if not args.token and not (args.id and args.tenant):
+        raise InvalidValue("give the token itself, or --id together with --tenant")
+    token_id = _uuid(args.id) if args.id else None
+    with runtime.database():
+        async with runtime.services() as services:
+            token = await services.identity.revoke_token(
+                secret=args.token, token_id=token_id, tenant_slug=args.tenant
+            )
+    print(f"token {token.id} ({token.name}) revoked")
+    return 0
+
+
+async def token_list(runtime: Runtime, args: argparse.Namespace) -> int:
+    with runtime.database():
+        async with runtime.services() as services:
+            tokens = await services.identity.list_tokens(args.tenant)
+    for token in tokens:
+        state = "revoked" if token.revoked_at else "active"
+        last_used = token.last_used_at.isoformat() if token.last_used_at else "never"
+        print(
+            f"{token.id}  {token.hint:<20} {token.role.value:<10} {state:<8} "
+            f"last used {last_used}  {token.name}"
+        )
+    return 0
+
+
+async def audit_verify(runtime: Runtime, args: argparse.Namespace) -> int:
+    checkpoints = _read_checkpoint(args.checkpoint) if args.checkpoint else None
+    with runtime.database():
+        async with runtime.services() as services:
+            report = await services.audit.verify(checkpoints)
+    if report.ok:
+        print(f"audit log verified: {report.entries} entries in {report.tenants} tenant chains")
+        return 0
+    for found in report.breaks:
+        print(f"audit log broken: {found.describe()}", file=sys.stderr)
+    return 2
+
+
+async def audit_checkpoint(runtime: Runtime, args: argparse.Namespace) -> int:
+    with runtime.database():
+        async with runtime.services() as services:
+            heads = await services.audit.checkpoint()
+    document = json.dumps(
+        {
+            "heads": [
+                {"tenant_id": str(head.tenant_id), "seq": head.seq, "hash": head.hash.hex()}
+                for head in heads
+            ]
+        },
+        indent=2,
+    )
+    if args.output:
+        args.output.write_text(document + "\n")
+        print(f"checkpoint of {len(heads)} tenant chains written to {args.output}")
+    else:
+        print(document)
+    return 0
+
+
+async def tenant_create(runtime: Runtime, args: argparse.Namespace) -> int:
+    with runtime.database():
+        async with runtime.services() as services:
+            tenant = await services.tenancy.create_tenant(args.name, slug=args.slug)
+    print(f"tenant {tenant.name} created with slug {tenant.slug} ({tenant.id})")
+    return 0
+
+
+async def operator_create(runtime: Runtime, args: argparse.Namespace) -> int:
+    role = Role.parse(args.role)
+    password = _read_password()
+    with runtime.database():
+        async with runtime.services() as services:
+            tenant = await services.tenancy.find_tenant(args.tenant)
+            operator = await services.tenancy.add_operator(
+                tenant.id, email=args.email, display_name=args.name, role=role, password=password
+            )
+    print(f"operator {operator.email} ({operator.role.value}) added to {tenant.slug}")
+    return 0
+
+
+async def customer_add(runtime: Runtime, args: argparse.Namespace) -> int:
+    with runtime.database():
+        async with runtime.services() as services:
+            tenant = await services.tenancy.find_tenant(args.tenant)
+            customer = await services.tenancy.add_customer(
+                tenant.id, name=args.name, site_names=args.site
+            )
+    print(f"customer {customer.name} added to {tenant.slug} ({customer.id})")
+    return 0
+
+
+async def _serve_http(runtime: Runtime, services: Services, host: str, port: int) -> None:
+    config = uvicorn.Config(
+        runtime.http_app(services),
+        host=host,
+        port=port,
+        log_level="warning",
+        proxy_headers=True,
+        lifespan="off",
+    )
+    server = uvicorn.Server(config)
+    await server.serve()
+    if not server.started:
+        raise ConfigurationError(f"could not listen on {host}:{port}")
+
+
+def _duration(text: str) -> timedelta:
+    match = _DURATION.match(text.strip())
+    if not match:
+        raise InvalidValue(f"{text!r} is not a duration like 30d, 12h or 90m")
+    amount, unit = int(match.group(1)), match.group(2)
+    return {
+        "d": timedelta(days=amount),
+        "h": timedelta(hours=amount),
+        "m": timedelta(minutes=amount),
+    }[unit]
+
+
+def _uuid(text: str) -> UUID:
+    try:
+        return UUID(text)
+    except ValueError:
+        raise InvalidValue(f"{text!r} is not a token id") from None
+
+
+def _read_password() -> str:
+    if sys.stdin.isatty():
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Repeat password: ") != password:
+            raise InvalidValue("the passwords do not match")
+        return password
+    return sys.stdin.readline().rstrip("\n")
+
+
+def _read_checkpoint(path: Any) -> dict[UUID, ChainHead]:
+    try:
+        document = json.loads(path.read_text())
+        return {
+            UUID(head["tenant_id"]): ChainHead(
+                tenant_id=UUID(head["tenant_id"]),
+                seq=int(head["seq"]),
+                hash=bytes.fromhex(head["hash"]),
+            )
+            for head in document["heads"]
+        }
+    except OSError as error:
+        raise InvalidValue(f"cannot read the checkpoint {path}: {error.strerror}") from None
+    except (ValueError, KeyError, TypeError):
+        raise InvalidValue(
+            f"{path} is not a checkpoint written by 'vectis audit checkpoint'"
+        ) from None
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host

@@ -1,0 +1,154 @@
+"""``vectis``: parse the command line, run one command, print one line on failure."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from vectis.domain.errors import VectisError
+from vectis.entrypoints.cli import commands
+from vectis.entrypoints.cli.runtime import RuntimeFactory
+
+logger = logging.getLogger("vectis")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="vectis",
+        description="Vectis: one screen per customer for managed IT service providers.",
+    )
+    database = argparse.ArgumentParser(add_help=False)
+    database.add_argument(
+        "--data-dir",
+        type=Path,
+        help="where the embedded PostgreSQL and the generated secret key live "
+        "(default: $VECTIS_DATA_DIR or the user's data directory)",
+    )
+    server = argparse.ArgumentParser(add_help=False)
+    server.add_argument("--host", default=os.environ.get("VECTIS_HOST", "127.0.0.1"))
+    server.add_argument("--port", type=int, default=int(os.environ.get("VECTIS_PORT", "8000")))
+
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub.add_parser(
+        "serve", parents=[database, server], help="serve the hub, REST API and webhooks over HTTP"
+    ).set_defaults(run=commands.serve)
+    worker = sub.add_parser("worker", parents=[database], help="run background jobs")
+    worker.add_argument("--concurrency", type=int, help="jobs run at once (default 4)")
+    worker.set_defaults(run=commands.worker)
+    sub.add_parser(
+        "migrate", parents=[database], help="create or upgrade the database schema (idempotent)"
+    ).set_defaults(run=commands.migrate)
+
+    demo = sub.add_parser(
+        "demo",
+        parents=[database, server],
+        help="run everything on an embedded PostgreSQL with a seeded demo MSP and vendor sandbox",
+    )
+    demo.add_argument("--admin-email", default="admin@harbor-point.example")
+    demo.add_argument("--admin-password", default="vectis-demo")
+    demo.set_defaults(run=commands.demo)
+
+    _token_commands(sub, database)
+    _audit_commands(sub, database)
+    _tenancy_commands(sub, database)
+    return parser
+
+
+def main(argv: Sequence[str] | None, runtime_factory: RuntimeFactory) -> int:
+    parser = build_parser()
+    arguments = parser.parse_args(argv)
+    level = os.environ.get("VECTIS_LOG_LEVEL", "INFO").upper()
+    logging.basicConfig(
+        level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    logging.getLogger("vectis").setLevel(level)
+    try:
+        runtime = runtime_factory(data_dir=getattr(arguments, "data_dir", None))
+        return asyncio.run(arguments.run(runtime, arguments)) or 0
+    except VectisError as error:
+        print(f"vectis: error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    except Exception as error:
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.exception("unexpected error")
+        print(
+            f"vectis: unexpected error: {type(error).__name__}: {error} "
+            "(set VECTIS_LOG_LEVEL=DEBUG for details)",
+            file=sys.stderr,
+        )
+        return 1
+
+
+def _token_commands(sub: argparse._SubParsersAction, database: argparse.ArgumentParser) -> None:  # type: ignore[type-arg]
+    token = sub.add_parser("token", help="manage personal access tokens")
+    actions = token.add_subparsers(dest="action", required=True, metavar="ACTION")
+    create = actions.add_parser(
+        "create", parents=[database], help="create a token for an operator and print it once"
+    )
+    create.add_argument("--email", required=True, help="the operator the token acts as")
+    create.add_argument(
+        "--name", required=True, help="what the token is for, e.g. 'PSA sync script'"
+    )
+    create.add_argument("--role", help="a role no higher than the operator's (default: theirs)")
+    create.add_argument("--expires-in", help="lifetime such as 30d, 12h or 90m (default: never)")
+    create.set_defaults(run=commands.token_create)
+    revoke = actions.add_parser("revoke", parents=[database], help="revoke a token at once")
+    revoke.add_argument("token", nargs="?", help="the token itself (for a leaked token)")
+    revoke.add_argument("--id", help="the token's id, with --tenant")
+    revoke.add_argument("--tenant", help="the tenant's slug, with --id")
+    revoke.set_defaults(run=commands.token_revoke)
+    listing = actions.add_parser("list", parents=[database], help="list a tenant's tokens")
+    listing.add_argument("--tenant", required=True, help="the tenant's slug")
+    listing.set_defaults(run=commands.token_list)
+
+
+def _audit_commands(sub: argparse._SubParsersAction, database: argparse.ArgumentParser) -> None:  # type: ignore[type-arg]
+    audit = sub.add_parser("audit", help="verify and checkpoint the audit log's hash chains")
+    actions = audit.add_subparsers(dest="action", required=True, metavar="ACTION")
+    verify = actions.add_parser(
+        "verify", parents=[database], help="walk every chain and name the first broken entry"
+    )
+    verify.add_argument(
+        "--checkpoint", type=Path, help="a file from 'vectis audit checkpoint' to compare against"
+    )
+    verify.set_defaults(run=commands.audit_verify)
+    checkpoint = actions.add_parser(
+        "checkpoint", parents=[database], help="print each tenant's chain head, to keep elsewhere"
+    )
+    checkpoint.add_argument("--output", type=Path, help="write to this file instead of stdout")
+    checkpoint.set_defaults(run=commands.audit_checkpoint)
+
+
+def _tenancy_commands(sub: argparse._SubParsersAction, database: argparse.ArgumentParser) -> None:  # type: ignore[type-arg]
+    tenant = sub.add_parser("tenant", help="manage tenants (MSPs)")
+    tenant_actions = tenant.add_subparsers(dest="action", required=True, metavar="ACTION")
+    create = tenant_actions.add_parser("create", parents=[database], help="create a tenant")
+    create.add_argument("name")
+    create.add_argument("--slug", help="URL name (default: derived from the name)")
+    create.set_defaults(run=commands.tenant_create)
+
+    operator = sub.add_parser("operator", help="manage operators (the MSP's techs and admins)")
+    operator_actions = operator.add_subparsers(dest="action", required=True, metavar="ACTION")
+    add = operator_actions.add_parser(
+        "create", parents=[database], help="add an operator; reads the password from stdin"
+    )
+    add.add_argument("--tenant", required=True, help="the tenant's slug")
+    add.add_argument("--email", required=True)
+    add.add_argument("--name", required=True, help="display name")
+    add.add_argument("--role", required=True, help="owner, admin, tech or read-only")
+    add.set_defaults(run=commands.operator_create)
+
+    customer = sub.add_parser("customer", help="manage customers")
+    customer_actions = customer.add_subparsers(dest="action", required=True, metavar="ACTION")
+    add_customer = customer_actions.add_parser("add", parents=[database], help="add a customer")
+    add_customer.add_argument("--tenant", required=True, help="the tenant's slug")
+    add_customer.add_argument("name")
+    add_customer.add_argument("--site", action="append", default=[], help="a site (repeatable)")
+    add_customer.set_defaults(run=commands.customer_add)

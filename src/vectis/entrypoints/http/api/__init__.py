@@ -1,0 +1,1 @@
+"""The public REST API (``/api/v1``), authenticated by personal access tokens."""

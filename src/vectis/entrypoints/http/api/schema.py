@@ -1,0 +1,107 @@
+"""The public API boundary: one cattrs converter; commands refuse unknown fields."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+from uuid import UUID
+
+import cattrs
+from attrs import frozen
+from cattrs.preconf.json import make_converter
+
+from vectis.domain.audit import AuditRecord
+from vectis.domain.customer import Customer
+from vectis.domain.errors import InvalidValue
+from vectis.domain.identity import Principal
+from vectis.domain.writeback import AddTicketNote, WriteBack
+
+
+@frozen(kw_only=True)
+class AddTicketNoteBody:
+    type: Literal["ticket.add_note"]
+    ticket_id: str
+    text: str
+    internal: bool = False
+
+
+@frozen(kw_only=True)
+class RequestWriteBack:
+    integration_id: UUID
+    action: AddTicketNoteBody
+    idempotency_key: str | None = None
+
+    def to_action(self) -> AddTicketNote:
+        return AddTicketNote(
+            ticket_id=self.action.ticket_id, text=self.action.text, internal=self.action.internal
+        )
+
+
+def register_hooks(converter: cattrs.Converter) -> cattrs.Converter:
+    converter.register_unstructure_hook(UUID, str)
+    converter.register_structure_hook(UUID, lambda value, _: UUID(str(value)))
+    converter.register_unstructure_hook(datetime, lambda value: value.isoformat())
+    return converter
+
+
+converter = register_hooks(make_converter(forbid_extra_keys=True))
+
+
+def parse_command(media: Any, kind: type[Any]) -> Any:
+    """Structure a request body, or refuse it with a message naming the offending fields."""
+    try:
+        return converter.structure(media, kind)
+    except cattrs.BaseValidationError as error:
+        problems = "; ".join(cattrs.transform_error(error, path="body"))
+        raise InvalidValue(f"the request body is not valid: {problems}") from None
+    except (TypeError, ValueError) as error:
+        raise InvalidValue(f"the request body is not valid: {error}") from None
+
+
+def customer_json(customer: Customer) -> dict[str, Any]:
+    return {
+        "id": str(customer.id),
+        "name": customer.name,
+        "slug": customer.slug,
+        "created_at": customer.created_at.isoformat(),
+        "sites": [{"id": str(site.id), "name": site.name} for site in customer.sites],
+    }
+
+
+def writeback_json(writeback: WriteBack) -> dict[str, Any]:
+    return {
+        "id": str(writeback.id),
+        "integration_id": str(writeback.integration_id),
+        "action": {"type": writeback.action_name, **converter.unstructure(writeback.action)},
+        "idempotency_key": writeback.idempotency_key,
+        "status": writeback.status.value,
+        "attempts": writeback.attempts,
+        "requested_at": writeback.requested_at.isoformat(),
+        "finished_at": writeback.finished_at.isoformat() if writeback.finished_at else None,
+        "result": dict(writeback.result),
+        "error": writeback.error,
+    }
+
+
+def audit_json(record: AuditRecord) -> dict[str, Any]:
+    entry = record.entry
+    return {
+        "seq": record.seq,
+        "occurred_at": entry.occurred_at.isoformat(),
+        "actor": {"kind": entry.actor.kind.value, "id": entry.actor.id, "label": entry.actor.label},
+        "action": entry.action,
+        "target": {"system": entry.target.system, "object_id": entry.target.object_id},
+        "outcome": entry.outcome.value,
+        "payload": entry.payload,
+        "hash": record.hash.hex(),
+    }
+
+
+def principal_json(principal: Principal) -> dict[str, Any]:
+    return {
+        "tenant_id": str(principal.tenant_id),
+        "role": principal.role.value,
+        "operator_id": str(principal.operator_id) if principal.operator_id else None,
+        "display_name": principal.display_name,
+        "actor": {"kind": principal.actor.kind.value, "label": principal.actor.label},
+    }

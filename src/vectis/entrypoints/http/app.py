@@ -1,0 +1,62 @@
+"""The ASGI application factory: services in, a Falcon app out."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import falcon
+import falcon.asgi
+from attrs import frozen
+
+from vectis.application.services import Services
+from vectis.entrypoints.http import health, problems, webhooks
+from vectis.entrypoints.http.api import resources as api
+from vectis.entrypoints.http.hub import pages
+from vectis.entrypoints.http.hub.rendering import error_page
+from vectis.entrypoints.http.security import (
+    AuthMiddleware,
+    CsrfTokens,
+    SecurityHeaders,
+    SignInRequired,
+    redirect_to_sign_in,
+)
+
+STATIC = Path(__file__).parent / "hub" / "static"
+
+
+@frozen(kw_only=True)
+class HttpConfig:
+    csrf_key: bytes
+    public_url: str | None = None
+
+
+def create_app(services: Services, config: HttpConfig) -> falcon.asgi.App:
+    csrf = CsrfTokens(config.csrf_key)
+    app = falcon.asgi.App(
+        middleware=[SecurityHeaders(), AuthMiddleware(services.identity, csrf)],
+    )
+    app.req_options.strip_url_path_trailing_slash = True
+
+    app.add_route("/healthz", health.Liveness())
+    app.add_route("/readyz", health.Readiness(services))
+
+    app.add_route("/", pages.Home())
+    app.add_route("/login", pages.SignIn(services, csrf))
+    app.add_route("/logout", pages.SignOut(services))
+    app.add_route("/customers", pages.Customers(services))
+    app.add_route("/audit", pages.AuditLog(services))
+    app.add_static_route("/static", str(STATIC))
+
+    app.add_route("/api/v1/openapi.json", api.OpenApiDocument())
+    app.add_route("/api/v1/me", api.Me())
+    app.add_route("/api/v1/customers", api.Customers(services))
+    app.add_route("/api/v1/customers/{customer_id:uuid}", api.Customer(services))
+    app.add_route("/api/v1/writebacks", api.WriteBacks(services))
+    app.add_route("/api/v1/writebacks/{writeback_id:uuid}", api.WriteBack(services))
+    app.add_route("/api/v1/audit", api.AuditEntries(services))
+
+    app.add_route("/webhooks/{integration_id:uuid}", webhooks.WebhookReceiver(services))
+
+    problems.install(app, error_page)
+    app.add_error_handler(SignInRequired, redirect_to_sign_in)
+    return app

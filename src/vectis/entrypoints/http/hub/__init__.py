@@ -1,0 +1,1 @@
+"""The hub: server-rendered pages for the MSP's techs and admins."""

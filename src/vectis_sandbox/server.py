@@ -1,0 +1,69 @@
+"""Runs the sandbox on a loopback port for as long as the demo or a test needs it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+from collections.abc import AsyncIterator, Mapping
+
+import uvicorn
+from attrs import define, field, frozen
+
+from vectis_sandbox.connectwise import CODEBASE, ConnectWiseState, create_app
+from vectis_sandbox.seed import seed_connectwise
+
+
+@frozen(kw_only=True)
+class SandboxAccountInfo:
+    vendor: str
+    name: str
+    base_url: str
+    credentials: Mapping[str, str] = field(repr=False)
+    companies: Mapping[str, str] = field(factory=dict)
+
+
+@define
+class Sandbox:
+    connectwise: ConnectWiseState
+    accounts: list[SandboxAccountInfo]
+
+
+@contextlib.asynccontextmanager
+async def running_sandbox(host: str = "127.0.0.1", *, seed: bool = True) -> AsyncIterator[Sandbox]:
+    """Serve every sandboxed vendor on an ephemeral loopback port."""
+    state = ConnectWiseState()
+    if seed:
+        seed_connectwise(state)
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind((host, 0))
+    port = listener.getsockname()[1]
+    state.base_url = f"http://{host}:{port}/{CODEBASE}"
+    server = uvicorn.Server(uvicorn.Config(create_app(state), log_level="warning", lifespan="off"))
+    task = asyncio.create_task(server.serve(sockets=[listener]))
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.01)
+    try:
+        yield Sandbox(
+            connectwise=state,
+            accounts=[
+                SandboxAccountInfo(
+                    vendor="connectwise",
+                    name="ConnectWise Manage (sandbox)",
+                    base_url=state.base_url,
+                    credentials=state.credentials,
+                    companies={
+                        str(company["id"]): company["name"] for company in state.companies.values()
+                    },
+                )
+            ],
+        )
+    finally:
+        for delivery in state.deliveries:
+            delivery.cancel()
+        server.should_exit = True
+        await task
+        listener.close()
