@@ -59,8 +59,9 @@ class ConnectWiseState:
         }
 
     def add_company(self, name: str, identifier: str) -> dict[str, Any]:
-        company = {"id": self.new_id(), "identifier": identifier, "name": name, "_info": _info()}
-        self.companies[company["id"]] = company
+        company_id = self.new_id()
+        company = {"id": company_id, "identifier": identifier, "name": name, "_info": _info()}
+        self.companies[company_id] = company
         return company
 
     def add_ticket(
@@ -73,8 +74,9 @@ class ConnectWiseState:
     ) -> dict[str, Any]:
         company = self.companies[company_id]
         now = _now()
+        ticket_id = self.new_id()
         ticket = {
-            "id": self.new_id(),
+            "id": ticket_id,
             "summary": summary,
             "recordType": "ServiceTicket",
             "board": {"id": 1, "name": board},
@@ -93,8 +95,8 @@ class ConnectWiseState:
                 "updatedBy": "portal",
             },
         }
-        self.tickets[ticket["id"]] = ticket
-        self.notes[ticket["id"]] = []
+        self.tickets[ticket_id] = ticket
+        self.notes[ticket_id] = []
         return ticket
 
 
@@ -136,7 +138,11 @@ class _Tickets:
     async def on_post(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
         body = await req.get_media()
         company = (body.get("company") or {}).get("id")
-        if not body.get("summary") or company not in self._state.companies:
+        if (
+            not body.get("summary")
+            or not isinstance(company, int)
+            or company not in self._state.companies
+        ):
             raise _error(400, "InvalidObject", "summary and an existing company are required")
         ticket = self._state.add_ticket(company, body["summary"])
         deliver(self._state, "added", ticket)
@@ -239,7 +245,7 @@ class _CallbackKey:
         resp.media = {"signing_key": key}
 
 
-def create_app(state: ConnectWiseState) -> falcon.asgi.App:
+def create_app(state: ConnectWiseState) -> falcon.asgi.App[Any, Any]:
     app = falcon.asgi.App(middleware=[_Auth(state)])
     app.add_route(f"{API}/company/companies", _Companies(state))
     app.add_route(f"{API}/service/tickets", _Tickets(state))

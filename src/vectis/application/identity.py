@@ -273,7 +273,7 @@ class IdentityService:
             if tenant is None:
                 raise NotFound(f"no tenant with the slug {tenant_slug!r}")
             await uow.bind_tenant(tenant.id)
-            return await uow.tokens.list()
+            return await uow.tokens.list_all()
 
     async def authenticate_token(self, secret: str) -> Principal:
         """The principal behind a bearer token: never more than its operator's current role."""

@@ -114,7 +114,7 @@ class IntegrationService:
     async def list(self, principal: Principal) -> list[Integration]:
         require(principal, Permission.READ)
         async with self._uow(principal.tenant_id) as uow:
-            return await uow.integrations.list()
+            return await uow.integrations.list_all()
 
     async def open_credentials(self, uow: UnitOfWork, integration_id: UUID) -> Credentials:
         """Unseal an integration's credentials inside the caller's unit of work."""

@@ -18,43 +18,57 @@ from vectis.application.writebacks import MAX_ATTEMPTS, PERFORM_WRITEBACK
 from vectis.domain.errors import VendorUnavailable
 
 logger = logging.getLogger(__name__)
-blueprint = procrastinate.Blueprint()
 NAMESPACE = "vectis"
 TASK_NAMES = (PROCESS_INBOX, PERFORM_WRITEBACK)
+
+
+def job_blueprint() -> procrastinate.Blueprint:
+    """A fresh blueprint of Vectis's tasks (procrastinate renames a blueprint's tasks in place
+    when an app adopts them, so every app gets its own)."""
+    blueprint = procrastinate.Blueprint()
+
+    @blueprint.task(
+        name=_local(PROCESS_INBOX),
+        queue="inbox",
+        pass_context=True,
+        retry=RetryStrategy(max_attempts=10, exponential_wait=2),
+    )
+    async def process_inbox(context: JobContext, tenant_id: str) -> None:
+        processed = await _services(context).inbox.process(UUID(tenant_id))
+        logger.info("processed %d inbound events for tenant %s", processed, tenant_id)
+
+    @blueprint.task(
+        name=_local(PERFORM_WRITEBACK),
+        queue="writebacks",
+        pass_context=True,
+        retry=RetryStrategy(
+            max_attempts=MAX_ATTEMPTS - 1, exponential_wait=3, retry_exceptions={VendorUnavailable}
+        ),
+    )
+    async def perform_writeback(context: JobContext, tenant_id: str, writeback_id: str) -> None:
+        await _services(context).writebacks.perform(UUID(tenant_id), UUID(writeback_id))
+
+    @blueprint.periodic(cron="* * * * *", periodic_id="retry-stalled")
+    @blueprint.task(name="retry_stalled_jobs", queue="maintenance", pass_context=True)
+    async def retry_stalled_jobs(context: JobContext, timestamp: int) -> None:
+        """Requeue jobs whose worker stopped sending heartbeats (it crashed or was killed)."""
+        await requeue_stalled_jobs(context.app)
+
+    return blueprint
+
+
+async def requeue_stalled_jobs(app: procrastinate.App) -> int:
+    """Put jobs of workers that stopped sending heartbeats back in the queue."""
+    stalled = list(await app.job_manager.get_stalled_jobs())
+    for job in stalled:
+        logger.warning("retrying job %s of a worker that stopped responding", job.id)
+        await app.job_manager.retry_job(job)
+    return len(stalled)
 
 
 def _services(context: JobContext) -> Any:
     return context.additional_context["services"]
 
 
-@blueprint.task(
-    name=PROCESS_INBOX.removeprefix(f"{NAMESPACE}:"),
-    queue="inbox",
-    pass_context=True,
-    retry=RetryStrategy(max_attempts=10, exponential_wait=2),
-)
-async def process_inbox(context: JobContext, tenant_id: str) -> None:
-    processed = await _services(context).inbox.process(UUID(tenant_id))
-    logger.info("processed %d inbound events for tenant %s", processed, tenant_id)
-
-
-@blueprint.task(
-    name=PERFORM_WRITEBACK.removeprefix(f"{NAMESPACE}:"),
-    queue="writebacks",
-    pass_context=True,
-    retry=RetryStrategy(
-        max_attempts=MAX_ATTEMPTS - 1, exponential_wait=3, retry_exceptions={VendorUnavailable}
-    ),
-)
-async def perform_writeback(context: JobContext, tenant_id: str, writeback_id: str) -> None:
-    await _services(context).writebacks.perform(UUID(tenant_id), UUID(writeback_id))
-
-
-@blueprint.periodic(cron="* * * * *", periodic_id="retry-stalled")
-@blueprint.task(name="retry_stalled_jobs", queue="maintenance", pass_context=True)
-async def retry_stalled_jobs(context: JobContext, timestamp: int) -> None:
-    """Requeue jobs whose worker stopped sending heartbeats (it crashed or was killed)."""
-    manager = context.app.job_manager
-    for job in await manager.get_stalled_jobs():
-        logger.warning("retrying job %s of a worker that stopped responding", job.id)
-        await manager.retry_job(job)
+def _local(name: str) -> str:
+    return name.removeprefix(f"{NAMESPACE}:")

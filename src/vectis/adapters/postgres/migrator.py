@@ -8,11 +8,11 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import Connection, make_url, text
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from vectis.adapters.postgres.database import create_owner_engine
-from vectis.application.errors import ConfigurationError
+from vectis.application.errors import ConfigurationError, ServiceUnavailable
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 _LOCK = "SELECT pg_advisory_xact_lock(hashtext('vectis-migrate'))"
@@ -38,6 +38,10 @@ async def migrate(owner_url: str) -> tuple[str | None, str]:
         async with engine.begin() as connection:
             await connection.execute(text(_LOCK))
             return await connection.run_sync(_upgrade)
+    except OperationalError as error:
+        where = make_url(owner_url).render_as_string(hide_password=True)
+        reason = str(error.orig).strip().splitlines()[0] if str(error.orig).strip() else "no answer"
+        raise ServiceUnavailable(f"cannot reach the database at {where}: {reason}") from error
     except DBAPIError as error:
         raise ConfigurationError(f"migration failed: {error.orig}") from error
     finally:

@@ -52,7 +52,7 @@ class VendorConnectors:
     """Implements the ``Connectors`` port over the registry, sharing one HTTP client."""
 
     def __init__(self, http: httpx.AsyncClient, *, allow_private_urls: bool = False) -> None:
-        self.http = http
+        self.http: httpx.AsyncClient = http
         self.allow_private_urls = allow_private_urls
         self.key_cache: dict[str, tuple[float, bytes]] = {}
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import falcon
 import falcon.asgi
@@ -30,11 +31,10 @@ class HttpConfig:
     public_url: str | None = None
 
 
-def create_app(services: Services, config: HttpConfig) -> falcon.asgi.App:
+def create_app(services: Services, config: HttpConfig) -> falcon.asgi.App[Any, Any]:
     csrf = CsrfTokens(config.csrf_key)
-    app = falcon.asgi.App(
-        middleware=[SecurityHeaders(), AuthMiddleware(services.identity, csrf)],
-    )
+    middleware: list[Any] = [SecurityHeaders(), AuthMiddleware(services.identity, csrf)]
+    app: falcon.asgi.App[Any, Any] = falcon.asgi.App(middleware=middleware)
     app.req_options.strip_url_path_trailing_slash = True
 
     app.add_route("/healthz", health.Liveness())

@@ -64,8 +64,9 @@ def problem(resp: falcon.asgi.Response, status: int, title: str, detail: str, **
     }
 
 
-def install(app: falcon.asgi.App, render_error: Any) -> None:
+def install(app: falcon.asgi.App[Any, Any], render_error: Any) -> None:
     """Register the handlers: Vectis errors, Falcon's HTTP errors and anything unexpected."""
+    app.resp_options.media_handlers[PROBLEM_JSON] = falcon.media.JSONHandler()
 
     async def handle_vectis(
         req: falcon.asgi.Request, resp: falcon.asgi.Response, error: VectisError, params: Any
@@ -80,7 +81,7 @@ def install(app: falcon.asgi.App, render_error: Any) -> None:
     async def handle_http(
         req: falcon.asgi.Request, resp: falcon.asgi.Response, error: falcon.HTTPError, params: Any
     ) -> None:
-        for name, value in (error.headers or {}).items():
+        for name, value in dict(error.headers or {}).items():
             resp.set_header(name, value)
         status = error.status_code
         title = error.title or "Error"

@@ -72,9 +72,19 @@ class AuthMiddleware:
                 f"session:{req.context.principal.session_id}"
             )
             if req.method in UNSAFE:
-                form = await req.get_media()
-                presented = form.get(CSRF_FIELD) if isinstance(form, dict) else None
-                self._csrf.check(f"session:{req.context.principal.session_id}", presented)
+                self._csrf.check(
+                    f"session:{req.context.principal.session_id}", await form_field(req, CSRF_FIELD)
+                )
+
+
+async def form_field(req: falcon.asgi.Request, name: str) -> str | None:
+    """One field of a posted form; ``None`` when the body is absent or not a form."""
+    try:
+        form = await req.get_media(default_when_empty={})
+    except (falcon.MediaMalformedError, falcon.HTTPUnsupportedMediaType):
+        return None
+    value = form.get(name) if isinstance(form, dict) else None
+    return value if isinstance(value, str) else None
 
 
 def login_csrf(req: falcon.asgi.Request, resp: falcon.asgi.Response, csrf: CsrfTokens) -> str:

@@ -72,7 +72,7 @@ class PostgresOperatorRepository:
             .values(password_hash=password_hash)
         )
 
-    async def list(self) -> list[Operator]:
+    async def list_all(self) -> list[Operator]:
         rows = await self._connection.execute(select(operators).order_by(operators.c.email))
         return [_operator(row._mapping) for row in rows]
 
@@ -119,7 +119,7 @@ class PostgresTokenRepository:
             update(access_tokens).where(access_tokens.c.id == token_id).values(last_used_at=at)
         )
 
-    async def list(self, *, operator_id: UUID | None = None) -> list[PersonalAccessToken]:
+    async def list_all(self, *, operator_id: UUID | None = None) -> list[PersonalAccessToken]:
         statement = select(access_tokens).order_by(access_tokens.c.created_at)
         if operator_id is not None:
             statement = statement.where(access_tokens.c.operator_id == operator_id)

@@ -57,7 +57,7 @@ class PostgresIntegrationRepository:
             raise NotFound(f"no integration {integration_id}")
         return bytes(sealed)
 
-    async def list(self) -> list[Integration]:
+    async def list_all(self) -> list[Integration]:
         statement = select(*_PUBLIC_COLUMNS).order_by(integrations.c.name)
         return [_integration(row._mapping) for row in await self._connection.execute(statement)]
 

@@ -92,7 +92,7 @@ class PostgresCustomerRepository:
         found = await self._load(select(customers).where(customers.c.slug == slug))
         return found[0] if found else None
 
-    async def list(self, *, search: str | None = None, limit: int = 500) -> list[Customer]:
+    async def find(self, *, search: str | None = None, limit: int = 500) -> list[Customer]:
         statement = select(customers).order_by(func.lower(customers.c.name)).limit(limit)
         if search:
             statement = statement.where(customers.c.name.icontains(search, autoescape=True))

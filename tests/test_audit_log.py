@@ -1,0 +1,261 @@
+"""The audit log is append-only, hash-chained per tenant, and tampering is detected."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+
+import psycopg
+import pytest
+
+from tests.conftest import app_connection, owner_connection
+from tests.factories import make_tenant
+from vectis.adapters.clock import SystemClock
+from vectis.application.audit import record
+from vectis.application.services import Services
+from vectis.container import Container
+from vectis.domain.audit import (
+    REDACTED,
+    Actor,
+    ActorKind,
+    AuditTarget,
+    ChainHead,
+    Outcome,
+    chain_hash,
+    genesis_hash,
+)
+
+ROBOT = Actor(kind=ActorKind.SYSTEM, id=None, label="test")
+
+
+async def _append(container: Container, tenant_id: object, count: int, **payload: object) -> None:
+    for index in range(count):
+        async with container.uow()(tenant_id) as uow:  # type: ignore[arg-type]
+            await record(
+                uow,
+                SystemClock(),
+                actor=ROBOT,
+                action="test.append",
+                target=AuditTarget(system="test", object_id=str(index)),
+                outcome=Outcome.SUCCEEDED,
+                payload={"index": index, **payload},
+            )
+            await uow.commit()
+
+
+async def test_entries_link_into_one_chain_per_tenant(
+    services: Services, container: Container, database_url: str
+) -> None:
+    north = await make_tenant(services, "North IT")
+    south = await make_tenant(services, "South IT")
+    await _append(container, north.tenant.id, 3)
+
+    with owner_connection(database_url) as owner:
+        rows = owner.execute(
+            "SELECT tenant_id, seq, prev_hash, hash FROM audit_log ORDER BY tenant_id, seq"
+        ).fetchall()
+    by_tenant: dict[object, list[tuple[int, bytes, bytes]]] = {}
+    for tenant_id, seq, prev_hash, hash_ in rows:
+        by_tenant.setdefault(tenant_id, []).append((seq, bytes(prev_hash), bytes(hash_)))
+
+    for tenant_id, chain in by_tenant.items():
+        assert [seq for seq, _, _ in chain] == list(range(1, len(chain) + 1))
+        assert chain[0][1] == genesis_hash(tenant_id)  # type: ignore[arg-type]
+        for (_, _, previous), (_, prev_hash, _) in itertools.pairwise(chain):
+            assert prev_hash == previous
+    assert len(by_tenant[north.tenant.id]) == len(by_tenant[south.tenant.id]) + 3
+    assert (await services.audit.verify()).ok
+
+
+async def test_the_database_computes_the_same_hash_as_the_domain(
+    services: Services, container: Container
+) -> None:
+    world = await make_tenant(services)
+    async with container.uow()(world.tenant.id) as uow:
+        stored = await record(
+            uow,
+            SystemClock(),
+            actor=ROBOT,
+            action="test.hash",
+            target=AuditTarget(system="test"),
+            outcome=Outcome.SUCCEEDED,
+            payload={"pct_used": 96.4, "big": 1e20, "name": "Zoë"},
+        )
+        await uow.commit()
+    assert stored.hash == chain_hash(stored.prev_hash, stored.seq, stored.entry.content_digest())
+    assert (await services.audit.verify()).ok
+
+
+async def test_secrets_are_redacted_before_they_are_chained(
+    services: Services, container: Container, database_url: str
+) -> None:
+    world = await make_tenant(services)
+    await _append(
+        container,
+        world.tenant.id,
+        1,
+        password="hunter2",
+        nested={"api_key": "abc", "note": "token vectis_pat_" + "a" * 36},
+    )
+    with owner_connection(database_url) as owner:
+        payload = owner.execute(
+            "SELECT payload::text FROM audit_log WHERE action = 'test.append'"
+        ).fetchone()[0]  # type: ignore[index]
+    assert "hunter2" not in payload and "abc" not in payload and "vectis_pat_a" not in payload
+    assert json.loads(payload)["password"] == REDACTED
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE audit_log SET outcome = 'failed'",
+        "DELETE FROM audit_log",
+        "TRUNCATE audit_log",
+    ],
+)
+async def test_the_application_role_cannot_change_or_remove_entries(
+    services: Services, database_url: str, statement: str
+) -> None:
+    world = await make_tenant(services)
+    with app_connection(database_url) as connection:
+        connection.execute(
+            "SELECT set_config('vectis.tenant_id', %s, true)", (str(world.tenant.id),)
+        )
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            connection.execute(statement)
+
+
+@pytest.mark.parametrize(
+    ("statement", "complaint"),
+    [
+        ("UPDATE audit_log SET outcome = 'failed'", "UPDATE is not allowed"),
+        ("DELETE FROM audit_log", "DELETE is not allowed"),
+        ("TRUNCATE audit_log", "TRUNCATE is not allowed"),
+    ],
+)
+async def test_even_the_owner_is_stopped_by_the_triggers(
+    services: Services, database_url: str, statement: str, complaint: str
+) -> None:
+    await make_tenant(services)
+    with (
+        owner_connection(database_url) as owner,
+        pytest.raises(psycopg.errors.InsufficientPrivilege, match=complaint),
+    ):
+        owner.execute(statement)
+
+
+async def test_verify_names_the_entry_an_owner_edited_behind_the_triggers(
+    services: Services, container: Container, database_url: str
+) -> None:
+    world = await make_tenant(services)
+    await _append(container, world.tenant.id, 4)
+    with owner_connection(database_url) as owner, owner.transaction():
+        owner.execute("ALTER TABLE audit_log DISABLE TRIGGER USER")
+        edited = owner.execute(
+            "UPDATE audit_log SET payload = '{\"index\":99}' "
+            "WHERE tenant_id = %s AND action = 'test.append' AND target_id = '2' RETURNING seq, id",
+            (str(world.tenant.id),),
+        ).fetchone()
+        owner.execute("ALTER TABLE audit_log ENABLE TRIGGER USER")
+
+    report = await services.audit.verify()
+
+    assert not report.ok
+    (broken,) = report.breaks
+    assert (broken.tenant_id, broken.seq, broken.record_id) == (world.tenant.id, *edited)  # type: ignore[misc]
+    assert "altered" in broken.reason
+
+
+async def test_verify_notices_a_deleted_entry(
+    services: Services, container: Container, database_url: str
+) -> None:
+    world = await make_tenant(services)
+    await _append(container, world.tenant.id, 3)
+    with owner_connection(database_url) as owner, owner.transaction():
+        owner.execute("ALTER TABLE audit_log DISABLE TRIGGER USER")
+        owner.execute(
+            "DELETE FROM audit_log WHERE tenant_id = %s AND seq = 2", (str(world.tenant.id),)
+        )
+        owner.execute("ALTER TABLE audit_log ENABLE TRIGGER USER")
+
+    (broken,) = (await services.audit.verify()).breaks
+    assert broken.seq == 3
+    assert "missing" in broken.reason
+
+
+async def test_a_checkpoint_catches_a_chain_rewritten_wholesale(
+    services: Services, container: Container, database_url: str
+) -> None:
+    world = await make_tenant(services)
+    await _append(container, world.tenant.id, 3)
+    checkpoint = {head.tenant_id: head for head in await services.audit.checkpoint()}
+
+    # A superuser rewrites one entry and recomputes every hash after it: the chain is
+    # internally consistent again, so only the checkpoint kept elsewhere can tell.
+    with owner_connection(database_url) as owner, owner.transaction():
+        owner.execute("ALTER TABLE audit_log DISABLE TRIGGER USER")
+        owner.execute(
+            "UPDATE audit_log SET actor_label = 'someone else' WHERE tenant_id = %s AND seq = 1",
+            (str(world.tenant.id),),
+        )
+        owner.execute("ALTER TABLE audit_log ENABLE TRIGGER USER")
+    await _rehash(services, container, database_url, world.tenant.id)
+
+    assert (await services.audit.verify()).ok, "the rewrite is self-consistent"
+    report = await services.audit.verify(checkpoint)
+    (broken,) = report.breaks
+    assert "checkpoint" in broken.reason
+
+
+async def test_a_checkpoint_catches_a_truncated_chain(
+    services: Services, container: Container, database_url: str
+) -> None:
+    world = await make_tenant(services)
+    await _append(container, world.tenant.id, 2)
+    head = next(h for h in await services.audit.checkpoint() if h.tenant_id == world.tenant.id)
+    ahead = ChainHead(tenant_id=head.tenant_id, seq=head.seq + 5, hash=head.hash)
+
+    report = await services.audit.verify({world.tenant.id: ahead})
+
+    assert "removed" in report.breaks[0].reason
+
+
+async def test_concurrent_writers_of_one_tenant_keep_one_linear_chain(
+    services: Services, container: Container, database_url: str
+) -> None:
+    world = await make_tenant(services)
+    await asyncio.gather(*[_append(container, world.tenant.id, 10) for _ in range(8)])
+
+    with owner_connection(database_url) as owner:
+        seqs = [
+            row[0]
+            for row in owner.execute(
+                "SELECT seq FROM audit_log WHERE tenant_id = %s ORDER BY seq",
+                (str(world.tenant.id),),
+            )
+        ]
+    assert seqs == list(range(1, len(seqs) + 1))
+    assert (await services.audit.verify()).ok
+
+
+async def _rehash(
+    services: Services, container: Container, database_url: str, tenant_id: object
+) -> None:
+    """Recompute a tenant's whole chain the way an attacker with the owner role could."""
+    async with container.uow()(tenant_id) as uow:  # type: ignore[arg-type]
+        records = await uow.audit.records_after(0, up_to=10_000, limit=10_000)
+    prev = genesis_hash(tenant_id)  # type: ignore[arg-type]
+    with owner_connection(database_url) as owner, owner.transaction():
+        owner.execute("ALTER TABLE audit_log DISABLE TRIGGER USER")
+        for stored in records:
+            new_hash = chain_hash(prev, stored.seq, stored.entry.content_digest())
+            owner.execute(
+                "UPDATE audit_log SET prev_hash = %s, hash = %s WHERE id = %s",
+                (prev, new_hash, stored.id),
+            )
+            prev = new_hash
+        owner.execute(
+            "UPDATE audit_chain_heads SET hash = %s WHERE tenant_id = %s", (prev, str(tenant_id))
+        )
+        owner.execute("ALTER TABLE audit_log ENABLE TRIGGER USER")
