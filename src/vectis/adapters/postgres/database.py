@@ -40,5 +40,5 @@ def create_runtime_engine(
         connect_args=runtime_connect_options(app_url),
         pool_size=pool_size,
         max_overflow=pool_size,
-        pool_pre_ping=True,
+        pool_recycle=1800,
     )

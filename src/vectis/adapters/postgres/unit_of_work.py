@@ -6,8 +6,8 @@ from types import TracebackType
 from uuid import UUID
 
 import procrastinate
-from sqlalchemy import func, select
-from sqlalchemy.exc import DBAPIError, OperationalError
+import psycopg
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from vectis.adapters.postgres.job_queue import ProcrastinateJobQueue
@@ -50,15 +50,18 @@ class PostgresUnitOfWork:
             self._connection = await self._engine.connect()
         except (OperationalError, OSError) as error:
             raise ServiceUnavailable(f"the database does not answer: {_reason(error)}") from error
-        await self._connection.begin()
         connection = self._connection
+        raw = await connection.get_raw_connection()
+        driver = raw.driver_connection
+        assert isinstance(driver, psycopg.AsyncConnection)
+        self._driver = driver
         self.tenants = PostgresTenantRepository(connection)
         self.customers = PostgresCustomerRepository(connection)
         self.operators = PostgresOperatorRepository(connection)
         self.tokens = PostgresTokenRepository(connection)
         self.sessions = PostgresSessionRepository(connection)
         self.throttle = PostgresLoginThrottleStore(connection)
-        self.audit = PostgresAuditLog(connection)
+        self.audit = PostgresAuditLog(connection, driver)
         self.events = PostgresEventStream(connection)
         self.writebacks = PostgresWriteBackRepository(connection)
         self.jobs = ProcrastinateJobQueue(self._job_app, connection)
@@ -75,8 +78,8 @@ class PostgresUnitOfWork:
     ) -> None:
         assert self._connection is not None
         try:
-            if not self._committed and self._connection.in_transaction():
-                await self._connection.rollback()
+            if not self._committed:
+                await self._driver.rollback()
         finally:
             await self._connection.close()
 
@@ -85,21 +88,21 @@ class PostgresUnitOfWork:
             return
         if self._tenant_id is not None:
             raise RuntimeError("a unit of work serves one tenant only")
-        assert self._connection is not None
-        await self._connection.execute(
-            select(func.set_config("vectis.tenant_id", str(tenant_id), True))
+        # On the driver connection: this runs once per unit of work, so it is worth the
+        # SQLAlchemy round of compilation and greenlet switching it skips.
+        await self._driver.execute(
+            "SELECT set_config('vectis.tenant_id', %s, true)", (str(tenant_id),)
         )
         self._tenant_id = tenant_id
         self._bind_repositories(tenant_id)
 
     async def commit(self) -> None:
-        assert self._connection is not None
+        # The transaction lives on the driver connection (psycopg begins it with the first
+        # statement, whichever layer sends it), so that is where it ends.
         try:
-            await self._connection.commit()
-        except DBAPIError as error:
-            if error.connection_invalidated:
-                raise ServiceUnavailable(f"the database went away: {_reason(error)}") from error
-            raise
+            await self._driver.commit()
+        except psycopg.OperationalError as error:
+            raise ServiceUnavailable(f"the database went away: {_reason(error)}") from error
         self._committed = True
 
     def _bind_repositories(self, tenant_id: UUID | None) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
+import psycopg
+
 from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -25,26 +27,25 @@ from vectis.domain.audit import (
 # The head row is the per-tenant serialisation point: UPDATE locks it until commit, and its
 # SET clause reads the previous hash of the row version it finally updates, so concurrent
 # appends of one tenant form one linear chain. The formula mirrors domain.audit.chain_hash.
-_APPEND = text(
-    """
+_APPEND = """
     WITH head AS (
         UPDATE audit_chain_heads
         SET seq = seq + 1,
             prev_hash = hash,
-            hash = sha256(hash || int8send(seq + 1) || :digest)
-        WHERE tenant_id = :tenant_id
+            hash = sha256(hash || int8send(seq + 1) || %(digest)s)
+        WHERE tenant_id = %(tenant_id)s
         RETURNING seq, prev_hash, hash
     )
     INSERT INTO audit_log (
         tenant_id, seq, occurred_at, actor_kind, actor_id, actor_label, action,
         target_system, target_id, payload, outcome, prev_hash, hash
     )
-    SELECT :tenant_id, head.seq, :occurred_at, :actor_kind, :actor_id, :actor_label, :action,
-           :target_system, :target_id, CAST(:payload AS json), :outcome, head.prev_hash, head.hash
+    SELECT %(tenant_id)s, head.seq, %(occurred_at)s, %(actor_kind)s, %(actor_id)s,
+           %(actor_label)s, %(action)s, %(target_system)s, %(target_id)s,
+           CAST(%(payload)s AS json), %(outcome)s, head.prev_hash, head.hash
     FROM head
     RETURNING id, seq, prev_hash, hash
-    """
-)
+"""
 
 _COLUMNS = (
     "id, tenant_id, seq, occurred_at, actor_kind, actor_id, actor_label, action, "
@@ -53,8 +54,12 @@ _COLUMNS = (
 
 
 class PostgresAuditLog:
-    def __init__(self, connection: AsyncConnection) -> None:
+    """Appends run on the driver connection: they are the per-tenant serialisation point, so
+    every microsecond spent between taking the head row and committing is paid by all writers."""
+
+    def __init__(self, connection: AsyncConnection, driver: psycopg.AsyncConnection[Any]) -> None:
         self._connection = connection
+        self._driver = driver
 
     async def append(self, entry: AuditEntry) -> AuditRecord:
         digest = entry.content_digest()
@@ -71,16 +76,14 @@ class PostgresAuditLog:
             "payload": entry.payload_json,
             "outcome": entry.outcome.value,
         }
-        row = (await self._connection.execute(_APPEND, parameters)).first()
+        row = await (await self._driver.execute(_APPEND, parameters)).fetchone()
         if row is None:
             await self._start_chain(entry.tenant_id)
-            row = (await self._connection.execute(_APPEND, parameters)).one()
+            row = await (await self._driver.execute(_APPEND, parameters)).fetchone()
+            assert row is not None
+        record_id, seq, prev_hash, hash_ = row
         record = AuditRecord(
-            id=row.id,
-            seq=row.seq,
-            entry=entry,
-            prev_hash=bytes(row.prev_hash),
-            hash=bytes(row.hash),
+            id=record_id, seq=seq, entry=entry, prev_hash=bytes(prev_hash), hash=bytes(hash_)
         )
         if record.hash != chain_hash(record.prev_hash, record.seq, digest):
             raise RuntimeError("the database computed a different audit hash than Vectis")

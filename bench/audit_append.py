@@ -1,0 +1,177 @@
+"""Audit append throughput: the hash-chained, RLS-scoped path vs plain INSERTs, same run.
+
+Both sides use 8 concurrent writers (one tenant), one row per transaction, on one database.
+The chained side goes through Vectis's own unit of work and audit service; the baseline sends
+a plain INSERT of a same-shaped row into a table with no chain, no trigger and no RLS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+from pathlib import Path
+
+import psycopg
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _database import bench_database  # noqa: E402
+
+from vectis.adapters.postgres.migrator import migrate  # noqa: E402
+from vectis.application.audit import record  # noqa: E402
+from vectis.container import Container  # noqa: E402
+from vectis.domain.audit import Actor, ActorKind, AuditEntry, AuditTarget, Outcome  # noqa: E402
+from vectis.settings import Settings  # noqa: E402
+
+SECRET = "bench-secret-key-0123456789-0123456789"
+ACTOR = Actor(kind=ActorKind.OPERATOR, id="4f0c2a8e", label="sam.okafor@harbor-point.example")
+PAYLOAD = {
+    "event": "disk.critical",
+    "device": "acme-fs01",
+    "pct_used": 96.4,
+    "customer": "acme",
+    "action": "ticket.add_note",
+    "params": {"ticket_id": "4821", "text": "Disk at 96% on acme-fs01; cleaning up temp files."},
+}
+PLAIN_TABLE = """
+CREATE TABLE bench_plain_audit (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    tenant_id uuid NOT NULL,
+    seq bigint NOT NULL,
+    occurred_at timestamptz NOT NULL,
+    actor_kind text NOT NULL,
+    actor_id text,
+    actor_label text NOT NULL,
+    action text NOT NULL,
+    target_system text NOT NULL,
+    target_id text,
+    payload json NOT NULL,
+    outcome text NOT NULL,
+    prev_hash bytea NOT NULL,
+    hash bytea NOT NULL
+);
+GRANT SELECT, INSERT ON bench_plain_audit TO vectis_app;
+"""
+PLAIN_INSERT = """
+INSERT INTO bench_plain_audit (tenant_id, seq, occurred_at, actor_kind, actor_id, actor_label,
+    action, target_system, target_id, payload, outcome, prev_hash, hash)
+VALUES (%s, %s, now(), %s, %s, %s, %s, %s, %s, %s::json, %s, %s, %s)
+"""
+
+
+async def chained(container: Container, tenant_id: object, writers: int, entries: int) -> float:
+    uow = container.uow()
+    clock = container.clock()
+
+    async def writer(number: int) -> None:
+        for index in range(entries):
+            async with uow(tenant_id) as unit:  # type: ignore[arg-type]
+                await record(
+                    unit,
+                    clock,
+                    actor=ACTOR,
+                    action="writeback.ticket.add_note",
+                    target=AuditTarget(system="connectwise", object_id=f"{number}-{index}"),
+                    outcome=Outcome.SUCCEEDED,
+                    payload=PAYLOAD,
+                )
+                await unit.commit()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(writer(number) for number in range(writers)))
+    return time.perf_counter() - started
+
+
+async def plain(url: str, tenant_id: object, writers: int, entries: int) -> float:
+    libpq = url.replace("postgresql+psycopg://", "postgresql://")
+    sample = AuditEntry.record(
+        tenant_id=tenant_id,  # type: ignore[arg-type]
+        occurred_at=time_now(),
+        actor=ACTOR,
+        action="writeback.ticket.add_note",
+        target=AuditTarget(system="connectwise", object_id="x"),
+        outcome=Outcome.SUCCEEDED,
+        payload=PAYLOAD,
+    )
+    fake_hash = b"\x00" * 32
+
+    async def writer(number: int) -> None:
+        async with await psycopg.AsyncConnection.connect(
+            libpq, options="-c role=vectis_app"
+        ) as connection:
+            for index in range(entries):
+                async with connection.transaction():
+                    await connection.execute(
+                        PLAIN_INSERT,
+                        (
+                            str(tenant_id),
+                            number * entries + index,
+                            ACTOR.kind.value,
+                            ACTOR.id,
+                            ACTOR.label,
+                            sample.action,
+                            "connectwise",
+                            f"{number}-{index}",
+                            sample.payload_json,
+                            "succeeded",
+                            fake_hash,
+                            fake_hash,
+                        ),
+                    )
+
+    started = time.perf_counter()
+    await asyncio.gather(*(writer(number) for number in range(writers)))
+    return time.perf_counter() - started
+
+
+def time_now():  # type: ignore[no-untyped-def]
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC)
+
+
+async def main(writers: int, entries: int) -> int:
+    with bench_database() as url:
+        await migrate(url)
+        with psycopg.connect(url, autocommit=True) as owner:
+            owner.execute(PLAIN_TABLE)
+        settings = Settings(database_url=url, secret_key=SECRET)
+        container = Container(settings=settings, database_url=url, secret_key=SECRET)
+        container.engine.override(
+            container.engine.cls(  # the pool sized for the writers, as a deployment would
+                url, None, pool_size=writers
+            )
+        ) if False else None
+        services = container.services()
+        tenant = await services.tenancy.create_tenant("Bench MSP")
+        total = writers * entries
+
+        await plain(url, tenant.id, writers, 20)  # warm up both paths
+        await chained(container, tenant.id, writers, 20)
+        plain_seconds = await plain(url, tenant.id, writers, entries)
+        chained_seconds = await chained(container, tenant.id, writers, entries)
+        report = await services.audit.verify()
+        await container.http_client().aclose()
+        await container.engine().dispose()
+
+    plain_rate = total / plain_seconds
+    chained_rate = total / chained_seconds
+    print(f"writers: {writers}, entries per writer: {entries}, total per side: {total}")
+    print(f"plain INSERT (baseline):     {plain_rate:8.0f} rows/s   ({plain_seconds:.2f} s)")
+    print(f"chained audit append (RLS):  {chained_rate:8.0f} rows/s   ({chained_seconds:.2f} s)")
+    print(f"ratio chained / plain:       {chained_rate / plain_rate:8.2f}   (goal >= 0.50)")
+    print(
+        f"chain verified after the run: {'ok' if report.ok else 'BROKEN'} "
+        f"({report.entries} entries in {report.tenants} chain)"
+    )
+    return 0 if report.ok else 1
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--writers", type=int, default=8)
+    parser.add_argument("--entries", type=int, default=400)
+    arguments = parser.parse_args()
+    sys.exit(asyncio.run(main(arguments.writers, arguments.entries)))
