@@ -17,13 +17,12 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _database import bench_database  # noqa: E402
-
-from vectis.adapters.postgres.migrator import migrate  # noqa: E402
-from vectis.application.audit import record  # noqa: E402
-from vectis.container import Container  # noqa: E402
-from vectis.domain.audit import Actor, ActorKind, AuditEntry, AuditTarget, Outcome  # noqa: E402
-from vectis.settings import Settings  # noqa: E402
+from _database import bench_database
+from vectis.adapters.postgres.migrator import migrate
+from vectis.application.audit import record
+from vectis.container import Container
+from vectis.domain.audit import Actor, ActorKind, AuditEntry, AuditTarget, Outcome
+from vectis.settings import Settings
 
 SECRET = "bench-secret-key-0123456789-0123456789"
 ACTOR = Actor(kind=ActorKind.OPERATOR, id="4f0c2a8e", label="sam.okafor@harbor-point.example")

@@ -102,6 +102,14 @@ class Runtime:
     def data_dir(self) -> Path:
         return self.settings.data_dir
 
+    @property
+    def host(self) -> str:
+        return self.settings.host
+
+    @property
+    def port(self) -> int:
+        return self.settings.port
+
     @contextlib.contextmanager
     def database(self) -> Iterator[str]:
         """The owner URL: the configured server, or the embedded one for as long as we need it."""
@@ -188,7 +196,7 @@ class Runtime:
         """The loopback vendor sandbox, for the demo (only here does Vectis import it)."""
         from vectis_sandbox.server import running_sandbox
 
-        async with running_sandbox() as sandbox:
+        async with running_sandbox(activity_every=45.0) as sandbox:
             yield [
                 SandboxAccount(
                     vendor=account.vendor,

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 import socket
 from collections.abc import AsyncIterator, Mapping
 
 import uvicorn
 from attrs import define, field, frozen
 
-from vectis_sandbox.connectwise import CODEBASE, ConnectWiseState, create_app
-from vectis_sandbox.seed import seed_connectwise
+from vectis_sandbox.connectwise import CODEBASE, ConnectWiseState, create_app, deliver
+from vectis_sandbox.seed import TICKETS, seed_connectwise
 
 
 @frozen(kw_only=True)
@@ -30,8 +31,14 @@ class Sandbox:
 
 
 @contextlib.asynccontextmanager
-async def running_sandbox(host: str = "127.0.0.1", *, seed: bool = True) -> AsyncIterator[Sandbox]:
-    """Serve every sandboxed vendor on an ephemeral loopback port."""
+async def running_sandbox(
+    host: str = "127.0.0.1", *, seed: bool = True, activity_every: float | None = None
+) -> AsyncIterator[Sandbox]:
+    """Serve every sandboxed vendor on an ephemeral loopback port.
+
+    With ``activity_every`` (seconds), customers keep opening tickets, as they would in a real
+    PSA, so a demo has something happening.
+    """
     state = ConnectWiseState()
     if seed:
         seed_connectwise(state)
@@ -46,6 +53,9 @@ async def running_sandbox(host: str = "127.0.0.1", *, seed: bool = True) -> Asyn
         if task.done():
             task.result()
         await asyncio.sleep(0.01)
+    activity = (
+        asyncio.create_task(_customer_activity(state, activity_every)) if activity_every else None
+    )
     try:
         yield Sandbox(
             connectwise=state,
@@ -62,8 +72,19 @@ async def running_sandbox(host: str = "127.0.0.1", *, seed: bool = True) -> Asyn
             ],
         )
     finally:
+        if activity:
+            activity.cancel()
         for delivery in state.deliveries:
             delivery.cancel()
         server.should_exit = True
         await task
         listener.close()
+
+
+async def _customer_activity(state: ConnectWiseState, every: float) -> None:
+    chooser = random.Random(7)
+    while True:
+        await asyncio.sleep(every)
+        if state.companies:
+            company = chooser.choice(list(state.companies))
+            deliver(state, "added", state.add_ticket(company, chooser.choice(TICKETS)))

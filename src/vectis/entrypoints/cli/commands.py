@@ -37,10 +37,11 @@ async def migrate(runtime: Runtime, args: argparse.Namespace) -> int:
 
 
 async def serve(runtime: Runtime, args: argparse.Namespace) -> int:
-    runtime.check_port_free(args.host, args.port)
+    host, port = args.host or runtime.host, args.port or runtime.port
+    runtime.check_port_free(host, port)
     with runtime.database():
         async with runtime.services() as services:
-            await _serve_http(runtime, services, args.host, args.port)
+            await _serve_http(runtime, services, host, port)
     return 0
 
 
@@ -56,11 +57,12 @@ async def demo(runtime: Runtime, args: argparse.Namespace) -> int:
         raise ConfigurationError(
             "the demo runs on its own embedded PostgreSQL; unset VECTIS_DATABASE_URL to use it"
         )
-    runtime.check_port_free(args.host, args.port)
+    host, port = args.host or runtime.host, args.port or runtime.port
+    runtime.check_port_free(host, port)
     with runtime.exclusive_data_dir(), runtime.database():
         await runtime.migrate()
         async with runtime.sandbox() as accounts, runtime.services() as services:
-            url = f"http://{_url_host(args.host)}:{args.port}/"
+            url = f"http://{_url_host(host)}:{port}/"
             login = await DemoSeeder(services).seed(
                 admin_email=args.admin_email,
                 admin_password=args.admin_password,
@@ -77,7 +79,7 @@ async def demo(runtime: Runtime, args: argparse.Namespace) -> int:
             )
             jobs = asyncio.create_task(runtime.run_worker(services, handle_signals=False))
             try:
-                await _serve_http(runtime, services, args.host, args.port)
+                await _serve_http(runtime, services, host, port)
             finally:
                 jobs.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

@@ -30,8 +30,10 @@ def build_parser() -> argparse.ArgumentParser:
         "(default: $VECTIS_DATA_DIR or the user's data directory)",
     )
     server = argparse.ArgumentParser(add_help=False)
-    server.add_argument("--host", default=os.environ.get("VECTIS_HOST", "127.0.0.1"))
-    server.add_argument("--port", type=int, default=int(os.environ.get("VECTIS_PORT", "8000")))
+    server.add_argument("--host", help="address to listen on (default: $VECTIS_HOST or 127.0.0.1)")
+    server.add_argument(
+        "--port", type=int, help="port to listen on (default: $VECTIS_PORT or 8000)"
+    )
 
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     sub.add_parser(

@@ -6,7 +6,6 @@ from typing import Any
 from uuid import UUID
 
 import psycopg
-
 from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
