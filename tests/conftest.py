@@ -85,6 +85,7 @@ async def container(settings: Settings) -> AsyncIterator[Container]:
     try:
         yield container
     finally:
+        await container.linker().close()
         await container.http_client().aclose()
         await container.engine().dispose()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+from uuid import UUID
 
 import psycopg
 import pytest
@@ -29,9 +30,9 @@ from vectis.domain.audit import (
 ROBOT = Actor(kind=ActorKind.SYSTEM, id=None, label="test")
 
 
-async def _append(container: Container, tenant_id: object, count: int, **payload: object) -> None:
+async def _append(container: Container, tenant_id: UUID, count: int, **payload: object) -> None:
     for index in range(count):
-        async with container.uow()(tenant_id) as uow:  # type: ignore[arg-type]
+        async with container.uow()(tenant_id) as uow:
             await record(
                 uow,
                 SystemClock(),
@@ -44,36 +45,54 @@ async def _append(container: Container, tenant_id: object, count: int, **payload
             await uow.commit()
 
 
+def _tamper(database_url: str, *statements: tuple[str, tuple[object, ...]]) -> list[object]:
+    """Run statements as the owner with the append-only triggers switched off, as an attacker
+    holding the owner role could."""
+    results = []
+    with owner_connection(database_url) as owner, owner.transaction():
+        owner.execute("ALTER TABLE audit_log DISABLE TRIGGER USER")
+        owner.execute("ALTER TABLE audit_chain DISABLE TRIGGER USER")
+        for statement, parameters in statements:
+            cursor = owner.execute(statement, parameters)  # type: ignore[arg-type]
+            results.append(cursor.fetchone() if cursor.description else None)
+        owner.execute("ALTER TABLE audit_chain ENABLE TRIGGER USER")
+        owner.execute("ALTER TABLE audit_log ENABLE TRIGGER USER")
+    return results
+
+
 async def test_entries_link_into_one_chain_per_tenant(
     services: Services, container: Container, database_url: str
 ) -> None:
     north = await make_tenant(services, "North IT")
     south = await make_tenant(services, "South IT")
     await _append(container, north.tenant.id, 3)
+    await container.linker().drain()
 
     with owner_connection(database_url) as owner:
         rows = owner.execute(
-            "SELECT tenant_id, seq, prev_hash, hash FROM audit_log ORDER BY tenant_id, seq"
+            "SELECT tenant_id, seq, prev_hash, hash FROM audit_chain ORDER BY tenant_id, seq"
         ).fetchall()
-    by_tenant: dict[object, list[tuple[int, bytes, bytes]]] = {}
+        pending = owner.execute("SELECT count(*) FROM audit_pending").fetchone()
+    by_tenant: dict[UUID, list[tuple[int, bytes, bytes]]] = {}
     for tenant_id, seq, prev_hash, hash_ in rows:
         by_tenant.setdefault(tenant_id, []).append((seq, bytes(prev_hash), bytes(hash_)))
 
+    assert pending == (0,), "the linker has linked every committed entry"
     for tenant_id, chain in by_tenant.items():
         assert [seq for seq, _, _ in chain] == list(range(1, len(chain) + 1))
-        assert chain[0][1] == genesis_hash(tenant_id)  # type: ignore[arg-type]
+        assert chain[0][1] == genesis_hash(tenant_id)
         for (_, _, previous), (_, prev_hash, _) in itertools.pairwise(chain):
             assert prev_hash == previous
     assert len(by_tenant[north.tenant.id]) == len(by_tenant[south.tenant.id]) + 3
     assert (await services.audit.verify()).ok
 
 
-async def test_the_database_computes_the_same_hash_as_the_domain(
+async def test_the_stored_link_is_the_domains_hash_of_the_stored_entry(
     services: Services, container: Container
 ) -> None:
     world = await make_tenant(services)
     async with container.uow()(world.tenant.id) as uow:
-        stored = await record(
+        await record(
             uow,
             SystemClock(),
             actor=ROBOT,
@@ -83,8 +102,15 @@ async def test_the_database_computes_the_same_hash_as_the_domain(
             payload={"pct_used": 96.4, "big": 1e20, "name": "Zoë"},
         )
         await uow.commit()
+    await container.linker().drain()
+    async with container.uow()(world.tenant.id) as uow:
+        (stored,) = [
+            item for item in await uow.audit.latest(50) if item.entry.action == "test.hash"
+        ]
+
+    assert stored.seq is not None and stored.prev_hash is not None
     assert stored.hash == chain_hash(stored.prev_hash, stored.seq, stored.entry.content_digest())
-    assert (await services.audit.verify()).ok
+    assert stored.entry.payload == {"pct_used": 96.4, "big": 1e20, "name": "Zoë"}
 
 
 async def test_secrets_are_redacted_before_they_are_chained(
@@ -112,6 +138,9 @@ async def test_secrets_are_redacted_before_they_are_chained(
         "UPDATE audit_log SET outcome = 'failed'",
         "DELETE FROM audit_log",
         "TRUNCATE audit_log",
+        "UPDATE audit_chain SET hash = prev_hash",
+        "DELETE FROM audit_chain",
+        "TRUNCATE audit_chain",
     ],
 )
 async def test_the_application_role_cannot_change_or_remove_entries(
@@ -123,15 +152,18 @@ async def test_the_application_role_cannot_change_or_remove_entries(
             "SELECT set_config('vectis.tenant_id', %s, true)", (str(world.tenant.id),)
         )
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
-            connection.execute(statement)
+            connection.execute(statement)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(
     ("statement", "complaint"),
     [
-        ("UPDATE audit_log SET outcome = 'failed'", "UPDATE is not allowed"),
-        ("DELETE FROM audit_log", "DELETE is not allowed"),
-        ("TRUNCATE audit_log", "TRUNCATE is not allowed"),
+        ("UPDATE audit_log SET outcome = 'failed'", "audit_log is append-only: UPDATE"),
+        ("DELETE FROM audit_log", "audit_log is append-only: DELETE"),
+        ("TRUNCATE audit_log CASCADE", "is append-only: TRUNCATE"),
+        ("UPDATE audit_chain SET hash = prev_hash", "audit_chain is append-only: UPDATE"),
+        ("DELETE FROM audit_chain", "audit_chain is append-only: DELETE"),
+        ("TRUNCATE audit_chain", "audit_chain is append-only: TRUNCATE"),
     ],
 )
 async def test_even_the_owner_is_stopped_by_the_triggers(
@@ -142,7 +174,7 @@ async def test_even_the_owner_is_stopped_by_the_triggers(
         owner_connection(database_url) as owner,
         pytest.raises(psycopg.errors.InsufficientPrivilege, match=complaint),
     ):
-        owner.execute(statement)
+        owner.execute(statement)  # type: ignore[arg-type]
 
 
 async def test_verify_names_the_entry_an_owner_edited_behind_the_triggers(
@@ -150,14 +182,15 @@ async def test_verify_names_the_entry_an_owner_edited_behind_the_triggers(
 ) -> None:
     world = await make_tenant(services)
     await _append(container, world.tenant.id, 4)
-    with owner_connection(database_url) as owner, owner.transaction():
-        owner.execute("ALTER TABLE audit_log DISABLE TRIGGER USER")
-        edited = owner.execute(
-            "UPDATE audit_log SET payload = '{\"index\":99}' "
-            "WHERE tenant_id = %s AND action = 'test.append' AND target_id = '2' RETURNING seq, id",
+    (edited,) = _tamper(
+        database_url,
+        (
+            "UPDATE audit_log e SET payload = '{\"index\":99}' FROM audit_chain c "
+            "WHERE c.entry_id = e.id AND e.tenant_id = %s AND e.action = 'test.append' "
+            "AND e.target_id = '2' RETURNING c.seq, e.id",
             (str(world.tenant.id),),
-        ).fetchone()
-        owner.execute("ALTER TABLE audit_log ENABLE TRIGGER USER")
+        ),
+    )
 
     report = await services.audit.verify()
 
@@ -172,12 +205,14 @@ async def test_verify_notices_a_deleted_entry(
 ) -> None:
     world = await make_tenant(services)
     await _append(container, world.tenant.id, 3)
-    with owner_connection(database_url) as owner, owner.transaction():
-        owner.execute("ALTER TABLE audit_log DISABLE TRIGGER USER")
-        owner.execute(
-            "DELETE FROM audit_log WHERE tenant_id = %s AND seq = 2", (str(world.tenant.id),)
-        )
-        owner.execute("ALTER TABLE audit_log ENABLE TRIGGER USER")
+    _tamper(
+        database_url,
+        (
+            "WITH gone AS (DELETE FROM audit_chain WHERE tenant_id = %s AND seq = 2 "
+            "RETURNING entry_id) DELETE FROM audit_log WHERE id IN (SELECT entry_id FROM gone)",
+            (str(world.tenant.id),),
+        ),
+    )
 
     (broken,) = (await services.audit.verify()).breaks
     assert broken.seq == 3
@@ -193,23 +228,23 @@ async def test_a_checkpoint_catches_a_chain_rewritten_wholesale(
 
     # A superuser rewrites one entry and recomputes every hash after it: the chain is
     # internally consistent again, so only the checkpoint kept elsewhere can tell.
-    with owner_connection(database_url) as owner, owner.transaction():
-        owner.execute("ALTER TABLE audit_log DISABLE TRIGGER USER")
-        owner.execute(
-            "UPDATE audit_log SET actor_label = 'someone else' WHERE tenant_id = %s AND seq = 1",
+    _tamper(
+        database_url,
+        (
+            "UPDATE audit_log SET actor_label = 'someone else' "
+            "WHERE id = (SELECT entry_id FROM audit_chain WHERE tenant_id = %s AND seq = 1)",
             (str(world.tenant.id),),
-        )
-        owner.execute("ALTER TABLE audit_log ENABLE TRIGGER USER")
-    await _rehash(services, container, database_url, world.tenant.id)
+        ),
+    )
+    await _rehash(container, database_url, world.tenant.id)
 
     assert (await services.audit.verify()).ok, "the rewrite is self-consistent"
-    report = await services.audit.verify(checkpoint)
-    (broken,) = report.breaks
+    (broken,) = (await services.audit.verify(checkpoint)).breaks
     assert "checkpoint" in broken.reason
 
 
 async def test_a_checkpoint_catches_a_truncated_chain(
-    services: Services, container: Container, database_url: str
+    services: Services, container: Container
 ) -> None:
     world = await make_tenant(services)
     await _append(container, world.tenant.id, 2)
@@ -226,36 +261,85 @@ async def test_concurrent_writers_of_one_tenant_keep_one_linear_chain(
 ) -> None:
     world = await make_tenant(services)
     await asyncio.gather(*[_append(container, world.tenant.id, 10) for _ in range(8)])
+    await container.linker().drain()
 
     with owner_connection(database_url) as owner:
         seqs = [
             row[0]
             for row in owner.execute(
-                "SELECT seq FROM audit_log WHERE tenant_id = %s ORDER BY seq",
+                "SELECT seq FROM audit_chain WHERE tenant_id = %s ORDER BY seq",
                 (str(world.tenant.id),),
             )
         ]
+        entries = owner.execute(
+            "SELECT count(*) FROM audit_log WHERE tenant_id = %s", (str(world.tenant.id),)
+        ).fetchone()
     assert seqs == list(range(1, len(seqs) + 1))
+    assert entries == (len(seqs),)
     assert (await services.audit.verify()).ok
 
 
-async def _rehash(
-    services: Services, container: Container, database_url: str, tenant_id: object
+async def test_entries_a_crashed_writer_left_unlinked_are_linked_later(
+    services: Services, container: Container
 ) -> None:
+    world = await make_tenant(services)
+    await _commit_without_linking(container, world.tenant.id)
+
+    assert await services.audit.seal_all() == 1
+    assert (await services.audit.verify()).ok
+
+
+async def test_an_entry_whose_pending_mark_was_removed_is_reported(
+    services: Services, container: Container, database_url: str
+) -> None:
+    world = await make_tenant(services)
+    await _commit_without_linking(container, world.tenant.id)
+    with app_connection(database_url) as connection:
+        connection.execute(
+            "SELECT set_config('vectis.tenant_id', %s, true)", (str(world.tenant.id),)
+        )
+        (hidden,) = connection.execute(  # type: ignore[misc]
+            "DELETE FROM audit_pending RETURNING entry_id"
+        ).fetchone()
+        connection.commit()
+
+    (broken,) = (await services.audit.verify()).breaks
+
+    assert broken.record_id == hidden
+    assert "neither in the chain nor waiting" in broken.reason
+
+
+async def _commit_without_linking(container: Container, tenant_id: UUID) -> None:
+    """Commit an entry the way a unit of work does, then stop, as a crashed writer would."""
+    async with container.uow()(tenant_id) as uow:
+        await record(
+            uow,
+            SystemClock(),
+            actor=ROBOT,
+            action="test.crash",
+            target=AuditTarget(system="test"),
+            outcome=Outcome.SUCCEEDED,
+        )
+        await uow.audit.write_and_commit()  # type: ignore[attr-defined]
+
+
+async def _rehash(container: Container, database_url: str, tenant_id: UUID) -> None:
     """Recompute a tenant's whole chain the way an attacker with the owner role could."""
-    async with container.uow()(tenant_id) as uow:  # type: ignore[arg-type]
+    async with container.uow()(tenant_id) as uow:
         records = await uow.audit.records_after(0, up_to=10_000, limit=10_000)
-    prev = genesis_hash(tenant_id)  # type: ignore[arg-type]
-    with owner_connection(database_url) as owner, owner.transaction():
-        owner.execute("ALTER TABLE audit_log DISABLE TRIGGER USER")
-        for stored in records:
-            new_hash = chain_hash(prev, stored.seq, stored.entry.content_digest())
-            owner.execute(
-                "UPDATE audit_log SET prev_hash = %s, hash = %s WHERE id = %s",
+    prev = genesis_hash(tenant_id)
+    statements: list[tuple[str, tuple[object, ...]]] = []
+    for stored in records:
+        assert stored.seq is not None
+        new_hash = chain_hash(prev, stored.seq, stored.entry.content_digest())
+        statements.append(
+            (
+                "UPDATE audit_chain SET prev_hash = %s, hash = %s WHERE entry_id = %s",
                 (prev, new_hash, stored.id),
             )
-            prev = new_hash
-        owner.execute(
-            "UPDATE audit_chain_heads SET hash = %s WHERE tenant_id = %s", (prev, str(tenant_id))
         )
-        owner.execute("ALTER TABLE audit_log ENABLE TRIGGER USER")
+        prev = new_hash
+    statements.append(
+        ("UPDATE audit_chain_heads SET hash = %s WHERE tenant_id = %s", (prev, str(tenant_id)))
+    )
+    _tamper(database_url, *statements)

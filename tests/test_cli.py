@@ -128,7 +128,10 @@ def test_the_whole_operator_story_from_the_command_line(
 
     with owner_connection(database_url) as owner, owner.transaction():
         owner.execute("ALTER TABLE audit_log DISABLE TRIGGER USER")
-        owner.execute("UPDATE audit_log SET action = 'nothing.to.see' WHERE seq = 2")
+        owner.execute(
+            "UPDATE audit_log SET action = 'nothing.to.see' "
+            "WHERE id = (SELECT entry_id FROM audit_chain WHERE seq = 2)"
+        )
         owner.execute("ALTER TABLE audit_log ENABLE TRIGGER USER")
     code, _, err = run(capsys, "audit", "verify")
     assert code == 2

@@ -116,7 +116,7 @@ async def test_a_ticket_opened_in_the_psa_is_acknowledged_through_every_layer(
         ).fetchone()
         audit = owner.execute(
             "SELECT actor_id, outcome FROM audit_log WHERE action = 'writeback.ticket.add_note' "
-            "AND target_id = %s ORDER BY seq",
+            "AND target_id = %s ORDER BY id",
             (str(ticket_id),),
         ).fetchall()
         writeback = owner.execute(

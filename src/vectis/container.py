@@ -20,6 +20,7 @@ from vectis.adapters.postgres.embedded import DataDirectoryLock, EmbeddedPostgre
 from vectis.adapters.postgres.job_queue import create_job_app
 from vectis.adapters.postgres.migrator import migrate
 from vectis.adapters.postgres.probe import PostgresDatabaseProbe
+from vectis.adapters.postgres.repositories.audit import AuditLinker, PostgresAuditChainer
 from vectis.adapters.postgres.unit_of_work import PostgresUnitOfWorkFactory
 from vectis.adapters.security.keys import check_secret_key, derive_key, generate_secret_key
 from vectis.adapters.security.passwords import Argon2PasswordHasher
@@ -53,7 +54,8 @@ class Container(containers.DeclarativeContainer):
         create_runtime_engine, database_url, settings.provided.app_database_url
     )
     job_app = providers.Singleton(create_job_app, database_url, settings.provided.app_database_url)
-    uow = providers.Singleton(PostgresUnitOfWorkFactory, engine, job_app)
+    linker = providers.Singleton(AuditLinker, engine)
+    uow = providers.Singleton(PostgresUnitOfWorkFactory, engine, job_app, linker)
     hasher = providers.Singleton(Argon2PasswordHasher)
     secret_box = providers.Singleton(
         AesGcmSecretBox, secret_key, settings.provided.previous_secret_keys
@@ -68,7 +70,8 @@ class Container(containers.DeclarativeContainer):
 
     tenancy = providers.Singleton(TenancyService, uow, hasher, clock)
     identity = providers.Singleton(IdentityService, uow, hasher, clock)
-    audit = providers.Singleton(AuditService, uow)
+    chainer = providers.Singleton(PostgresAuditChainer, engine)
+    audit = providers.Singleton(AuditService, uow, chainer)
     integrations = providers.Singleton(IntegrationService, uow, secret_box, clock)
     writebacks = providers.Singleton(WriteBackService, uow, integrations, connectors, clock)
     inbox = providers.Singleton(InboxService, uow, integrations, connectors, writebacks, clock)
@@ -152,6 +155,7 @@ class Runtime:
         try:
             yield container.services()
         finally:
+            await container.linker().close()
             await container.http_client().aclose()
             engine: AsyncEngine = container.engine()
             await engine.dispose()

@@ -9,7 +9,7 @@ from uuid import UUID
 from attrs import frozen
 
 from vectis.application.errors import PermissionDenied
-from vectis.application.ports import Clock
+from vectis.application.ports import AuditChainer, Clock
 from vectis.application.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from vectis.domain.audit import (
     Actor,
@@ -20,7 +20,6 @@ from vectis.domain.audit import (
     ChainHead,
     ChainWalker,
     Outcome,
-    genesis_hash,
 )
 from vectis.domain.identity import Principal
 from vectis.domain.tenancy import Permission
@@ -37,8 +36,10 @@ async def record(
     target: AuditTarget,
     outcome: Outcome,
     payload: Mapping[str, Any] | None = None,
-) -> AuditRecord:
-    """Append an entry in the caller's unit of work, so it commits with the change it records."""
+) -> AuditEntry:
+    """Append an entry in the caller's unit of work, so it commits with the change it records.
+
+    Its link in the tenant's hash chain is added right after the unit of work commits."""
     if uow.tenant_id is None:
         raise RuntimeError("audit entries belong to a tenant; bind the unit of work first")
     entry = AuditEntry.record(
@@ -50,7 +51,8 @@ async def record(
         outcome=outcome,
         payload=payload,
     )
-    return await uow.audit.append(entry)
+    await uow.audit.append(entry)
+    return entry
 
 
 @frozen(kw_only=True)
@@ -65,19 +67,30 @@ class VerificationReport:
 
 
 class AuditService:
-    def __init__(self, uow: UnitOfWorkFactory) -> None:
+    def __init__(self, uow: UnitOfWorkFactory, chainer: AuditChainer) -> None:
         self._uow = uow
+        self._chainer = chainer
+
+    async def seal_all(self) -> int:
+        """Link every tenant's pending entries (those whose writer stopped before linking)."""
+        linked = 0
+        for tenant_id in await self._tenant_ids():
+            linked += await self._chainer.seal(tenant_id)
+        return linked
 
     async def verify(
         self, checkpoints: Mapping[UUID, ChainHead] | None = None
     ) -> VerificationReport:
-        """Walk every tenant's chain; report the first broken entry of each broken chain."""
+        """Walk every tenant's chain; report the first broken entry of each broken chain.
+
+        Pending entries are linked first, so the walk covers everything committed so far.
+        """
         checkpoints = checkpoints or {}
-        async with self._uow() as uow:
-            tenant_ids = [tenant.id for tenant in await uow.tenants.list_all()]
+        tenant_ids = await self._tenant_ids()
         breaks: list[ChainBreak] = []
         entries = 0
         for tenant_id in tenant_ids:
+            await self._chainer.seal(tenant_id)
             walker = ChainWalker(tenant_id, checkpoint=checkpoints.get(tenant_id))
             found = await self._walk(tenant_id, walker)
             entries += walker.checked
@@ -96,15 +109,12 @@ class AuditService:
 
     async def checkpoint(self) -> list[ChainHead]:
         """Each tenant's current chain head, to be kept somewhere the database cannot reach."""
-        async with self._uow() as uow:
-            tenant_ids = [tenant.id for tenant in await uow.tenants.list_all()]
         heads = []
-        for tenant_id in tenant_ids:
+        for tenant_id in await self._tenant_ids():
+            await self._chainer.seal(tenant_id)
             async with self._uow(tenant_id) as uow:
                 head = await uow.audit.head()
-            heads.append(
-                head or ChainHead(tenant_id=tenant_id, seq=0, hash=genesis_hash(tenant_id))
-            )
+            heads.append(head or ChainHead.genesis(tenant_id))
         return heads
 
     async def recent(self, principal: Principal, limit: int = 50) -> list[AuditRecord]:
@@ -113,8 +123,20 @@ class AuditService:
         async with self._uow(principal.tenant_id) as uow:
             return await uow.audit.latest(limit)
 
+    async def _tenant_ids(self) -> list[UUID]:
+        async with self._uow() as uow:
+            return [tenant.id for tenant in await uow.tenants.list_all()]
+
     async def _walk(self, tenant_id: UUID, walker: ChainWalker) -> ChainBreak | None:
         async with self._uow(tenant_id) as uow:
+            orphans = await uow.audit.unlinked()
+            if orphans:
+                return ChainBreak(
+                    tenant_id=tenant_id,
+                    seq=0,
+                    record_id=orphans[0],
+                    reason="the entry is neither in the chain nor waiting to be linked",
+                )
             head = await uow.audit.head()
             up_to = head.seq if head else 0
             after = 0
@@ -126,5 +148,5 @@ class AuditService:
                     found = walker.step(audit_record)
                     if found:
                         return found
-                after = batch[-1].seq
+                after = batch[-1].seq or up_to
             return walker.finish(head)

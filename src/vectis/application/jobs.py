@@ -48,6 +48,14 @@ def job_blueprint() -> procrastinate.Blueprint:
     async def perform_writeback(context: JobContext, tenant_id: str, writeback_id: str) -> None:
         await _services(context).writebacks.perform(UUID(tenant_id), UUID(writeback_id))
 
+    @blueprint.periodic(cron="* * * * *", periodic_id="seal-audit")
+    @blueprint.task(name="seal_audit_chains", queue="maintenance", pass_context=True)
+    async def seal_audit_chains(context: JobContext, timestamp: int) -> None:
+        """Link audit entries whose writer stopped between committing and linking them."""
+        linked = await _services(context).audit.seal_all()
+        if linked:
+            logger.warning("linked %d audit entries that had been left pending", linked)
+
     @blueprint.periodic(cron="* * * * *", periodic_id="retry-stalled")
     @blueprint.task(name="retry_stalled_jobs", queue="maintenance", pass_context=True)
     async def retry_stalled_jobs(context: JobContext, timestamp: int) -> None:

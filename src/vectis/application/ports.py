@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Protocol
+from uuid import UUID
 
 from attrs import frozen
 
@@ -68,6 +69,12 @@ class WebhookSubscriptions(Protocol):
     async def ensure_subscribed(self, receiver_url: str) -> str:
         """Register the receiver unless it already is; return the vendor's subscription id."""
         ...
+
+
+class AuditChainer(Protocol):
+    """Links a tenant's pending audit entries onto its hash chain."""
+
+    async def seal(self, tenant_id: UUID) -> int: ...
 
 
 class Connectors(Protocol):

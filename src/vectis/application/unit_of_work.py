@@ -97,13 +97,20 @@ class LoginThrottleStore(Protocol):
 
 
 class AuditLog(Protocol):
-    async def append(self, entry: AuditEntry) -> AuditRecord:
-        """Chain and store an entry; concurrent appends of one tenant queue up behind each other."""
+    async def append(self, entry: AuditEntry) -> None:
+        """Record an entry in the unit of work; it is stored with the commit and linked into
+        the tenant's hash chain right after."""
         ...
 
     async def head(self) -> ChainHead | None: ...
-    async def records_after(self, seq: int, *, up_to: int, limit: int) -> list[AuditRecord]: ...
+    async def records_after(self, seq: int, *, up_to: int, limit: int) -> list[AuditRecord]:
+        """Linked records with ``seq`` in (seq, up_to], in chain order."""
+        ...
+
     async def latest(self, limit: int) -> list[AuditRecord]: ...
+    async def unlinked(self, limit: int = 10) -> list[int]:
+        """Ids of entries neither linked nor pending: someone removed their pending mark."""
+        ...
 
 
 class EventStream(Protocol):

@@ -119,13 +119,21 @@ class AuditEntry:
 
 @frozen(kw_only=True)
 class AuditRecord:
-    """An entry as stored: its place in the tenant's chain and the hashes that bind it."""
+    """An entry as stored, with its link in the tenant's chain once it has one.
+
+    Links are added right after the entry's transaction commits; until then ``seq`` and the
+    hashes are ``None`` (the entry is *pending*).
+    """
 
     id: int
-    seq: int
     entry: AuditEntry
-    prev_hash: bytes
-    hash: bytes
+    seq: int | None = None
+    prev_hash: bytes | None = None
+    hash: bytes | None = None
+
+    @property
+    def is_chained(self) -> bool:
+        return self.seq is not None and self.hash is not None
 
 
 @frozen(kw_only=True)
@@ -135,6 +143,11 @@ class ChainHead:
     tenant_id: UUID
     seq: int
     hash: bytes
+
+    @classmethod
+    def genesis(cls, tenant_id: UUID) -> ChainHead:
+        """The head of a chain with no entries yet."""
+        return cls(tenant_id=tenant_id, seq=0, hash=genesis_hash(tenant_id))
 
 
 @frozen(kw_only=True)
@@ -172,30 +185,31 @@ class ChainWalker:
         self.checkpoint = checkpoint
         self.checked = 0
         self._prev = genesis_hash(tenant_id)
-        self._last: AuditRecord | None = None
+        self._last_seq = 0
+        self._last_id: int | None = None
 
     def step(self, record: AuditRecord) -> ChainBreak | None:
-        expected_seq = self._last.seq + 1 if self._last else 1
-        problem = _check_link(record, expected_seq, self._prev)
-        checkpoint = self.checkpoint
-        if problem is None and checkpoint and record.seq == checkpoint.seq != 0:
-            problem = (
-                None
-                if record.hash == checkpoint.hash
-                else "hash differs from the checkpoint: the chain was rewritten"
-            )
-        if problem:
+        problem = _check_link(record, self._last_seq + 1, self._prev)
+        if problem is None and self._contradicts_checkpoint(record):
+            problem = "hash differs from the checkpoint: the chain was rewritten"
+        if problem or record.seq is None or record.hash is None:
             return ChainBreak(
-                tenant_id=self.tenant_id, seq=record.seq, record_id=record.id, reason=problem
+                tenant_id=self.tenant_id,
+                seq=record.seq or self._last_seq + 1,
+                record_id=record.id,
+                reason=problem or "is not in the chain",
             )
-        self._prev, self._last = record.hash, record
+        self._prev, self._last_seq, self._last_id = record.hash, record.seq, record.id
         self.checked += 1
         return None
 
+    def _contradicts_checkpoint(self, record: AuditRecord) -> bool:
+        checkpoint = self.checkpoint
+        return bool(checkpoint and record.seq == checkpoint.seq and record.hash != checkpoint.hash)
+
     def finish(self, head: ChainHead | None) -> ChainBreak | None:
         """Compare where the walk ended with the database's chain head and the checkpoint."""
-        last_seq = self._last.seq if self._last else 0
-        last_id = self._last.id if self._last else None
+        last_seq = self._last_seq
         if self.checkpoint and self.checkpoint.seq > last_seq:
             return ChainBreak(
                 tenant_id=self.tenant_id,
@@ -211,7 +225,7 @@ class ChainWalker:
             return ChainBreak(
                 tenant_id=self.tenant_id,
                 seq=last_seq,
-                record_id=last_id,
+                record_id=self._last_id,
                 reason=f"the chain head (#{head_seq}) does not match the last entry (#{last_seq})",
             )
         return None
@@ -244,6 +258,8 @@ def canonical_json(value: Any) -> str:
 
 
 def _check_link(record: AuditRecord, expected_seq: int, prev: bytes) -> str | None:
+    if record.seq is None or record.hash is None:
+        return "is not in the chain"
     if record.seq != expected_seq:
         return f"expected entry #{expected_seq} next: an entry is missing or out of place"
     if record.prev_hash != prev:

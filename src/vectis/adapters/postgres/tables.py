@@ -171,7 +171,6 @@ audit_log = Table(
     metadata,
     Column("id", BigInteger, Identity(always=True), primary_key=True),
     _tenant_id(),
-    Column("seq", BigInteger, nullable=False),
     Column("occurred_at", DateTime(timezone=True), nullable=False),
     Column("actor_kind", Text, nullable=False),
     Column("actor_id", Text),
@@ -182,8 +181,24 @@ audit_log = Table(
     # ``json`` keeps the canonical text byte for byte, which the hash chain covers.
     Column("payload", JSON, nullable=False),
     Column("outcome", Text, nullable=False),
+)
+
+audit_chain = Table(
+    "audit_chain",
+    metadata,
+    Column("tenant_id", Uuid, primary_key=True),
+    Column("seq", BigInteger, primary_key=True),
+    Column("entry_id", BigInteger, nullable=False, unique=True),
     Column("prev_hash", LargeBinary, nullable=False),
     Column("hash", LargeBinary, nullable=False),
+)
+
+audit_pending = Table(
+    "audit_pending",
+    metadata,
+    Column("entry_id", BigInteger, primary_key=True),
+    _tenant_id(),
+    Column("digest", LargeBinary, nullable=False),
 )
 
 audit_chain_heads = Table(
@@ -192,7 +207,6 @@ audit_chain_heads = Table(
     Column("tenant_id", Uuid, primary_key=True),
     Column("seq", BigInteger, nullable=False),
     Column("hash", LargeBinary, nullable=False),
-    Column("prev_hash", LargeBinary, nullable=False),
 )
 
 writebacks = Table(
@@ -224,6 +238,8 @@ TENANT_TABLES = (
     "events",
     "inbox",
     "audit_log",
+    "audit_chain",
+    "audit_pending",
     "audit_chain_heads",
     "writebacks",
 )

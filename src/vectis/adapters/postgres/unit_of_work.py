@@ -11,7 +11,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from vectis.adapters.postgres.job_queue import ProcrastinateJobQueue
-from vectis.adapters.postgres.repositories.audit import PostgresAuditLog
+from vectis.adapters.postgres.repositories.audit import AuditLinker, PostgresAuditLog
 from vectis.adapters.postgres.repositories.events import PostgresEventStream, PostgresInbox
 from vectis.adapters.postgres.repositories.identity import (
     PostgresLoginThrottleStore,
@@ -32,10 +32,15 @@ class PostgresUnitOfWork:
     """Rolls back on leaving unless ``commit()`` was called; RLS scopes it to its tenant."""
 
     def __init__(
-        self, engine: AsyncEngine, job_app: procrastinate.App, tenant_id: UUID | None
+        self,
+        engine: AsyncEngine,
+        job_app: procrastinate.App,
+        linker: AuditLinker,
+        tenant_id: UUID | None,
     ) -> None:
         self._engine = engine
         self._job_app = job_app
+        self._linker = linker
         self._requested_tenant = tenant_id
         self._tenant_id: UUID | None = None
         self._connection: AsyncConnection | None = None
@@ -51,8 +56,10 @@ class PostgresUnitOfWork:
         except (OperationalError, OSError) as error:
             raise ServiceUnavailable(f"the database does not answer: {_reason(error)}") from error
         connection = self._connection
-        raw = await connection.get_raw_connection()
-        driver = raw.driver_connection
+        # The connection was just checked out, so reaching its driver needs no I/O (the
+        # awaitable get_raw_connection() would only add a greenlet round trip).
+        assert connection.sync_connection is not None
+        driver = connection.sync_connection.connection.driver_connection
         assert isinstance(driver, psycopg.AsyncConnection)
         self._driver = driver
         self.tenants = PostgresTenantRepository(connection)
@@ -88,8 +95,8 @@ class PostgresUnitOfWork:
             return
         if self._tenant_id is not None:
             raise RuntimeError("a unit of work serves one tenant only")
-        # On the driver connection: this runs once per unit of work, so it is worth the
-        # SQLAlchemy round of compilation and greenlet switching it skips.
+        # On the driver connection: this runs on every unit of work, and SQLAlchemy's
+        # compilation and greenlet switch would double its cost.
         await self._driver.execute(
             "SELECT set_config('vectis.tenant_id', %s, true)", (str(tenant_id),)
         )
@@ -99,11 +106,14 @@ class PostgresUnitOfWork:
     async def commit(self) -> None:
         # The transaction lives on the driver connection (psycopg begins it with the first
         # statement, whichever layer sends it), so that is where it ends.
+        appended = self.audit.appended
         try:
-            await self._driver.commit()
+            await self.audit.write_and_commit()
         except psycopg.OperationalError as error:
             raise ServiceUnavailable(f"the database went away: {_reason(error)}") from error
         self._committed = True
+        if appended and self._tenant_id is not None:
+            self._linker.notify(self._tenant_id)
 
     def _bind_repositories(self, tenant_id: UUID | None) -> None:
         assert self._connection is not None
@@ -112,12 +122,15 @@ class PostgresUnitOfWork:
 
 
 class PostgresUnitOfWorkFactory:
-    def __init__(self, engine: AsyncEngine, job_app: procrastinate.App) -> None:
+    def __init__(
+        self, engine: AsyncEngine, job_app: procrastinate.App, linker: AuditLinker
+    ) -> None:
         self._engine = engine
         self._job_app = job_app
+        self._linker = linker
 
     def __call__(self, tenant_id: UUID | None = None) -> PostgresUnitOfWork:
-        return PostgresUnitOfWork(self._engine, self._job_app, tenant_id)
+        return PostgresUnitOfWork(self._engine, self._job_app, self._linker, tenant_id)
 
 
 def _reason(error: BaseException) -> str:

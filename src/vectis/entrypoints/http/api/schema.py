@@ -86,6 +86,7 @@ def writeback_json(writeback: WriteBack) -> dict[str, Any]:
 def audit_json(record: AuditRecord) -> dict[str, Any]:
     entry = record.entry
     return {
+        "id": record.id,
         "seq": record.seq,
         "occurred_at": entry.occurred_at.isoformat(),
         "actor": {"kind": entry.actor.kind.value, "id": entry.actor.id, "label": entry.actor.label},
@@ -93,7 +94,7 @@ def audit_json(record: AuditRecord) -> dict[str, Any]:
         "target": {"system": entry.target.system, "object_id": entry.target.object_id},
         "outcome": entry.outcome.value,
         "payload": entry.payload,
-        "hash": record.hash.hex(),
+        "hash": record.hash.hex() if record.hash else None,
     }
 
 

@@ -49,7 +49,7 @@ CREATE FUNCTION vectis_refuse_audit_change() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
 BEGIN
-    RAISE EXCEPTION 'audit_log is append-only: % is not allowed', TG_OP
+    RAISE EXCEPTION '% is append-only: % is not allowed', TG_TABLE_NAME, TG_OP
         USING ERRCODE = 'insufficient_privilege';
 END
 $$;
@@ -201,7 +201,6 @@ CREATE INDEX inbox_pending ON inbox (tenant_id, id) WHERE processed_at IS NULL;
 CREATE TABLE audit_log (
     id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     tenant_id uuid NOT NULL REFERENCES tenants (id),
-    seq bigint NOT NULL CHECK (seq > 0),
     occurred_at timestamptz NOT NULL,
     actor_kind text NOT NULL,
     actor_id text,
@@ -211,23 +210,86 @@ CREATE TABLE audit_log (
     target_id text,
     payload json NOT NULL,
     outcome text NOT NULL,
-    prev_hash bytea NOT NULL,
-    hash bytea NOT NULL,
-    UNIQUE (tenant_id, seq)
+    UNIQUE (tenant_id, id)
 );
 CREATE INDEX audit_log_by_time ON audit_log (tenant_id, occurred_at DESC);
+
+-- The hash chain: one link per entry, one linear chain per tenant. Links are appended right
+-- after the entry's own transaction commits (so concurrent writers never wait on each other's
+-- commit) by whoever holds the tenant's chain head; audit_pending lists entries not yet linked.
+CREATE TABLE audit_chain (
+    tenant_id uuid NOT NULL,
+    seq bigint NOT NULL CHECK (seq > 0),
+    entry_id bigint NOT NULL UNIQUE,
+    prev_hash bytea NOT NULL,
+    hash bytea NOT NULL,
+    PRIMARY KEY (tenant_id, seq),
+    FOREIGN KEY (tenant_id, entry_id) REFERENCES audit_log (tenant_id, id)
+);
+
+CREATE TABLE audit_pending (
+    entry_id bigint PRIMARY KEY,
+    tenant_id uuid NOT NULL,
+    digest bytea NOT NULL CHECK (length(digest) = 32),
+    FOREIGN KEY (tenant_id, entry_id) REFERENCES audit_log (tenant_id, id)
+);
+CREATE INDEX audit_pending_by_tenant ON audit_pending (tenant_id, entry_id);
+
 CREATE TRIGGER audit_log_no_update_delete BEFORE UPDATE OR DELETE ON audit_log
     FOR EACH ROW EXECUTE FUNCTION vectis_refuse_audit_change();
--- Row triggers do not see TRUNCATE; a statement trigger does.
+CREATE TRIGGER audit_chain_no_update_delete BEFORE UPDATE OR DELETE ON audit_chain
+    FOR EACH ROW EXECUTE FUNCTION vectis_refuse_audit_change();
+-- Row triggers do not see TRUNCATE; statement triggers do.
 CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
+    FOR EACH STATEMENT EXECUTE FUNCTION vectis_refuse_audit_change();
+CREATE TRIGGER audit_chain_no_truncate BEFORE TRUNCATE ON audit_chain
     FOR EACH STATEMENT EXECUTE FUNCTION vectis_refuse_audit_change();
 
 CREATE TABLE audit_chain_heads (
     tenant_id uuid PRIMARY KEY REFERENCES tenants (id),
     seq bigint NOT NULL,
-    hash bytea NOT NULL,
-    prev_hash bytea NOT NULL
+    hash bytea NOT NULL
 );
+
+-- Link up to p_limit pending entries of a tenant onto its chain, server-side, in one call.
+-- Returns how many were linked, or -1 when another session holds the tenant's chain head.
+-- hash = sha256(prev_hash || seq as 8 big-endian bytes || content digest): the same formula
+-- as vectis.domain.audit.chain_hash, which `vectis audit verify` recomputes from the entries.
+CREATE FUNCTION vectis_link_audit(p_tenant uuid, p_limit integer) RETURNS integer
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    head_seq bigint;
+    head_hash bytea;
+    item record;
+    linked integer := 0;
+BEGIN
+    INSERT INTO audit_chain_heads (tenant_id, seq, hash)
+    VALUES (p_tenant, 0, sha256(convert_to('vectis-audit-genesis:' || p_tenant::text, 'UTF8')))
+    ON CONFLICT DO NOTHING;
+    SELECT seq, hash INTO head_seq, head_hash FROM audit_chain_heads
+    WHERE tenant_id = p_tenant FOR UPDATE SKIP LOCKED;
+    IF NOT FOUND THEN
+        RETURN -1;
+    END IF;
+    FOR item IN
+        SELECT entry_id, digest FROM audit_pending
+        WHERE tenant_id = p_tenant ORDER BY entry_id LIMIT p_limit
+    LOOP
+        head_seq := head_seq + 1;
+        INSERT INTO audit_chain (tenant_id, seq, entry_id, prev_hash, hash)
+        VALUES (p_tenant, head_seq, item.entry_id, head_hash,
+                sha256(head_hash || int8send(head_seq) || item.digest))
+        RETURNING hash INTO head_hash;
+        DELETE FROM audit_pending WHERE entry_id = item.entry_id;
+        linked := linked + 1;
+    END LOOP;
+    IF linked > 0 THEN
+        UPDATE audit_chain_heads SET seq = head_seq, hash = head_hash WHERE tenant_id = p_tenant;
+    END IF;
+    RETURN linked;
+END
+$$;
 
 CREATE TABLE writebacks (
     id uuid PRIMARY KEY,
@@ -260,6 +322,8 @@ TENANT_SCOPED = (
     "events",
     "inbox",
     "audit_log",
+    "audit_chain",
+    "audit_pending",
     "audit_chain_heads",
     "writebacks",
 )
@@ -296,7 +360,8 @@ GRANT SELECT, INSERT, DELETE ON login_failures TO {APP_ROLE};
 GRANT SELECT, INSERT, UPDATE ON integrations, writebacks TO {APP_ROLE};
 GRANT SELECT, INSERT ON events TO {APP_ROLE};
 GRANT SELECT, INSERT, UPDATE ON inbox TO {APP_ROLE};
-GRANT SELECT, INSERT ON audit_log TO {APP_ROLE};
+GRANT SELECT, INSERT ON audit_log, audit_chain TO {APP_ROLE};
+GRANT SELECT, INSERT, DELETE ON audit_pending TO {APP_ROLE};
 GRANT SELECT, INSERT, UPDATE ON audit_chain_heads TO {APP_ROLE};
 GRANT SELECT ON alembic_version TO {APP_ROLE};
 """
