@@ -24,7 +24,7 @@ from vectis.application.demo import DemoSeeder
 from vectis.application.services import Services
 from vectis.container import Runtime
 from vectis_sandbox.connectwise import ConnectWiseState, callback_body, sign
-from vectis_sandbox.server import Sandbox, running_sandbox
+from vectis_sandbox.server import QuietServer, Sandbox, running_sandbox
 
 T = TypeVar("T")
 
@@ -45,7 +45,7 @@ async def serving(runtime: Runtime, services: Services) -> AsyncIterator[str]:
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     port = listener.getsockname()[1]
-    server = uvicorn.Server(
+    server = QuietServer(
         uvicorn.Config(runtime.http_app(services), log_level="warning", lifespan="off")
     )
     task = asyncio.create_task(server.serve(sockets=[listener]))

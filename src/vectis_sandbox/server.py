@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import random
 import socket
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 
 import uvicorn
 from attrs import define, field, frozen
@@ -30,6 +30,14 @@ class Sandbox:
     accounts: list[SandboxAccountInfo]
 
 
+class QuietServer(uvicorn.Server):
+    """A uvicorn server that leaves signals to its host process (the demo or a test run)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
 @contextlib.asynccontextmanager
 async def running_sandbox(
     host: str = "127.0.0.1", *, seed: bool = True, activity_every: float | None = None
@@ -47,7 +55,7 @@ async def running_sandbox(
     listener.bind((host, 0))
     port = listener.getsockname()[1]
     state.base_url = f"http://{host}:{port}/{CODEBASE}"
-    server = uvicorn.Server(uvicorn.Config(create_app(state), log_level="warning", lifespan="off"))
+    server = QuietServer(uvicorn.Config(create_app(state), log_level="warning", lifespan="off"))
     task = asyncio.create_task(server.serve(sockets=[listener]))
     while not server.started:
         if task.done():

@@ -139,7 +139,8 @@ async def audit_verify(runtime: Runtime, args: argparse.Namespace) -> int:
         async with runtime.services() as services:
             report = await services.audit.verify(checkpoints)
     if report.ok:
-        print(f"audit log verified: {report.entries} entries in {report.tenants} tenant chains")
+        chains = "chain" if report.tenants == 1 else "chains"
+        print(f"audit log verified: {report.entries} entries in {report.tenants} tenant {chains}")
         return 0
     for found in report.breaks:
         print(f"audit log broken: {found.describe()}", file=sys.stderr)

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import logging
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -69,6 +70,9 @@ def main(argv: Sequence[str] | None, runtime_factory: RuntimeFactory) -> int:
         level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     logging.getLogger("vectis").setLevel(level)
+    # SIGTERM unwinds like Ctrl+C, so servers stop gracefully and the embedded PostgreSQL is
+    # shut down on the way out (uvicorn re-raises the signal once it has drained).
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         runtime = runtime_factory(data_dir=getattr(arguments, "data_dir", None))
         return asyncio.run(arguments.run(runtime, arguments)) or 0
@@ -86,6 +90,10 @@ def main(argv: Sequence[str] | None, runtime_factory: RuntimeFactory) -> int:
             file=sys.stderr,
         )
         return 1
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _token_commands(sub: argparse._SubParsersAction, database: argparse.ArgumentParser) -> None:  # type: ignore[type-arg]
