@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine
@@ -38,3 +40,27 @@ def test_the_table_models_match_the_migrated_schema(database_url: str) -> None:
     finally:
         engine.dispose()
     assert differences == []
+
+
+async def test_readiness_says_to_migrate_an_empty_database(
+    postgres_admin_url: str, tmp_path: object
+) -> None:
+    from tests.conftest import TEST_SECRET_KEY, _create_database, _drop_database, _with_database
+    from vectis.container import Container
+    from vectis.settings import Settings
+
+    name = f"vectis_empty_{uuid.uuid4().hex[:8]}"
+    _create_database(postgres_admin_url, name)
+    url = _with_database(postgres_admin_url, name)
+    container = Container(
+        settings=Settings(database_url=url, secret_key=TEST_SECRET_KEY),
+        database_url=url,
+        secret_key=TEST_SECRET_KEY,
+    )
+    try:
+        readiness = await container.services().health.readiness()
+    finally:
+        await container.engine().dispose()
+        _drop_database(postgres_admin_url, name)
+    assert (readiness.database_ok, readiness.ready) == (True, False)
+    assert "run `vectis migrate`" in readiness.detail

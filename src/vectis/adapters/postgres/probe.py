@@ -5,13 +5,19 @@ from __future__ import annotations
 import asyncio
 
 from sqlalchemy import text
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import ProgrammingError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from vectis.adapters.postgres.database import APP_ROLE
 from vectis.adapters.postgres.migrator import head_revision
 from vectis.application.ports import Readiness
 
 _TIMEOUT_SECONDS = 3.0
+_NOT_MIGRATED = Readiness(
+    database_ok=True,
+    schema_current=False,
+    detail="the database has no Vectis schema yet: run `vectis migrate`",
+)
 
 
 class PostgresDatabaseProbe:
@@ -25,12 +31,17 @@ class PostgresDatabaseProbe:
                 current = (
                     await connection.execute(text("SELECT version_num FROM alembic_version"))
                 ).scalar()
+        except ProgrammingError:
+            return _NOT_MIGRATED
         except (SQLAlchemyError, OSError, TimeoutError) as error:
-            reason = str(getattr(error, "orig", error)).strip().splitlines()
+            reason = str(getattr(error, "orig", error)).strip()
+            if f'role "{APP_ROLE}" does not exist' in reason:
+                return _NOT_MIGRATED  # the first migration creates the runtime role
+            first_line = reason.splitlines()[0] if reason else type(error).__name__
             return Readiness(
                 database_ok=False,
                 schema_current=False,
-                detail=f"database unavailable: {reason[0] if reason else type(error).__name__}",
+                detail=f"database unavailable: {first_line}",
             )
         if current != self._head:
             return Readiness(
