@@ -283,6 +283,7 @@ async def test_entries_a_crashed_writer_left_unlinked_are_linked_later(
     services: Services, container: Container
 ) -> None:
     world = await make_tenant(services)
+    await container.linker().close()  # no background linking: only the sealing job can link it
     await _commit_without_linking(container, world.tenant.id)
 
     assert await services.audit.seal_all() == 1
@@ -293,6 +294,7 @@ async def test_an_entry_whose_pending_mark_was_removed_is_reported(
     services: Services, container: Container, database_url: str
 ) -> None:
     world = await make_tenant(services)
+    await container.linker().close()
     await _commit_without_linking(container, world.tenant.id)
     with app_connection(database_url) as connection:
         connection.execute(
