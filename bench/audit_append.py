@@ -87,7 +87,6 @@ async def chained(container: Container, tenant_id: object, writers: int, entries
 async def plain(url: str, tenant_id: object, writers: int, entries: int) -> float:
     libpq = url.replace("postgresql+psycopg://", "postgresql://")
     sample = _sample(tenant_id)
-    fake_hash = b"\x00" * 32
 
     async def writer(number: int) -> None:
         async with await psycopg.AsyncConnection.connect(
@@ -97,20 +96,7 @@ async def plain(url: str, tenant_id: object, writers: int, entries: int) -> floa
                 async with connection.transaction():
                     await connection.execute(
                         PLAIN_INSERT,
-                        (
-                            str(tenant_id),
-                            number * entries + index,
-                            ACTOR.kind.value,
-                            ACTOR.id,
-                            ACTOR.label,
-                            sample.action,
-                            "connectwise",
-                            f"{number}-{index}",
-                            sample.payload_json,
-                            "succeeded",
-                            fake_hash,
-                            fake_hash,
-                        ),
+                        _plain_row(sample, number * entries + index),
                     )
 
     started = time.perf_counter()
@@ -124,7 +110,6 @@ async def plain_pooled(
     """The same plain INSERT, through Vectis's own connection pool and driver access."""
     engine = container.engine()
     sample = _sample(tenant_id)
-    fake_hash = b"\x00" * 32
 
     async def writer(number: int) -> None:
         for index in range(entries):
@@ -133,26 +118,32 @@ async def plain_pooled(
                 driver = connection.sync_connection.connection.driver_connection
                 await driver.execute(
                     PLAIN_INSERT,
-                    (
-                        str(tenant_id),
-                        number * entries + index,
-                        ACTOR.kind.value,
-                        ACTOR.id,
-                        ACTOR.label,
-                        sample.action,
-                        "connectwise",
-                        f"{number}-{index}",
-                        sample.payload_json,
-                        "succeeded",
-                        fake_hash,
-                        fake_hash,
-                    ),
+                    _plain_row(sample, number * entries + index),
                 )
                 await driver.commit()
 
     started = time.perf_counter()
     await asyncio.gather(*(writer(number) for number in range(writers)))
     return time.perf_counter() - started
+
+
+def _plain_row(sample: AuditEntry, seq: int) -> tuple[object, ...]:
+    """One same-shaped row for the unchained table (fixed, meaningless hashes)."""
+    fake_hash = b"\x00" * 32
+    return (
+        str(sample.tenant_id),
+        seq,
+        ACTOR.kind.value,
+        ACTOR.id,
+        ACTOR.label,
+        sample.action,
+        "connectwise",
+        str(seq),
+        sample.payload_json,
+        "succeeded",
+        fake_hash,
+        fake_hash,
+    )
 
 
 def _sample(tenant_id: object) -> AuditEntry:

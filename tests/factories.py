@@ -7,6 +7,7 @@ from attrs import frozen
 from vectis.application.services import Services
 from vectis.domain.customer import Customer
 from vectis.domain.identity import Principal
+from vectis.domain.integration import Credentials, Integration
 from vectis.domain.tenancy import Operator, Role, Tenant
 
 PASSWORD = "correct horse battery"
@@ -47,4 +48,24 @@ async def add_operator(services: Services, world: World, handle: str, role: Role
         display_name=handle.title(),
         role=role,
         password=PASSWORD,
+    )
+
+
+async def add_connectwise(
+    services: Services, world: World, *, name: str = "ConnectWise", private_key: str = "s3cr3t"
+) -> Integration:
+    """A ConnectWise integration on the cloud host (nothing is called until a job runs)."""
+    return await services.integrations.add(
+        world.principal,
+        vendor="connectwise",
+        name=name,
+        base_url="https://api-na.myconnectwise.net/v4_6_release",
+        credentials=Credentials(
+            values={
+                "company_id": "harborpoint",
+                "public_key": "pub",
+                "private_key": private_key,
+                "client_id": "cid",
+            }
+        ),
     )

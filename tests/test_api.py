@@ -8,10 +8,9 @@ import httpx
 import pytest
 
 from tests.conftest import TEST_SECRET_KEY
-from tests.factories import add_operator, make_tenant
+from tests.factories import add_connectwise, add_operator, make_tenant
 from tests.http_client import hub_client
 from vectis.application.services import Services
-from vectis.domain.integration import Credentials
 from vectis.domain.tenancy import Role
 
 
@@ -103,31 +102,13 @@ async def test_me_describes_the_token(services: Services, client: httpx.AsyncCli
     assert body["actor"] == {"kind": "token", "label": f"{world.owner.email} (ci)"}
 
 
-async def _integration(services: Services, world: object) -> str:
-    integration = await services.integrations.add(
-        world.principal,  # type: ignore[attr-defined]
-        vendor="connectwise",
-        name="ConnectWise",
-        base_url="https://api-na.myconnectwise.net/v4_6_release",
-        credentials=Credentials(
-            values={
-                "company_id": "x",
-                "public_key": "p",
-                "private_key": "s3cr3t-private",
-                "client_id": "c",
-            }
-        ),
-    )
-    return str(integration.id)
-
-
 async def test_a_tech_requests_a_write_back_and_it_is_queued_and_audited(
     services: Services, client: httpx.AsyncClient
 ) -> None:
     world = await make_tenant(services)
     tech = await add_operator(services, world, "terry", Role.TECH)
     issued = await services.identity.issue_token(tech.email, name="automation")
-    integration_id = await _integration(services, world)
+    integration_id = str((await add_connectwise(services, world)).id)
     body = {
         "integration_id": integration_id,
         "action": {"type": "ticket.add_note", "ticket_id": "4821", "text": "On it."},
@@ -163,7 +144,7 @@ async def test_a_read_only_token_cannot_write_back(
     world = await make_tenant(services)
     viewer = await add_operator(services, world, "vera", Role.READ_ONLY)
     issued = await services.identity.issue_token(viewer.email, name="dashboard")
-    integration_id = await _integration(services, world)
+    integration_id = str((await add_connectwise(services, world)).id)
 
     response = await client.post(
         "/api/v1/writebacks",

@@ -141,12 +141,9 @@ async def test_a_ticket_opened_in_the_psa_is_acknowledged_through_every_layer(
 async def test_a_delivery_seen_before_is_not_stored_twice(
     demo: tuple[Services, Sandbox, str], database_url: str
 ) -> None:
-    services, sandbox, url = demo
+    _, sandbox, _ = demo
     psa = sandbox.connectwise
-    callback = next(iter(psa.callbacks.values()))
-    ticket = psa.add_ticket(next(iter(psa.companies)), "Duplicate me")
-    body = callback_body(psa, callback, "added", ticket)
-    headers = {"x-content-signature": sign(psa, callback, body), "Content-Type": "application/json"}
+    callback, ticket, body, headers = _signed_delivery(psa, "Duplicate me")
 
     async with httpx.AsyncClient() as client:
         first = await client.post(callback["url"], content=body, headers=headers)
@@ -174,10 +171,7 @@ async def test_a_forged_or_malformed_delivery_is_refused_and_stores_nothing(
 ) -> None:
     _, sandbox, _ = demo
     psa = sandbox.connectwise
-    callback = next(iter(psa.callbacks.values()))
-    ticket = psa.add_ticket(next(iter(psa.companies)), "Forged")
-    body = callback_body(psa, callback, "added", ticket)
-    headers = {"x-content-signature": sign(psa, callback, body), "Content-Type": "application/json"}
+    callback, ticket, body, headers = _signed_delivery(psa, "Forged")
     if tamper == "signature":
         headers["x-content-signature"] = base64.b64encode(b"x" * 32).decode()
     elif tamper == "body":
@@ -212,6 +206,17 @@ async def test_a_webhook_for_an_unknown_integration_is_404(
             f"{url}webhooks/00000000-0000-0000-0000-000000000000", content=b"{}"
         )
     assert response.status_code == 404
+
+
+def _signed_delivery(
+    psa: ConnectWiseState, summary: str
+) -> tuple[dict[str, Any], dict[str, Any], bytes, dict[str, str]]:
+    """A ticket just opened in the sandbox and its callback, signed as ConnectWise signs it."""
+    callback = next(iter(psa.callbacks.values()))
+    ticket = psa.add_ticket(next(iter(psa.companies)), summary)
+    body = callback_body(psa, callback, "added", ticket)
+    headers = {"x-content-signature": sign(psa, callback, body), "Content-Type": "application/json"}
+    return callback, ticket, body, headers
 
 
 def _auth(state: ConnectWiseState) -> dict[str, str]:

@@ -7,13 +7,12 @@ from uuid import uuid4
 import pytest
 
 from tests.conftest import owner_connection
-from tests.factories import make_tenant
+from tests.factories import add_connectwise, make_tenant
 from vectis.application.inbox import PROCESS_INBOX
 from vectis.application.jobs import requeue_stalled_jobs
 from vectis.application.services import Services
 from vectis.container import Container
 from vectis.domain.events import EventKind, InboundEvent, SubjectRef
-from vectis.domain.integration import Credentials
 from vectis.domain.writeback import AddTicketNote
 
 
@@ -28,23 +27,11 @@ def _jobs(database_url: str) -> list[tuple[str, str]]:
         ]
 
 
-async def _integration(services: Services, world: object) -> object:
-    return await services.integrations.add(
-        world.principal,  # type: ignore[attr-defined]
-        vendor="connectwise",
-        name="PSA",
-        base_url="https://api-na.myconnectwise.net/v4_6_release",
-        credentials=Credentials(
-            values={"company_id": "a", "public_key": "b", "private_key": "c", "client_id": "d"}
-        ),
-    )
-
-
 async def test_a_rolled_back_unit_of_work_leaves_no_job_and_no_audit_entry(
     services: Services, container: Container, database_url: str
 ) -> None:
     world = await make_tenant(services)
-    integration = await _integration(services, world)
+    integration = await add_connectwise(services, world)
 
     async with container.uow()(world.tenant.id) as uow:
         await services.writebacks.request_in(
@@ -68,7 +55,7 @@ async def test_a_committed_request_leaves_its_job_audit_entry_and_record_togethe
     services: Services, database_url: str
 ) -> None:
     world = await make_tenant(services)
-    integration = await _integration(services, world)
+    integration = await add_connectwise(services, world)
 
     await services.writebacks.request(
         world.principal, integration.id, AddTicketNote(ticket_id="1", text="hi")
@@ -81,7 +68,7 @@ async def test_a_burst_of_inbound_events_queues_one_processing_job(
     services: Services, database_url: str
 ) -> None:
     world = await make_tenant(services)
-    integration = await _integration(services, world)
+    integration = await add_connectwise(services, world)
 
     for index in range(25):
         await services.inbox.receive(
@@ -103,7 +90,7 @@ async def test_jobs_of_a_worker_that_died_are_requeued(
     container: Container, services: Services, database_url: str
 ) -> None:
     world = await make_tenant(services)
-    integration = await _integration(services, world)
+    integration = await add_connectwise(services, world)
     await services.writebacks.request(
         world.principal, integration.id, AddTicketNote(ticket_id="1", text="hi")
     )  # type: ignore[attr-defined]

@@ -7,7 +7,7 @@ import logging
 import pytest
 
 from tests.conftest import owner_connection
-from tests.factories import make_tenant
+from tests.factories import add_connectwise, make_tenant
 from vectis.adapters.security.secretbox import AesGcmSecretBox
 from vectis.application.errors import ConfigurationError
 from vectis.application.services import Services
@@ -17,28 +17,11 @@ from vectis.domain.integration import Credentials
 PRIVATE_KEY = "very-private-key-9f8e7d"
 
 
-async def _add(services: Services, world: object) -> object:
-    return await services.integrations.add(
-        world.principal,  # type: ignore[attr-defined]
-        vendor="connectwise",
-        name="PSA",
-        base_url="https://api-na.myconnectwise.net/v4_6_release",
-        credentials=Credentials(
-            values={
-                "company_id": "hp",
-                "public_key": "pub",
-                "private_key": PRIVATE_KEY,
-                "client_id": "cid",
-            }
-        ),
-    )
-
-
 async def test_credentials_are_encrypted_at_rest_and_open_again(
     services: Services, container: Container, database_url: str
 ) -> None:
     world = await make_tenant(services)
-    integration = await _add(services, world)
+    integration = await add_connectwise(services, world, private_key=PRIVATE_KEY)
 
     with owner_connection(database_url) as owner:
         (sealed,) = owner.execute("SELECT credentials FROM integrations").fetchone()  # type: ignore[misc]
@@ -63,7 +46,7 @@ async def test_credentials_sealed_for_one_integration_do_not_open_for_another(
     services: Services, container: Container, database_url: str
 ) -> None:
     world = await make_tenant(services)
-    first = await _add(services, world)
+    first = await add_connectwise(services, world, private_key=PRIVATE_KEY)
     second = await services.integrations.add(
         world.principal,
         vendor="connectwise",
