@@ -63,9 +63,7 @@ class Container(containers.DeclarativeContainer):
     http_client = providers.Singleton(
         httpx.AsyncClient, timeout=httpx.Timeout(20.0, connect=5.0), follow_redirects=False
     )
-    connectors = providers.Singleton(
-        VendorConnectors, http_client, allow_private_urls=settings.provided.allow_private_urls
-    )
+    connectors = providers.Singleton(VendorConnectors, http_client)
     probe = providers.Singleton(PostgresDatabaseProbe, engine)
 
     tenancy = providers.Singleton(TenancyService, uow, hasher, clock)
@@ -164,9 +162,7 @@ class Runtime:
     def http_app(self, services: Services) -> object:
         return create_app(
             services,
-            HttpConfig(
-                csrf_key=derive_key(self.secret_key(), "csrf"), public_url=self.settings.public_url
-            ),
+            HttpConfig(csrf_key=derive_key(self.secret_key(), "csrf")),
         )
 
     async def run_worker(

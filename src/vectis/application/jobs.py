@@ -19,7 +19,6 @@ from vectis.domain.errors import VendorUnavailable
 
 logger = logging.getLogger(__name__)
 NAMESPACE = "vectis"
-TASK_NAMES = (PROCESS_INBOX, PERFORM_WRITEBACK)
 
 
 def job_blueprint() -> procrastinate.Blueprint:

@@ -51,9 +51,8 @@ VENDORS: Mapping[str, VendorEntry] = {
 class VendorConnectors:
     """Implements the ``Connectors`` port over the registry, sharing one HTTP client."""
 
-    def __init__(self, http: httpx.AsyncClient, *, allow_private_urls: bool = False) -> None:
+    def __init__(self, http: httpx.AsyncClient) -> None:
         self.http: httpx.AsyncClient = http
-        self.allow_private_urls = allow_private_urls
         self.key_cache: dict[str, tuple[float, bytes]] = {}
 
     def ticketing(self, integration: Integration, credentials: Credentials) -> Ticketing:

@@ -28,7 +28,6 @@ STATIC = Path(__file__).parent / "hub" / "static"
 @frozen(kw_only=True)
 class HttpConfig:
     csrf_key: bytes
-    public_url: str | None = None
 
 
 def create_app(services: Services, config: HttpConfig) -> falcon.asgi.App[Any, Any]:

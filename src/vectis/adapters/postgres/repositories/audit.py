@@ -105,9 +105,8 @@ class PostgresAuditLog:
 
     async def write_and_commit(self) -> None:
         """Insert the buffered entries, then commit the transaction."""
-        if self._buffered:
-            async with self._driver.cursor() as cursor:
-                await cursor.executemany(_APPEND, self._buffered)
+        for parameters in self._buffered:
+            await self._driver.execute(_APPEND, parameters)
         await self._driver.commit()
 
     async def head(self) -> ChainHead | None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 from uuid import UUID
 
 from sqlalchemy import insert, select, update
@@ -14,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from vectis.adapters.postgres.storage import dump_inbound, load_inbound
 from vectis.adapters.postgres.tables import events, inbox
 from vectis.application.unit_of_work import InboxItem
-from vectis.domain.events import Event, InboundEvent, SubjectRef
+from vectis.domain.events import Event, InboundEvent
 
 
 class PostgresEventStream:
@@ -44,13 +43,6 @@ class PostgresEventStream:
         ]
         statement = insert(events).values(rows).returning(events.c.id)
         return [row.id for row in await self._connection.execute(statement)]
-
-    async def latest(self, *, customer_id: UUID | None = None, limit: int = 50) -> list[Event]:
-        statement = select(events).order_by(events.c.occurred_at.desc(), events.c.id.desc())
-        if customer_id is not None:
-            statement = statement.where(events.c.customer_id == customer_id)
-        rows = await self._connection.execute(statement.limit(limit))
-        return [_event(row._mapping) for row in rows]
 
 
 class PostgresInbox:
@@ -98,25 +90,3 @@ class PostgresInbox:
             await self._connection.execute(
                 update(inbox).where(inbox.c.id.in_(list(item_ids))).values(processed_at=at)
             )
-
-
-def _event(row: Any) -> Event:
-    subject = None
-    if row["subject_system"] and row["subject_type"] and row["subject_id"]:
-        subject = SubjectRef(
-            system=row["subject_system"], type=row["subject_type"], id=row["subject_id"]
-        )
-    return Event(
-        id=row["id"],
-        tenant_id=row["tenant_id"],
-        customer_id=row["customer_id"],
-        site_id=row["site_id"],
-        source=row["source"],
-        kind=row["kind"],
-        occurred_at=row["occurred_at"],
-        title=row["title"],
-        detail=row["detail"],
-        subject=subject,
-        integration_id=row["integration_id"],
-        payload=row["payload"],
-    )

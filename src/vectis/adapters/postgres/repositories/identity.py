@@ -52,12 +52,6 @@ class PostgresOperatorRepository:
         ).first()
         return _operator(row._mapping) if row else None
 
-    async def get_by_email(self, email: str) -> Operator | None:
-        row = (
-            await self._connection.execute(select(operators).where(operators.c.email == email))
-        ).first()
-        return _operator(row._mapping) if row else None
-
     async def find_for_login(self, email: str) -> tuple[Operator, str] | None:
         async with lookup_key(self._connection, "email", email):
             row = (
@@ -71,10 +65,6 @@ class PostgresOperatorRepository:
             .where(operators.c.id == operator_id)
             .values(password_hash=password_hash)
         )
-
-    async def list_all(self) -> list[Operator]:
-        rows = await self._connection.execute(select(operators).order_by(operators.c.email))
-        return [_operator(row._mapping) for row in rows]
 
 
 class PostgresTokenRepository:

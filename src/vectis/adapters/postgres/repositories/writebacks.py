@@ -67,10 +67,6 @@ class PostgresWriteBackRepository:
             )
         )
 
-    async def list_recent(self, limit: int = 50) -> list[WriteBack]:
-        statement = select(writebacks).order_by(writebacks.c.requested_at.desc()).limit(limit)
-        return [_writeback(row._mapping) for row in await self._connection.execute(statement)]
-
 
 def _writeback(row: Any) -> WriteBack:
     return WriteBack(
