@@ -12,12 +12,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Collection
 from typing import Any
 from uuid import UUID
 
 import psycopg
-from attrs import frozen
 from psycopg.rows import dict_row
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -219,59 +217,39 @@ class PostgresAuditChainer:
 
 
 async def seal_on(
-    driver: psycopg.AsyncConnection[Any],
-    tenant_id: UUID,
-    *,
-    entry_ids: Collection[int] | None = None,
-    patience: float = 10.0,
+    driver: psycopg.AsyncConnection[Any], tenant_id: UUID, *, patience: float = 10.0
 ) -> int:
-    """Link pending entries on a connection with no open transaction.
+    """Link every committed pending entry of the tenant, on a connection with no open
+    transaction; wait (politely) while another session holds the tenant's chain head.
 
-    With ``entry_ids``, stop as soon as those are linked — by this call or by a concurrent
-    writer holding the chain head, whose batch then covers them. Without, link until nothing
-    committed is pending. Gives up after ``patience`` seconds, leaving the rest pending for the
-    periodic sealing job.
+    Gives up after ``patience`` seconds, leaving the rest for the periodic sealing job.
     """
     linked = 0
     deadline = asyncio.get_running_loop().time() + patience
     while True:
         step = await _chain_step(driver, tenant_id)
-        linked += step.linked
-        if step.locked and step.linked < _CHAIN_BATCH:
-            return linked
-        if not step.locked and entry_ids is not None and not (set(entry_ids) & step.pending_ids):
-            return linked
-        if asyncio.get_running_loop().time() > deadline:
+        if step >= 0:
+            linked += step
+            if step < _CHAIN_BATCH:
+                return linked
+        elif asyncio.get_running_loop().time() > deadline:
             logger.warning("gave up linking audit entries of tenant %s for now", tenant_id)
             return linked
-        if not step.locked:
+        else:
             await asyncio.sleep(0.002)
 
 
-@frozen
-class _Step:
-    locked: bool
-    linked: int
-    pending_ids: frozenset[int]
-
-
-async def _chain_step(driver: psycopg.AsyncConnection[Any], tenant_id: UUID) -> _Step:
-    """One transaction, one round trip: link up to a batch server-side, then commit."""
+async def _chain_step(driver: psycopg.AsyncConnection[Any], tenant_id: UUID) -> int:
+    """One round trip: link up to a batch server-side and commit; -1 if the head is busy."""
     try:
         async with driver.pipeline():
-            await driver.execute(
-                "SELECT set_config('vectis.tenant_id', %s, true)", (str(tenant_id),)
-            )
-            linked_cursor = await driver.execute(_LINK, (tenant_id, _CHAIN_BATCH))
-            pending_cursor = await driver.execute(_PENDING_IDS, (tenant_id, _CHAIN_BATCH))
+            cursor = await driver.execute(_LINK, (tenant_id, _CHAIN_BATCH))
             await driver.commit()
-        row = await linked_cursor.fetchone()
-        pending_ids = frozenset(entry_id for (entry_id,) in await pending_cursor.fetchall())
+        row = await cursor.fetchone()
     except BaseException:
         await driver.rollback()
         raise
-    linked = int(row[0]) if row else 0
-    return _Step(locked=linked >= 0, linked=max(linked, 0), pending_ids=pending_ids)
+    return int(row[0]) if row else 0
 
 
 def _entry(row: dict[str, Any]) -> AuditEntry:

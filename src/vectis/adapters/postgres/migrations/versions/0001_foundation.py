@@ -253,6 +253,7 @@ CREATE TABLE audit_chain_heads (
 
 -- Link up to p_limit pending entries of a tenant onto its chain, server-side, in one call.
 -- Returns how many were linked, or -1 when another session holds the tenant's chain head.
+-- It scopes its own transaction to the tenant (row-level security still applies to it).
 -- hash = sha256(prev_hash || seq as 8 big-endian bytes || content digest): the same formula
 -- as vectis.domain.audit.chain_hash, which `vectis audit verify` recomputes from the entries.
 CREATE FUNCTION vectis_link_audit(p_tenant uuid, p_limit integer) RETURNS integer
@@ -264,6 +265,7 @@ DECLARE
     item record;
     linked integer := 0;
 BEGIN
+    PERFORM set_config('vectis.tenant_id', p_tenant::text, true);
     INSERT INTO audit_chain_heads (tenant_id, seq, hash)
     VALUES (p_tenant, 0, sha256(convert_to('vectis-audit-genesis:' || p_tenant::text, 'UTF8')))
     ON CONFLICT DO NOTHING;
