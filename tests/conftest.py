@@ -73,6 +73,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         database_url=database_url,
         secret_key=TEST_SECRET_KEY,
         data_dir=tmp_path / "data",
+        allow_private_urls=True,
     )
 
 

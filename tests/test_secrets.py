@@ -12,7 +12,9 @@ from vectis.adapters.security.secretbox import AesGcmSecretBox
 from vectis.application.errors import ConfigurationError
 from vectis.application.services import Services
 from vectis.container import Container
+from vectis.domain.errors import InvalidValue
 from vectis.domain.integration import Credentials
+from vectis.settings import Settings
 
 PRIVATE_KEY = "very-private-key-9f8e7d"
 
@@ -82,3 +84,26 @@ def test_a_rotated_key_still_opens_what_the_old_key_sealed() -> None:
 def test_a_short_secret_key_is_refused() -> None:
     with pytest.raises(ConfigurationError, match="at least 32"):
         AesGcmSecretBox("short")
+
+
+async def test_an_integration_pointing_at_the_private_network_is_refused(
+    services: Services, settings: Settings
+) -> None:
+    world = await make_tenant(services)
+    strict = Container(
+        settings=settings.replace(allow_private_urls=False),
+        database_url=settings.database_url,
+        secret_key=settings.secret_key,
+    )
+    try:
+        with pytest.raises(InvalidValue, match="not a public address"):
+            await strict.services().integrations.add(
+                world.principal,
+                vendor="connectwise",
+                name="Metadata",
+                base_url="https://169.254.169.254/latest",
+                credentials=Credentials(values={"private_key": "x"}),
+            )
+    finally:
+        await strict.engine().dispose()
+    assert await services.integrations.list(world.principal) == []

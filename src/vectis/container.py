@@ -25,6 +25,7 @@ from vectis.adapters.postgres.unit_of_work import PostgresUnitOfWorkFactory
 from vectis.adapters.security.keys import check_secret_key, derive_key, generate_secret_key
 from vectis.adapters.security.passwords import Argon2PasswordHasher
 from vectis.adapters.security.secretbox import AesGcmSecretBox
+from vectis.adapters.vendors._http.urls import VendorUrlPolicy
 from vectis.adapters.vendors.registry import VendorConnectors
 from vectis.application.audit import AuditService
 from vectis.application.demo import SandboxAccount
@@ -70,7 +71,10 @@ class Container(containers.DeclarativeContainer):
     identity = providers.Singleton(IdentityService, uow, hasher, clock)
     chainer = providers.Singleton(PostgresAuditChainer, engine)
     audit = providers.Singleton(AuditService, uow, chainer)
-    integrations = providers.Singleton(IntegrationService, uow, secret_box, clock)
+    url_policy = providers.Singleton(
+        VendorUrlPolicy, allow_private=settings.provided.allow_private_urls
+    )
+    integrations = providers.Singleton(IntegrationService, uow, secret_box, url_policy, clock)
     writebacks = providers.Singleton(WriteBackService, uow, integrations, connectors, clock)
     inbox = providers.Singleton(InboxService, uow, integrations, connectors, writebacks, clock)
     health = providers.Singleton(HealthService, probe)
@@ -193,9 +197,12 @@ class Runtime:
 
     @contextlib.asynccontextmanager
     async def sandbox(self) -> AsyncIterator[list[SandboxAccount]]:
-        """The loopback vendor sandbox, for the demo (only here does Vectis import it)."""
+        """The loopback vendor sandbox, for the demo (only here does Vectis import it).
+
+        Integrations may then point at loopback, where the sandbox listens."""
         from vectis_sandbox.server import running_sandbox
 
+        self.settings = self.settings.replace(allow_private_urls=True)
         async with running_sandbox(activity_every=45.0) as sandbox:
             yield [
                 SandboxAccount(

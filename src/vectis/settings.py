@@ -21,6 +21,7 @@ class Settings:
     previous_secret_keys: tuple[str, ...] = ()
     host: str = "127.0.0.1"
     port: int = 8000
+    allow_private_urls: bool = False
     worker_concurrency: int = 4
     log_level: str = "INFO"
 
@@ -46,6 +47,7 @@ class Settings:
             ),
             host=env.get("VECTIS_HOST", defaults.host),
             port=_integer(env, "VECTIS_PORT", defaults.port),
+            allow_private_urls=_flag(env, "VECTIS_ALLOW_PRIVATE_URLS"),
             worker_concurrency=_integer(
                 env, "VECTIS_WORKER_CONCURRENCY", defaults.worker_concurrency
             ),
@@ -64,3 +66,12 @@ def _integer(env: Mapping[str, str], name: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise ConfigurationError(f"{name} must be a whole number, not {raw!r}") from None
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw in ("", "0", "false", "no", "off"):
+        return False
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    raise ConfigurationError(f"{name} must be true or false, not {raw!r}")

@@ -10,7 +10,7 @@ from uuid import UUID, uuid4
 from vectis.application.audit import record
 from vectis.application.errors import NotFound
 from vectis.application.identity import require
-from vectis.application.ports import Clock, SecretBox
+from vectis.application.ports import Clock, SecretBox, UrlPolicy
 from vectis.application.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from vectis.domain.audit import AuditTarget, Outcome
 from vectis.domain.identity import Principal
@@ -19,9 +19,12 @@ from vectis.domain.tenancy import Permission, validate_name
 
 
 class IntegrationService:
-    def __init__(self, uow: UnitOfWorkFactory, secret_box: SecretBox, clock: Clock) -> None:
+    def __init__(
+        self, uow: UnitOfWorkFactory, secret_box: SecretBox, urls: UrlPolicy, clock: Clock
+    ) -> None:
         self._uow = uow
         self._secret_box = secret_box
+        self._urls = urls
         self._clock = clock
 
     async def add(
@@ -35,12 +38,13 @@ class IntegrationService:
         settings: Mapping[str, Any] | None = None,
     ) -> Integration:
         require(principal, Permission.MANAGE_INTEGRATIONS)
+        base_url = await self._urls.check_base_url(base_url)
         integration = Integration(
             id=uuid4(),
             tenant_id=principal.tenant_id,
             vendor=vendor,
             name=validate_name(name, what="integration name"),
-            base_url=base_url.rstrip("/"),
+            base_url=base_url,
             created_at=self._clock.now(),
             settings=dict(settings or {}),
         )
@@ -70,11 +74,12 @@ class IntegrationService:
     ) -> Integration:
         """Point an integration at a new address or give it new credentials."""
         require(principal, Permission.MANAGE_INTEGRATIONS)
+        base_url = await self._urls.check_base_url(base_url)
         async with self._uow(principal.tenant_id) as uow:
             await self._get(uow, integration_id)
             await uow.integrations.update_connection(
                 integration_id,
-                base_url=base_url.rstrip("/"),
+                base_url=base_url,
                 sealed_credentials=self._seal(integration_id, credentials),
             )
             await record(

@@ -71,6 +71,14 @@ class WebhookSubscriptions(Protocol):
         ...
 
 
+class UrlPolicy(Protocol):
+    """Decides which vendor base URLs an operator may point an integration at."""
+
+    async def check_base_url(self, url: str) -> str:
+        """Return the URL normalised, or raise ``InvalidValue`` saying why it is refused."""
+        ...
+
+
 class AuditChainer(Protocol):
     """Links a tenant's pending audit entries onto its hash chain."""
 
