@@ -20,6 +20,7 @@ from vectis.adapters.postgres.embedded import DataDirectoryLock, EmbeddedPostgre
 from vectis.adapters.postgres.job_queue import create_job_app
 from vectis.adapters.postgres.migrator import migrate
 from vectis.adapters.postgres.probe import PostgresDatabaseProbe
+from vectis.adapters.postgres.rate_limits import PostgresRateLimiter
 from vectis.adapters.postgres.repositories.audit import AuditLinker, PostgresAuditChainer
 from vectis.adapters.postgres.unit_of_work import PostgresUnitOfWorkFactory
 from vectis.adapters.security.keys import check_secret_key, derive_key, generate_secret_key
@@ -64,7 +65,8 @@ class Container(containers.DeclarativeContainer):
     http_client = providers.Singleton(
         httpx.AsyncClient, timeout=httpx.Timeout(20.0, connect=5.0), follow_redirects=False
     )
-    connectors = providers.Singleton(VendorConnectors, http_client)
+    rate_limiter = providers.Singleton(PostgresRateLimiter, engine)
+    connectors = providers.Singleton(VendorConnectors, http_client, rate_limiter)
     probe = providers.Singleton(PostgresDatabaseProbe, engine)
 
     tenancy = providers.Singleton(TenancyService, uow, hasher, clock)

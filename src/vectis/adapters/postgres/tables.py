@@ -7,6 +7,7 @@ from sqlalchemy import (
     BigInteger,
     Column,
     DateTime,
+    Double,
     Identity,
     Integer,
     LargeBinary,
@@ -227,6 +228,17 @@ writebacks = Table(
     Column("error", Text),
 )
 
+rate_buckets = Table(
+    "rate_buckets",
+    metadata,
+    Column("integration_id", Uuid, primary_key=True),
+    _tenant_id(),
+    Column("capacity", Double, nullable=False),
+    Column("refill_per_second", Double, nullable=False),
+    Column("tokens", Double, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
 TENANT_TABLES = (
     "customers",
     "sites",
@@ -242,4 +254,5 @@ TENANT_TABLES = (
     "audit_pending",
     "audit_chain_heads",
     "writebacks",
+    "rate_buckets",
 )

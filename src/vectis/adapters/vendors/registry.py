@@ -7,7 +7,9 @@ from collections.abc import Callable, Mapping
 import httpx
 from attrs import frozen
 
+from vectis.adapters.postgres.rate_limits import PostgresRateLimiter
 from vectis.adapters.vendors import connectwise
+from vectis.adapters.vendors._http.transport import RateLimit
 from vectis.adapters.vendors.connectwise.client import ConnectWiseAccount
 from vectis.adapters.vendors.connectwise.gateway import (
     ConnectWiseCallbackSubscriptions,
@@ -21,28 +23,41 @@ from vectis.domain.ticketing import Ticketing
 
 
 @frozen(kw_only=True)
+class Link:
+    """What a gateway factory gets: the shared HTTP client, the account, the rate limit."""
+
+    http: httpx.AsyncClient
+    integration: Integration
+    credentials: Credentials
+    limit: RateLimit
+    key_cache: dict[str, tuple[float, bytes]]
+
+
+@frozen(kw_only=True)
 class VendorEntry:
     label: str
-    ticketing: Callable[[httpx.AsyncClient, Integration, Credentials], Ticketing] | None = None
-    webhooks: Callable[[VendorConnectors, Integration, Credentials], WebhookParser] | None = None
-    subscriptions: (
-        Callable[[httpx.AsyncClient, Integration, Credentials], WebhookSubscriptions] | None
-    ) = None
+    requests_per_minute: float
+    burst: float
+    ticketing: Callable[[Link], Ticketing] | None = None
+    webhooks: Callable[[Link], WebhookParser] | None = None
+    subscriptions: Callable[[Link], WebhookSubscriptions] | None = None
+
+
+def _connectwise(link: Link) -> ConnectWiseAccount:
+    return ConnectWiseAccount.from_credentials(link.integration.base_url, link.credentials)
 
 
 VENDORS: Mapping[str, VendorEntry] = {
+    # ConnectWise publishes no limit (UNCONFIRMED in the reference pack): a conservative default,
+    # overridable per integration with the `requests_per_minute` setting.
     connectwise.VENDOR: VendorEntry(
         label="ConnectWise Manage",
-        ticketing=lambda http, integration, credentials: ConnectWiseTicketing(
-            http, ConnectWiseAccount.from_credentials(integration.base_url, credentials)
-        ),
-        webhooks=lambda connectors, integration, credentials: ConnectWiseCallbacks(
-            connectors.http,
-            ConnectWiseAccount.from_credentials(integration.base_url, credentials),
-            connectors.key_cache,
-        ),
-        subscriptions=lambda http, integration, credentials: ConnectWiseCallbackSubscriptions(
-            http, ConnectWiseAccount.from_credentials(integration.base_url, credentials)
+        requests_per_minute=600,
+        burst=20,
+        ticketing=lambda link: ConnectWiseTicketing(link.http, _connectwise(link), link.limit),
+        webhooks=lambda link: ConnectWiseCallbacks(link.http, _connectwise(link), link.key_cache),
+        subscriptions=lambda link: ConnectWiseCallbackSubscriptions(
+            link.http, _connectwise(link), link.limit
         ),
     ),
 }
@@ -51,29 +66,42 @@ VENDORS: Mapping[str, VendorEntry] = {
 class VendorConnectors:
     """Implements the ``Connectors`` port over the registry, sharing one HTTP client."""
 
-    def __init__(self, http: httpx.AsyncClient) -> None:
-        self.http: httpx.AsyncClient = http
-        self.key_cache: dict[str, tuple[float, bytes]] = {}
+    def __init__(self, http: httpx.AsyncClient, limiter: PostgresRateLimiter) -> None:
+        self._http = http
+        self._limiter = limiter
+        self._key_cache: dict[str, tuple[float, bytes]] = {}
 
     def ticketing(self, integration: Integration, credentials: Credentials) -> Ticketing:
-        factory = _entry(integration).ticketing
-        if factory is None:
-            raise VendorRejected(f"{_entry(integration).label} has no tickets")
-        return factory(self.http, integration, credentials)
+        entry = _entry(integration)
+        if entry.ticketing is None:
+            raise VendorRejected(f"{entry.label} has no tickets")
+        return entry.ticketing(self._link(entry, integration, credentials))
 
     def webhooks(self, integration: Integration, credentials: Credentials) -> WebhookParser:
-        factory = _entry(integration).webhooks
-        if factory is None:
-            raise VendorRejected(f"{_entry(integration).label} sends no webhooks Vectis reads")
-        return factory(self, integration, credentials)
+        entry = _entry(integration)
+        if entry.webhooks is None:
+            raise VendorRejected(f"{entry.label} sends no webhooks Vectis reads")
+        return entry.webhooks(self._link(entry, integration, credentials))
 
     def webhook_subscriptions(
         self, integration: Integration, credentials: Credentials
     ) -> WebhookSubscriptions:
-        factory = _entry(integration).subscriptions
-        if factory is None:
-            raise VendorRejected(f"{_entry(integration).label} cannot push changes to Vectis")
-        return factory(self.http, integration, credentials)
+        entry = _entry(integration)
+        if entry.subscriptions is None:
+            raise VendorRejected(f"{entry.label} cannot push changes to Vectis")
+        return entry.subscriptions(self._link(entry, integration, credentials))
+
+    def _link(self, entry: VendorEntry, integration: Integration, credentials: Credentials) -> Link:
+        per_minute = float(integration.setting("requests_per_minute", entry.requests_per_minute))
+        return Link(
+            http=self._http,
+            integration=integration,
+            credentials=credentials,
+            limit=self._limiter.for_integration(
+                integration.tenant_id, integration.id, per_minute=per_minute, burst=entry.burst
+            ),
+            key_cache=self._key_cache,
+        )
 
 
 def _entry(integration: Integration) -> VendorEntry:

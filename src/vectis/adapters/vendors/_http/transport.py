@@ -12,7 +12,7 @@ import logging
 import random
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 from attrs import frozen
@@ -41,14 +41,26 @@ class RetryPolicy:
         return random.uniform(0, min(self.max_delay, self.base_delay * 2 ** (attempt - 1)))  # noqa: S311
 
 
+class RateLimit(Protocol):
+    async def acquire(self) -> float:
+        """Wait until one more request may go out; return the seconds waited."""
+        ...
+
+
 class VendorTransport:
     """Sends requests for one vendor and turns failures into domain errors."""
 
     def __init__(
-        self, client: httpx.AsyncClient, *, vendor: str, retry: RetryPolicy | None = None
+        self,
+        client: httpx.AsyncClient,
+        *,
+        vendor: str,
+        limit: RateLimit | None = None,
+        retry: RetryPolicy | None = None,
     ) -> None:
         self._client = client
         self._vendor = vendor
+        self._limit = limit
         self._retry = retry or RetryPolicy()
 
     async def request(
@@ -62,6 +74,8 @@ class VendorTransport:
     ) -> httpx.Response:
         method = method.upper()
         for attempt in range(1, self._retry.attempts + 1):
+            if self._limit is not None:
+                await self._limit.acquire()
             try:
                 response = await self._client.request(
                     method, url, headers=headers, params=params, json=json

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 from attrs import frozen
 
-from vectis.adapters.vendors._http.transport import VendorTransport
+from vectis.adapters.vendors._http.transport import RateLimit, VendorTransport
 from vectis.domain.errors import VendorRejected
 from vectis.domain.integration import Credentials
 
@@ -53,8 +53,10 @@ class ConnectWiseAccount:
 
 
 class ConnectWiseClient:
-    def __init__(self, http: httpx.AsyncClient, account: ConnectWiseAccount) -> None:
-        self._transport = VendorTransport(http, vendor="ConnectWise")
+    def __init__(
+        self, http: httpx.AsyncClient, account: ConnectWiseAccount, limit: RateLimit | None = None
+    ) -> None:
+        self._transport = VendorTransport(http, vendor="ConnectWise", limit=limit)
         self._account = account
 
     async def add_ticket_note(self, ticket_id: str, body: dict[str, Any]) -> Any:

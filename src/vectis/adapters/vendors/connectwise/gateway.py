@@ -5,6 +5,7 @@ from __future__ import annotations
 import cattrs
 import httpx
 
+from vectis.adapters.vendors._http.transport import RateLimit
 from vectis.adapters.vendors.connectwise import mapping, wire
 from vectis.adapters.vendors.connectwise.client import ConnectWiseAccount, ConnectWiseClient
 from vectis.domain.errors import VendorRejected
@@ -14,8 +15,10 @@ from vectis.domain.ticketing import TicketNote
 class ConnectWiseTicketing:
     """``Ticketing`` on ConnectWise: notes are ``/service/tickets/{id}/notes``."""
 
-    def __init__(self, http: httpx.AsyncClient, account: ConnectWiseAccount) -> None:
-        self._client = ConnectWiseClient(http, account)
+    def __init__(
+        self, http: httpx.AsyncClient, account: ConnectWiseAccount, limit: RateLimit | None = None
+    ) -> None:
+        self._client = ConnectWiseClient(http, account, limit)
 
     async def add_note(
         self, ticket_id: str, text: str, *, internal: bool, idempotency_key: str
@@ -39,8 +42,10 @@ class ConnectWiseTicketing:
 class ConnectWiseCallbackSubscriptions:
     """``WebhookSubscriptions`` on ConnectWise: one owner-level ticket callback per receiver."""
 
-    def __init__(self, http: httpx.AsyncClient, account: ConnectWiseAccount) -> None:
-        self._client = ConnectWiseClient(http, account)
+    def __init__(
+        self, http: httpx.AsyncClient, account: ConnectWiseAccount, limit: RateLimit | None = None
+    ) -> None:
+        self._client = ConnectWiseClient(http, account, limit)
 
     async def ensure_subscribed(self, receiver_url: str) -> str:
         existing = await self._client.list_callbacks(f'url="{receiver_url}"')
