@@ -39,20 +39,12 @@ PAYLOAD = {
     "action": "ticket.add_note",
     "params": {"ticket_id": "4821", "text": "Disk at 96% on acme-fs01; cleaning up temp files."},
 }
+# The audit table's own columns and indexes, plus room for the chain link it would carry,
+# but no chain, no pending mark, no trigger and no row-level security.
 PLAIN_TABLE = """
 CREATE TABLE bench_plain_audit (
-    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    tenant_id uuid NOT NULL,
+    LIKE audit_log INCLUDING DEFAULTS INCLUDING IDENTITY INCLUDING INDEXES,
     seq bigint NOT NULL,
-    occurred_at timestamptz NOT NULL,
-    actor_kind text NOT NULL,
-    actor_id text,
-    actor_label text NOT NULL,
-    action text NOT NULL,
-    target_system text NOT NULL,
-    target_id text,
-    payload json NOT NULL,
-    outcome text NOT NULL,
     prev_hash bytea NOT NULL,
     hash bytea NOT NULL
 );

@@ -239,8 +239,6 @@ async def test_a_write_back_for_an_unknown_integration_is_404(
 
 
 async def test_the_openapi_document_lists_every_api_route(client: httpx.AsyncClient) -> None:
-    from vectis.entrypoints.http.app import create_app  # noqa: F401 (the routes live there)
-
     document = (await client.get("/api/v1/openapi.json")).json()
     app = client._transport.app  # type: ignore[attr-defined]
     routes = {

@@ -116,7 +116,7 @@ async def test_adding_a_note_sends_the_documented_request_and_maps_the_answer(
     )
 
     assert note.text == text and note.internal is False and note.id.isdigit()
-    assert note.ticket_id == vendor.ticket_id or vendor.sandbox is None
+    assert note.ticket_id == vendor.ticket_id
     if vendor.sent:
         sent = vendor.sent[0]
         user = base64.b64decode(sent.headers["Authorization"].removeprefix("Basic ")).decode()
