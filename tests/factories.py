@@ -68,4 +68,5 @@ async def add_connectwise(
                 "client_id": "cid",
             }
         ),
+        test=False,
     )

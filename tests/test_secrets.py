@@ -55,6 +55,7 @@ async def test_credentials_sealed_for_one_integration_do_not_open_for_another(
         name="PSA 2",
         base_url="https://api-eu.myconnectwise.net/v4_6_release",
         credentials=Credentials(values={"private_key": "other"}),
+        test=False,
     )
     with owner_connection(database_url) as owner:
         owner.execute(

@@ -36,6 +36,7 @@ from vectis.application.identity import IdentityService
 from vectis.application.inbox import InboxService
 from vectis.application.integrations import IntegrationService
 from vectis.application.services import Services
+from vectis.application.sync import SyncService
 from vectis.application.tenancy import TenancyService
 from vectis.application.writebacks import WriteBackService
 from vectis.entrypoints.http.app import HttpConfig, create_app
@@ -76,7 +77,10 @@ class Container(containers.DeclarativeContainer):
     url_policy = providers.Singleton(
         VendorUrlPolicy, allow_private=settings.provided.allow_private_urls
     )
-    integrations = providers.Singleton(IntegrationService, uow, secret_box, url_policy, clock)
+    integrations = providers.Singleton(
+        IntegrationService, uow, secret_box, url_policy, connectors, clock
+    )
+    sync = providers.Singleton(SyncService, uow, integrations, connectors, clock)
     writebacks = providers.Singleton(WriteBackService, uow, integrations, connectors, clock)
     inbox = providers.Singleton(InboxService, uow, integrations, connectors, writebacks, clock)
     health = providers.Singleton(HealthService, probe)
@@ -86,6 +90,7 @@ class Container(containers.DeclarativeContainer):
         identity=identity,
         audit=audit,
         integrations=integrations,
+        sync=sync,
         writebacks=writebacks,
         inbox=inbox,
         health=health,

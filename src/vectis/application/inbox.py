@@ -15,12 +15,14 @@ from vectis.application.automation import acknowledge_new_ticket
 from vectis.application.errors import NotFound
 from vectis.application.integrations import IntegrationService
 from vectis.application.ports import Clock, Connectors
+from vectis.application.sync import request_sync, to_event
 from vectis.application.unit_of_work import InboxItem, UnitOfWork, UnitOfWorkFactory
 from vectis.application.writebacks import WriteBackService
-from vectis.domain.events import Event, InboundEvent
+from vectis.domain.events import EventKind, InboundEvent
 from vectis.domain.integration import Integration
 
 PROCESS_INBOX = "vectis:process_inbox"
+DELETION_KINDS = frozenset({EventKind.TICKET_DELETED})
 BATCH_SIZE = 500
 
 
@@ -100,8 +102,11 @@ class InboxService:
                 continue
             refs = [item.event.company_ref for item in batch if item.event.company_ref]
             customers = await uow.integrations.linked_customers(integration_id, refs)
-            events = [_to_event(tenant_id, integration, item.event, customers) for item in batch]
+            events = [to_event(integration, item.event, customers) for item in batch]
+            await self._apply_deletions(uow, integration, batch)
             await uow.events.append(events)
+            # The delivery says what changed; the sync fetches the records it changed.
+            await request_sync(uow, integration.id)
             for event in events:
                 decision = acknowledge_new_ticket(event, integration)
                 if decision:
@@ -114,19 +119,12 @@ class InboxService:
                     )
         await uow.inbox.mark_processed([item.id for item in items], self._clock.now())
 
-
-def _to_event(
-    tenant_id: UUID, integration: Integration, inbound: InboundEvent, customers: dict[str, UUID]
-) -> Event:
-    return Event(
-        tenant_id=tenant_id,
-        source=integration.vendor,
-        kind=inbound.kind,
-        occurred_at=inbound.occurred_at,
-        title=inbound.title,
-        detail=inbound.detail,
-        customer_id=customers.get(inbound.company_ref or ""),
-        subject=inbound.subject,
-        integration_id=integration.id,
-        payload=dict(inbound.payload),
-    )
+    async def _apply_deletions(
+        self, uow: UnitOfWork, integration: Integration, batch: Sequence[InboxItem]
+    ) -> None:
+        for item in batch:
+            event = item.event
+            if event.kind in DELETION_KINDS:
+                await uow.records.delete(
+                    integration.id, event.subject.type, event.subject.id, item.received_at
+                )

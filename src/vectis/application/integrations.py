@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Mapping
 from typing import Any
 from uuid import UUID, uuid4
@@ -10,21 +11,28 @@ from uuid import UUID, uuid4
 from vectis.application.audit import record
 from vectis.application.errors import NotFound
 from vectis.application.identity import require
-from vectis.application.ports import Clock, SecretBox, UrlPolicy
+from vectis.application.ports import Clock, Connectors, SecretBox, UrlPolicy
 from vectis.application.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from vectis.domain.audit import AuditTarget, Outcome
 from vectis.domain.identity import Principal
-from vectis.domain.integration import Credentials, Integration
+from vectis.domain.integration import WEBHOOK_SECRET, Credentials, Integration
+from vectis.domain.mapping import LinkSuggestion, suggest_links
 from vectis.domain.tenancy import Permission, validate_name
 
 
 class IntegrationService:
     def __init__(
-        self, uow: UnitOfWorkFactory, secret_box: SecretBox, urls: UrlPolicy, clock: Clock
+        self,
+        uow: UnitOfWorkFactory,
+        secret_box: SecretBox,
+        urls: UrlPolicy,
+        connectors: Connectors,
+        clock: Clock,
     ) -> None:
         self._uow = uow
         self._secret_box = secret_box
         self._urls = urls
+        self._connectors = connectors
         self._clock = clock
 
     async def add(
@@ -36,9 +44,15 @@ class IntegrationService:
         base_url: str,
         credentials: Credentials,
         settings: Mapping[str, Any] | None = None,
+        test: bool = True,
     ) -> Integration:
+        """Add an integration; unless ``test`` is false, its credentials must work first."""
         require(principal, Permission.MANAGE_INTEGRATIONS)
         base_url = await self._urls.check_base_url(base_url)
+        if not credentials.get(WEBHOOK_SECRET):
+            credentials = Credentials(
+                values={**credentials.values, WEBHOOK_SECRET: secrets.token_urlsafe(32)}
+            )
         integration = Integration(
             id=uuid4(),
             tenant_id=principal.tenant_id,
@@ -48,6 +62,9 @@ class IntegrationService:
             created_at=self._clock.now(),
             settings=dict(settings or {}),
         )
+        if test:
+            # A VendorError here (refused credentials, unreachable host) stops the add.
+            await self._connectors.sync_source(integration, credentials).check()
         sealed = self._seal(integration.id, credentials)
         async with self._uow(principal.tenant_id) as uow:
             await uow.integrations.add(integration, sealed)
@@ -64,6 +81,7 @@ class IntegrationService:
                     "base_url": integration.base_url,
                     "settings": dict(integration.settings),
                     "credential_fields": sorted(credentials.values),
+                    "tested": test,
                 },
             )
             await uow.commit()
@@ -105,6 +123,7 @@ class IntegrationService:
             if await uow.customers.get(customer_id) is None:
                 raise NotFound(f"no customer {customer_id}")
             await uow.integrations.link_customer(integration_id, company_ref, customer_id)
+            await uow.records.relink(integration_id, company_ref, customer_id)
             await record(
                 uow,
                 self._clock,
@@ -115,6 +134,25 @@ class IntegrationService:
                 payload={"company_ref": company_ref, "customer_id": str(customer_id)},
             )
             await uow.commit()
+
+    async def suggest_links(
+        self, principal: Principal, integration_id: UUID
+    ) -> list[LinkSuggestion]:
+        """Each synced vendor company with its linked customer, or the best name match."""
+        require(principal, Permission.READ)
+        async with self._uow(principal.tenant_id) as uow:
+            await self._get(uow, integration_id)
+            companies = await uow.records.companies(integration_id)
+            linked = await uow.integrations.linked_customers(
+                integration_id, [company.id for company in companies]
+            )
+            customers = await uow.customers.find()
+        return suggest_links(companies, customers, linked)
+
+    async def get(self, principal: Principal, integration_id: UUID) -> Integration:
+        require(principal, Permission.READ)
+        async with self._uow(principal.tenant_id) as uow:
+            return await self._get(uow, integration_id)
 
     async def list(self, principal: Principal) -> list[Integration]:
         require(principal, Permission.READ)

@@ -14,6 +14,7 @@ import procrastinate
 from procrastinate import JobContext, RetryStrategy
 
 from vectis.application.inbox import PROCESS_INBOX
+from vectis.application.sync import SYNC_INTEGRATION
 from vectis.application.writebacks import MAX_ATTEMPTS, PERFORM_WRITEBACK
 from vectis.domain.errors import VendorUnavailable
 
@@ -46,6 +47,28 @@ def job_blueprint() -> procrastinate.Blueprint:
     )
     async def perform_writeback(context: JobContext, tenant_id: str, writeback_id: str) -> None:
         await _services(context).writebacks.perform(UUID(tenant_id), UUID(writeback_id))
+
+    @blueprint.task(
+        name=_local(SYNC_INTEGRATION),
+        queue="sync",
+        pass_context=True,
+        retry=RetryStrategy(
+            max_attempts=3, exponential_wait=30, retry_exceptions={VendorUnavailable}
+        ),
+    )
+    async def sync_integration(
+        context: JobContext, tenant_id: str, integration_id: str, full: bool = False
+    ) -> None:
+        run = await _services(context).sync.run(UUID(tenant_id), UUID(integration_id), full=full)
+        logger.info("sync of integration %s: %s, %s", integration_id, run.status.value, run.total)
+
+    @blueprint.periodic(cron="*/5 * * * *", periodic_id="schedule-syncs")
+    @blueprint.task(name="schedule_syncs", queue="maintenance", pass_context=True)
+    async def schedule_syncs(context: JobContext, timestamp: int) -> None:
+        """Queue a sync of every integration whose interval has passed."""
+        queued = await _services(context).sync.schedule_due()
+        if queued:
+            logger.info("queued %d integration syncs", queued)
 
     @blueprint.periodic(cron="* * * * *", periodic_id="seal-audit")
     @blueprint.task(name="seal_audit_chains", queue="maintenance", pass_context=True)

@@ -9,8 +9,10 @@ from uuid import UUID
 
 from attrs import frozen
 
+from vectis.domain.alerting import Alerting
 from vectis.domain.events import InboundEvent
 from vectis.domain.integration import Credentials, Integration
+from vectis.domain.sync import SyncSource
 from vectis.domain.ticketing import Ticketing
 
 
@@ -88,7 +90,11 @@ class AuditChainer(Protocol):
 class Connectors(Protocol):
     """Builds the vendor gateway that offers a capability for one integration."""
 
+    def sync_source(self, integration: Integration, credentials: Credentials) -> SyncSource: ...
+
     def ticketing(self, integration: Integration, credentials: Credentials) -> Ticketing: ...
+
+    def alerting(self, integration: Integration, credentials: Credentials) -> Alerting: ...
 
     def webhooks(self, integration: Integration, credentials: Credentials) -> WebhookParser: ...
 

@@ -9,6 +9,7 @@ from vectis.application.health import HealthService
 from vectis.application.identity import IdentityService
 from vectis.application.inbox import InboxService
 from vectis.application.integrations import IntegrationService
+from vectis.application.sync import SyncService
 from vectis.application.tenancy import TenancyService
 from vectis.application.writebacks import WriteBackService
 
@@ -19,6 +20,7 @@ class Services:
     identity: IdentityService
     audit: AuditService
     integrations: IntegrationService
+    sync: SyncService
     writebacks: WriteBackService
     inbox: InboxService
     health: HealthService

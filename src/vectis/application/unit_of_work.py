@@ -7,20 +7,23 @@ Leaving the block without ``commit()`` rolls everything back.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 from uuid import UUID
 
 from attrs import frozen
 
 from vectis.application.ports import JobQueue
 from vectis.domain.audit import AuditEntry, AuditRecord, ChainHead
+from vectis.domain.changes import StoredAlert, StoredTicket
 from vectis.domain.customer import Customer, Site
 from vectis.domain.events import Event, InboundEvent
 from vectis.domain.identity import OperatorSession, PersonalAccessToken
 from vectis.domain.integration import Integration
+from vectis.domain.records import Alert, VendorCompany
+from vectis.domain.sync import SyncRun
 from vectis.domain.tenancy import Operator, Tenant
 from vectis.domain.writeback import WriteBack
 
@@ -112,7 +115,53 @@ class AuditLog(Protocol):
 
 
 class EventStream(Protocol):
-    async def append(self, events: Sequence[Event]) -> list[int]: ...
+    async def append(self, events: Sequence[Event]) -> list[int]:
+        """Append events; one whose ``dedup_key`` the integration already has is dropped.
+        Return the ids of those stored."""
+        ...
+
+
+class RecordStore(Protocol):
+    """The unified model's records, keyed by (integration, vendor id)."""
+
+    async def upsert(
+        self,
+        integration_id: UUID,
+        records: Sequence[Any],
+        customer_ids: Mapping[str, UUID],
+        at: datetime,
+    ) -> tuple[list[str], list[str]]:
+        """Store records of one type (``customer_ids`` by vendor id); return the vendor ids
+        created and those changed (unchanged records are not written)."""
+        ...
+
+    async def stored_tickets(
+        self, integration_id: UUID, ticket_ids: Collection[str]
+    ) -> dict[str, StoredTicket]: ...
+    async def stored_alerts(
+        self, integration_id: UUID, alert_ids: Collection[str]
+    ) -> dict[str, StoredAlert]: ...
+    async def resolve_missing_alerts(
+        self, integration_id: UUID, seen: Collection[str], at: datetime
+    ) -> list[Alert]: ...
+    async def delete_missing(
+        self, integration_id: UUID, record_type: type[Any], seen: Collection[str], at: datetime
+    ) -> int: ...
+    async def delete(
+        self, integration_id: UUID, record_type: str, vendor_id: str, at: datetime
+    ) -> bool: ...
+    async def relink(self, integration_id: UUID, company_ref: str, customer_id: UUID) -> None: ...
+    async def companies(self, integration_id: UUID) -> list[VendorCompany]: ...
+    async def cursors(self, integration_id: UUID) -> dict[str, str]: ...
+    async def save_cursor(
+        self, integration_id: UUID, stream: str, cursor: str, at: datetime
+    ) -> None: ...
+
+
+class SyncRunRepository(Protocol):
+    async def add(self, run: SyncRun) -> None: ...
+    async def save(self, run: SyncRun) -> None: ...
+    async def latest(self, integration_id: UUID, limit: int = 20) -> list[SyncRun]: ...
 
 
 class Inbox(Protocol):
@@ -171,6 +220,8 @@ class UnitOfWork(Protocol):
     inbox: Inbox
     integrations: IntegrationRepository
     writebacks: WriteBackRepository
+    records: RecordStore
+    sync_runs: SyncRunRepository
     jobs: JobQueue
 
     @property

@@ -17,6 +17,7 @@ from vectis.application.errors import NotFound
 from vectis.application.identity import require
 from vectis.application.integrations import IntegrationService
 from vectis.application.ports import Clock, Connectors
+from vectis.application.sync import request_sync
 from vectis.application.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from vectis.domain.audit import Actor, AuditTarget, Outcome
 from vectis.domain.errors import VendorError
@@ -25,7 +26,10 @@ from vectis.domain.integration import Credentials, Integration
 from vectis.domain.tenancy import Permission
 from vectis.domain.writeback import (
     AddTicketNote,
+    CreateTicket,
+    ResetAlert,
     SubscribeWebhooks,
+    UpdateTicket,
     WriteBack,
     WriteBackAction,
     WriteBackStatus,
@@ -35,6 +39,43 @@ PERFORM_WRITEBACK = "vectis:perform_writeback"
 MAX_ATTEMPTS = 5
 
 Handler = Callable[[Connectors, Integration, Credentials, WriteBack], Awaitable[dict[str, Any]]]
+
+
+async def create_ticket(
+    connectors: Connectors, integration: Integration, credentials: Credentials, writeback: WriteBack
+) -> dict[str, Any]:
+    action = writeback.action
+    assert isinstance(action, CreateTicket)
+    ticket = await connectors.ticketing(integration, credentials).create_ticket(
+        action.draft, idempotency_key=writeback.idempotency_key
+    )
+    return {"ticket_id": ticket.id, "number": ticket.number, "url": ticket.url}
+
+
+async def update_ticket(
+    connectors: Connectors, integration: Integration, credentials: Credentials, writeback: WriteBack
+) -> dict[str, Any]:
+    action = writeback.action
+    assert isinstance(action, UpdateTicket)
+    ticket = await connectors.ticketing(integration, credentials).update_ticket(
+        action.ticket_id, action.change, idempotency_key=writeback.idempotency_key
+    )
+    return {
+        "ticket_id": ticket.id,
+        "status": ticket.status.name if ticket.status else None,
+        "priority": ticket.priority.name if ticket.priority else None,
+    }
+
+
+async def reset_alert(
+    connectors: Connectors, integration: Integration, credentials: Credentials, writeback: WriteBack
+) -> dict[str, Any]:
+    action = writeback.action
+    assert isinstance(action, ResetAlert)
+    await connectors.alerting(integration, credentials).reset_alert(
+        action.alert_id, idempotency_key=writeback.idempotency_key
+    )
+    return {"alert_id": action.alert_id}
 
 
 async def add_ticket_note(
@@ -63,7 +104,10 @@ async def subscribe_webhooks(
 
 
 HANDLERS: Mapping[type[WriteBackAction], Handler] = {
+    CreateTicket: create_ticket,
+    UpdateTicket: update_ticket,
     AddTicketNote: add_ticket_note,
+    ResetAlert: reset_alert,
     SubscribeWebhooks: subscribe_webhooks,
 }
 
@@ -199,6 +243,11 @@ class WriteBackService:
         async with self._uow(writeback.tenant_id) as uow:
             await uow.writebacks.save(finished)
             await uow.integrations.record_health(integration.id, at=now, error=error)
+            if status is WriteBackStatus.SUCCEEDED and not isinstance(
+                writeback.action, SubscribeWebhooks
+            ):
+                # Bring the change (a new ticket, a cleared alert) into the unified model now.
+                await request_sync(uow, integration.id)
             await record(
                 uow,
                 self._clock,

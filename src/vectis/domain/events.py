@@ -22,9 +22,22 @@ class EventKind:
     TICKET_OPENED = "ticket.opened"
     TICKET_UPDATED = "ticket.updated"
     TICKET_CLOSED = "ticket.closed"
+    TICKET_DELETED = "ticket.deleted"
     TICKET_NOTE_ADDED = "ticket.note_added"
+    TICKET_REPLY_RECEIVED = "ticket.reply_received"
+    ALERT_RAISED = "alert.raised"
+    ALERT_RESET = "alert.reset"
+    PATCH_CYCLE_COMPLETED = "patch.cycle_completed"
+    AV_DEFINITIONS_UPDATED = "av.definitions_updated"
     WRITEBACK_SUCCEEDED = "writeback.succeeded"
     WRITEBACK_FAILED = "writeback.failed"
+
+
+def event_key(kind: str, subject_id: str, *qualifiers: object) -> str:
+    """The id one change has however it reaches Vectis (a webhook, then a sync): the event
+    stream keeps one event per key and integration. ``qualifiers`` tell repeated changes of
+    the same kind apart (a ticket closed, reopened and closed again)."""
+    return ":".join([kind, subject_id, *(str(part) for part in qualifiers)])
 
 
 @frozen(kw_only=True)
@@ -71,4 +84,5 @@ class Event:
     subject: SubjectRef | None = None
     integration_id: UUID | None = None
     payload: Mapping[str, Any] = field(factory=dict)
+    dedup_key: str | None = None
     id: int | None = None

@@ -9,6 +9,11 @@ from uuid import UUID
 
 from attrs import field, frozen
 
+WEBHOOK_SECRET = "webhook_secret"  # noqa: S105 - the name of a credential, not its value
+"""The credential Vectis generates for every integration: the shared secret the vendor's
+webhooks authenticate with (Autotask's ``SecretKey``, NinjaOne's custom header, HaloPSA's
+basic-auth password)."""
+
 
 @frozen(kw_only=True, repr=False)
 class Credentials:

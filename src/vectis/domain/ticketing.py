@@ -2,28 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Protocol
 
-from attrs import frozen
-
-
-@frozen(kw_only=True)
-class TicketNote:
-    """A note or reply on a PSA ticket."""
-
-    id: str
-    ticket_id: str
-    text: str
-    internal: bool
-    created_at: datetime | None = None
+from vectis.domain.records import Ticket, TicketChange, TicketDraft, TicketNote
 
 
 class Ticketing(Protocol):
-    """Reads and writes tickets in a PSA (ConnectWise Manage, Autotask, HaloPSA)."""
+    """Reads and writes tickets in a PSA (ConnectWise Manage, Autotask, HaloPSA).
+
+    Every write takes the write-back's ``idempotency_key``: a retry after a crash (the vendor
+    acted, Vectis never heard) must find the earlier result instead of acting twice.
+    """
+
+    async def create_ticket(self, draft: TicketDraft, *, idempotency_key: str) -> Ticket: ...
+
+    async def update_ticket(
+        self, ticket_id: str, change: TicketChange, *, idempotency_key: str
+    ) -> Ticket: ...
 
     async def add_note(
         self, ticket_id: str, text: str, *, internal: bool, idempotency_key: str
-    ) -> TicketNote:
-        """Add a note to a ticket; ``idempotency_key`` lets a retry find an earlier attempt."""
-        ...
+    ) -> TicketNote: ...

@@ -16,6 +16,7 @@ from attrs import field, frozen
 
 from vectis.domain.audit import Actor
 from vectis.domain.errors import InvalidValue
+from vectis.domain.records import TicketChange, TicketDraft
 
 
 @frozen(kw_only=True)
@@ -39,6 +40,85 @@ class AddTicketNote:
         return self.ticket_id
 
 
+def _vendor_id(value: str | None, what: str) -> str | None:
+    if value is None:
+        return None
+    value = str(value).strip()
+    if not value or len(value) > 100:
+        raise InvalidValue(f"{what} must be a vendor id of 1 to 100 characters")
+    return value
+
+
+@frozen(kw_only=True)
+class CreateTicket:
+    """Open a ticket in a PSA for a customer (``company_id`` is the PSA's id for it)."""
+
+    company_id: str
+    summary: str
+    description: str = ""
+    board_id: str | None = None
+    priority_id: str | None = None
+
+    def __attrs_post_init__(self) -> None:
+        self.draft  # noqa: B018 - validates
+
+    @property
+    def draft(self) -> TicketDraft:
+        return TicketDraft(
+            company_id=self.company_id,
+            summary=self.summary,
+            description=self.description,
+            board_id=_vendor_id(self.board_id, "a board"),
+            priority_id=_vendor_id(self.priority_id, "a priority"),
+        )
+
+    @property
+    def target_id(self) -> str:
+        return self.company_id
+
+
+@frozen(kw_only=True)
+class UpdateTicket:
+    """Change a PSA ticket's status, priority, board or owner."""
+
+    ticket_id: str
+    status_id: str | None = None
+    priority_id: str | None = None
+    board_id: str | None = None
+    owner_id: str | None = None
+
+    def __attrs_post_init__(self) -> None:
+        _vendor_id(self.ticket_id, "a ticket")
+        self.change  # noqa: B018 - validates
+
+    @property
+    def change(self) -> TicketChange:
+        return TicketChange(
+            status_id=_vendor_id(self.status_id, "a status"),
+            priority_id=_vendor_id(self.priority_id, "a priority"),
+            board_id=_vendor_id(self.board_id, "a board"),
+            owner_id=_vendor_id(self.owner_id, "an owner"),
+        )
+
+    @property
+    def target_id(self) -> str:
+        return self.ticket_id
+
+
+@frozen(kw_only=True)
+class ResetAlert:
+    """Acknowledge an RMM alert by resetting it (NinjaOne's ``/alert/{uid}/reset``)."""
+
+    alert_id: str
+
+    def __attrs_post_init__(self) -> None:
+        _vendor_id(self.alert_id, "an alert")
+
+    @property
+    def target_id(self) -> str:
+        return self.alert_id
+
+
 @frozen(kw_only=True)
 class SubscribeWebhooks:
     """Ask the vendor to push changes to Vectis's receiver for this integration."""
@@ -54,9 +134,12 @@ class SubscribeWebhooks:
         return self.receiver_url
 
 
-WriteBackAction = AddTicketNote | SubscribeWebhooks
+WriteBackAction = CreateTicket | UpdateTicket | AddTicketNote | ResetAlert | SubscribeWebhooks
 ACTION_NAMES: Mapping[type[WriteBackAction], str] = {
+    CreateTicket: "ticket.create",
+    UpdateTicket: "ticket.update",
     AddTicketNote: "ticket.add_note",
+    ResetAlert: "alert.reset",
     SubscribeWebhooks: "webhooks.subscribe",
 }
 

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Column,
+    Date,
     DateTime,
     Double,
     Identity,
@@ -152,6 +156,7 @@ events = Table(
     Column("subject_id", Text),
     Column("integration_id", Uuid),
     Column("payload", JSONB, nullable=False),
+    Column("dedup_key", Text),
 )
 
 inbox = Table(
@@ -239,6 +244,166 @@ rate_buckets = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 
+
+def _synced(name: str, *columns: Column[Any], kind_key: bool = False) -> Table:
+    """A table of one unified-model record type, keyed by (integration, vendor id)."""
+    return Table(
+        name,
+        metadata,
+        _tenant_id(),
+        Column("integration_id", Uuid, primary_key=True),
+        *([Column("kind", Text, primary_key=True)] if kind_key else []),
+        Column("vendor_id", Text, primary_key=True),
+        Column("customer_id", Uuid),
+        *columns,
+        Column("synced_at", DateTime(timezone=True), nullable=False),
+        Column("deleted_at", DateTime(timezone=True)),
+    )
+
+
+def _at(name: str, nullable: bool = True) -> Column[object]:
+    return Column(name, DateTime(timezone=True), nullable=nullable)
+
+
+ticket_references = _synced(
+    "ticket_references",
+    Column("name", Text, nullable=False),
+    Column("closed", Boolean, nullable=False),
+    kind_key=True,
+)
+vendor_companies = _synced(
+    "vendor_companies",
+    Column("name", Text, nullable=False),
+    Column("identifier", Text, nullable=False),
+    _at("updated_at"),
+)
+vendor_sites = _synced(
+    "vendor_sites",
+    Column("company_id", Text, nullable=False),
+    Column("name", Text, nullable=False),
+    _at("updated_at"),
+)
+contacts = _synced(
+    "contacts",
+    Column("company_id", Text, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("email", Text, nullable=False),
+    Column("phone", Text, nullable=False),
+    _at("updated_at"),
+)
+tickets = _synced(
+    "tickets",
+    Column("company_id", Text),
+    Column("number", Text, nullable=False),
+    Column("summary", Text, nullable=False),
+    Column("description", Text, nullable=False),
+    *(
+        Column(f"{part}{suffix}", Text)
+        for part in ("board", "status", "priority", "owner")
+        for suffix in ("_id", "")
+    ),
+    Column("contact_id", Text),
+    Column("site_id", Text),
+    Column("closed", Boolean, nullable=False),
+    _at("opened_at", nullable=False),
+    _at("updated_at", nullable=False),
+    _at("closed_at"),
+    Column("url", Text, nullable=False),
+)
+ticket_notes = _synced(
+    "ticket_notes",
+    Column("ticket_id", Text, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("internal", Boolean, nullable=False),
+    Column("from_customer", Boolean, nullable=False),
+    Column("author", Text, nullable=False),
+    _at("created_at"),
+)
+contracts = _synced(
+    "contracts",
+    Column("company_id", Text, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("starts_on", Date),
+    Column("ends_on", Date),
+    Column("lines", JSONB, nullable=False),
+    _at("updated_at"),
+)
+devices = _synced(
+    "devices",
+    Column("company_id", Text),
+    Column("name", Text, nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("os", Text, nullable=False),
+    Column("site", Text, nullable=False),
+    Column("online", Boolean),
+    _at("last_seen_at"),
+    Column("patch_state", Text, nullable=False),
+    Column("patches_pending", Integer, nullable=False),
+    Column("av_state", Text, nullable=False),
+    _at("av_definitions_at"),
+    _at("updated_at"),
+    Column("url", Text, nullable=False),
+)
+alerts = _synced(
+    "alerts",
+    Column("company_id", Text),
+    Column("device_id", Text),
+    Column("message", Text, nullable=False),
+    Column("severity", Text, nullable=False),
+    Column("state", Text, nullable=False),
+    Column("source", Text, nullable=False),
+    _at("raised_at", nullable=False),
+    _at("updated_at"),
+    _at("resolved_at"),
+    Column("url", Text, nullable=False),
+)
+daily_metrics = _synced(
+    "daily_metrics",
+    Column("company_id", Text, nullable=False),
+    Column("day", Date, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("value", Double, nullable=False),
+)
+
+sync_runs = Table(
+    "sync_runs",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    _tenant_id(),
+    Column("integration_id", Uuid, nullable=False),
+    _at("started_at", nullable=False),
+    _at("finished_at"),
+    Column("full_sync", Boolean, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("counts", JSONB, nullable=False),
+    Column("errors", JSONB, nullable=False),
+)
+
+sync_cursors = Table(
+    "sync_cursors",
+    metadata,
+    _tenant_id(),
+    Column("integration_id", Uuid, primary_key=True),
+    Column("stream", Text, primary_key=True),
+    Column("cursor", Text, nullable=False),
+    _at("updated_at", nullable=False),
+)
+
+SYNCED_TABLES = (
+    ticket_references,
+    vendor_companies,
+    vendor_sites,
+    contacts,
+    tickets,
+    ticket_notes,
+    contracts,
+    devices,
+    alerts,
+    daily_metrics,
+)
+
 TENANT_TABLES = (
     "customers",
     "sites",
@@ -255,4 +420,7 @@ TENANT_TABLES = (
     "audit_chain_heads",
     "writebacks",
     "rate_buckets",
+    *(table.name for table in SYNCED_TABLES),
+    "sync_runs",
+    "sync_cursors",
 )

@@ -20,6 +20,8 @@ from vectis.adapters.postgres.repositories.identity import (
     PostgresTokenRepository,
 )
 from vectis.adapters.postgres.repositories.integrations import PostgresIntegrationRepository
+from vectis.adapters.postgres.repositories.records import PostgresRecordStore
+from vectis.adapters.postgres.repositories.sync_runs import PostgresSyncRunRepository
 from vectis.adapters.postgres.repositories.tenancy import (
     PostgresCustomerRepository,
     PostgresTenantRepository,
@@ -71,6 +73,7 @@ class PostgresUnitOfWork:
         self.audit = PostgresAuditLog(connection, driver)
         self.events = PostgresEventStream(connection)
         self.writebacks = PostgresWriteBackRepository(connection)
+        self.sync_runs = PostgresSyncRunRepository(connection)
         self.jobs = ProcrastinateJobQueue(self._job_app, connection)
         self._bind_repositories(None)
         if self._requested_tenant is not None:
@@ -119,6 +122,7 @@ class PostgresUnitOfWork:
         assert self._connection is not None
         self.inbox = PostgresInbox(self._connection, tenant_id)
         self.integrations = PostgresIntegrationRepository(self._connection, tenant_id)
+        self.records = PostgresRecordStore(self._connection, tenant_id)
 
 
 class PostgresUnitOfWorkFactory:

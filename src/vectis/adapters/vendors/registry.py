@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
 import httpx
-from attrs import frozen
 
 from vectis.adapters.postgres.rate_limits import PostgresRateLimiter
 from vectis.adapters.vendors import connectwise
-from vectis.adapters.vendors._http.transport import RateLimit
+from vectis.adapters.vendors._entry import Link, VendorEntry
 from vectis.adapters.vendors.connectwise.client import ConnectWiseAccount
 from vectis.adapters.vendors.connectwise.gateway import (
     ConnectWiseCallbackSubscriptions,
@@ -17,30 +16,11 @@ from vectis.adapters.vendors.connectwise.gateway import (
 )
 from vectis.adapters.vendors.connectwise.webhooks import ConnectWiseCallbacks
 from vectis.application.ports import WebhookParser, WebhookSubscriptions
+from vectis.domain.alerting import Alerting
 from vectis.domain.errors import VendorRejected
 from vectis.domain.integration import Credentials, Integration
+from vectis.domain.sync import SyncSource
 from vectis.domain.ticketing import Ticketing
-
-
-@frozen(kw_only=True)
-class Link:
-    """What a gateway factory gets: the shared HTTP client, the account, the rate limit."""
-
-    http: httpx.AsyncClient
-    integration: Integration
-    credentials: Credentials
-    limit: RateLimit
-    key_cache: dict[str, tuple[float, bytes]]
-
-
-@frozen(kw_only=True)
-class VendorEntry:
-    label: str
-    requests_per_minute: float
-    burst: float
-    ticketing: Callable[[Link], Ticketing] | None = None
-    webhooks: Callable[[Link], WebhookParser] | None = None
-    subscriptions: Callable[[Link], WebhookSubscriptions] | None = None
 
 
 def _connectwise(link: Link) -> ConnectWiseAccount:
@@ -54,6 +34,8 @@ VENDORS: Mapping[str, VendorEntry] = {
         label="ConnectWise Manage",
         requests_per_minute=600,
         burst=20,
+        credential_fields=(),
+        base_url_hint="https://api-na.myconnectwise.net/v4_6_release",
         ticketing=lambda link: ConnectWiseTicketing(link.http, _connectwise(link), link.limit),
         webhooks=lambda link: ConnectWiseCallbacks(link.http, _connectwise(link), link.key_cache),
         subscriptions=lambda link: ConnectWiseCallbackSubscriptions(
@@ -71,11 +53,23 @@ class VendorConnectors:
         self._limiter = limiter
         self._key_cache: dict[str, tuple[float, bytes]] = {}
 
+    def sync_source(self, integration: Integration, credentials: Credentials) -> SyncSource:
+        entry = _entry(integration)
+        if entry.sync is None:
+            raise VendorRejected(f"Vectis cannot sync {entry.label} yet")
+        return entry.sync(self._link(entry, integration, credentials))
+
     def ticketing(self, integration: Integration, credentials: Credentials) -> Ticketing:
         entry = _entry(integration)
         if entry.ticketing is None:
             raise VendorRejected(f"{entry.label} has no tickets")
         return entry.ticketing(self._link(entry, integration, credentials))
+
+    def alerting(self, integration: Integration, credentials: Credentials) -> Alerting:
+        entry = _entry(integration)
+        if entry.alerting is None:
+            raise VendorRejected(f"{entry.label} has no alerts Vectis can acknowledge")
+        return entry.alerting(self._link(entry, integration, credentials))
 
     def webhooks(self, integration: Integration, credentials: Credentials) -> WebhookParser:
         entry = _entry(integration)

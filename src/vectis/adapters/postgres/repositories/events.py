@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -38,11 +38,19 @@ class PostgresEventStream:
                 "subject_id": event.subject.id if event.subject else None,
                 "integration_id": event.integration_id,
                 "payload": dict(event.payload),
+                "dedup_key": event.dedup_key,
             }
             for event in new_events
         ]
-        statement = insert(events).values(rows).returning(events.c.id)
-        return [row.id for row in await self._connection.execute(statement)]
+        statement = (
+            pg_insert(events)
+            .on_conflict_do_nothing(
+                index_elements=[events.c.integration_id, events.c.dedup_key],
+                index_where=events.c.dedup_key.is_not(None),
+            )
+            .returning(events.c.id)
+        )
+        return [row.id for row in await self._connection.execute(statement, rows)]
 
 
 class PostgresInbox:

@@ -1,0 +1,360 @@
+"""The unified model's tables: batched, idempotent upserts keyed by (integration, vendor id).
+
+An upsert writes only rows that changed (``IS DISTINCT FROM`` on the data columns), so a
+re-sync of unchanged pages costs reads, not writes, and says exactly what was created or updated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import attrs
+from sqlalchemy import Table, literal_column, select, tuple_, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from vectis.adapters.postgres.tables import (
+    SYNCED_TABLES,
+    alerts,
+    contacts,
+    contracts,
+    daily_metrics,
+    devices,
+    sync_cursors,
+    ticket_notes,
+    ticket_references,
+    tickets,
+    vendor_companies,
+    vendor_sites,
+)
+from vectis.domain.changes import StoredAlert, StoredTicket
+from vectis.domain.records import (
+    Alert,
+    AlertState,
+    Contact,
+    Contract,
+    DailyMetric,
+    Device,
+    Named,
+    Reference,
+    Ticket,
+    TicketNote,
+    VendorCompany,
+    VendorSite,
+)
+
+Row = dict[str, Any]
+
+
+def _named(prefix: str, value: Named | None) -> Row:
+    return {f"{prefix}_id": value.id if value else None, prefix: value.name if value else None}
+
+
+def _ticket(ticket: Ticket) -> Row:
+    return {
+        "company_id": ticket.company_id,
+        "number": ticket.number,
+        "summary": ticket.summary,
+        "description": ticket.description,
+        **_named("board", ticket.board),
+        **_named("status", ticket.status),
+        **_named("priority", ticket.priority),
+        **_named("owner", ticket.owner),
+        "contact_id": ticket.contact_id,
+        "site_id": ticket.site_id,
+        "closed": ticket.closed,
+        "opened_at": ticket.opened_at,
+        "updated_at": ticket.updated_at,
+        "closed_at": ticket.closed_at,
+        "url": ticket.url,
+    }
+
+
+def _contract(contract: Contract) -> Row:
+    row = attrs.asdict(contract, recurse=False)
+    row["lines"] = [
+        {
+            "id": line.id,
+            "description": line.description,
+            "quantity": str(line.quantity),
+            "unit_price": None if line.unit_price is None else str(line.unit_price),
+        }
+        for line in contract.lines
+    ]
+    return row
+
+
+def _fields(record: Any) -> Row:
+    return attrs.asdict(record, recurse=False)
+
+
+# record type → (table, row of its data columns)
+_WRITERS: Mapping[type[Any], tuple[Table, Callable[[Any], Row]]] = {
+    Reference: (ticket_references, _fields),
+    VendorCompany: (vendor_companies, _fields),
+    VendorSite: (vendor_sites, _fields),
+    Contact: (contacts, _fields),
+    Ticket: (tickets, _ticket),
+    TicketNote: (ticket_notes, _fields),
+    Contract: (contracts, _contract),
+    Device: (devices, _fields),
+    Alert: (alerts, _fields),
+    DailyMetric: (daily_metrics, _fields),
+}
+TABLE_OF_TYPE = {
+    "ticket": tickets,
+    "alert": alerts,
+    "device": devices,
+    "contact": contacts,
+    "company": vendor_companies,
+    "site": vendor_sites,
+    "contract": contracts,
+    "note": ticket_notes,
+}
+_KEYS = {
+    "integration_id",
+    "vendor_id",
+    "kind",
+    "tenant_id",
+    "customer_id",
+    "synced_at",
+    "deleted_at",
+}
+
+
+def record_key(record: Any) -> str:
+    return str(record.id)
+
+
+class PostgresRecordStore:
+    def __init__(self, connection: AsyncConnection, tenant_id: UUID | None) -> None:
+        self._connection = connection
+        self._tenant_id = tenant_id
+
+    async def upsert(
+        self,
+        integration_id: UUID,
+        records: Sequence[Any],
+        customer_ids: Mapping[str, UUID],
+        at: datetime,
+    ) -> tuple[list[str], list[str]]:
+        """Store records of one type; return the vendor ids created and those changed."""
+        if not records:
+            return [], []
+        table, to_row = _WRITERS[type(records[0])]
+        rows = []
+        for record in records:
+            row = {
+                column: value
+                for column, value in to_row(record).items()
+                if column in table.c and column not in ("id",)
+            }
+            if isinstance(record, Reference):
+                row["kind"] = record.kind
+            key = record_key(record)
+            row.update(
+                tenant_id=self._tenant_id,
+                integration_id=integration_id,
+                vendor_id=key,
+                customer_id=customer_ids.get(key),
+                synced_at=at,
+                deleted_at=None,
+            )
+            rows.append(row)
+        data = [column.name for column in table.c if column.name not in _KEYS]
+        watched = [*data, "customer_id", "deleted_at"]
+        insert = pg_insert(table)
+        statement = insert.on_conflict_do_update(
+            index_elements=[column for column in table.primary_key.columns],
+            set_={name: insert.excluded[name] for name in [*watched, "synced_at"]},
+            where=tuple_(*(table.c[name] for name in watched)).is_distinct_from(
+                tuple_(*(insert.excluded[name] for name in watched))
+            ),
+        ).returning(table.c.vendor_id, (literal_column("xmax") == 0).label("created"))
+        # One row per key: a page may repeat a record (vendors re-send the boundary record).
+        unique = list({(row.get("kind"), row["vendor_id"]): row for row in rows}.values())
+        result = (await self._connection.execute(statement, unique)).all()
+        return (
+            [row.vendor_id for row in result if row.created],
+            [row.vendor_id for row in result if not row.created],
+        )
+
+    async def stored_tickets(
+        self, integration_id: UUID, ticket_ids: Collection[str]
+    ) -> dict[str, StoredTicket]:
+        if not ticket_ids:
+            return {}
+        statement = select(
+            tickets.c.vendor_id,
+            tickets.c.closed,
+            tickets.c.status,
+            tickets.c.summary,
+            tickets.c.number,
+            tickets.c.company_id,
+            tickets.c.opened_at,
+            tickets.c.customer_id,
+        ).where(
+            tickets.c.integration_id == integration_id, tickets.c.vendor_id.in_(list(ticket_ids))
+        )
+        return {
+            row.vendor_id: StoredTicket(
+                closed=row.closed,
+                status=row.status,
+                summary=row.summary,
+                number=row.number,
+                company_id=row.company_id,
+                opened_at=row.opened_at,
+            )
+            for row in await self._connection.execute(statement)
+        }
+
+    async def stored_alerts(
+        self, integration_id: UUID, alert_ids: Collection[str]
+    ) -> dict[str, StoredAlert]:
+        if not alert_ids:
+            return {}
+        statement = select(alerts.c.vendor_id, alerts.c.state).where(
+            alerts.c.integration_id == integration_id, alerts.c.vendor_id.in_(list(alert_ids))
+        )
+        return {
+            row.vendor_id: StoredAlert(state=row.state)
+            for row in await self._connection.execute(statement)
+        }
+
+    async def resolve_missing_alerts(
+        self, integration_id: UUID, seen: Collection[str], at: datetime
+    ) -> list[Alert]:
+        """Alerts a complete listing no longer shows have been cleared at the vendor."""
+        statement = (
+            update(alerts)
+            .where(
+                alerts.c.integration_id == integration_id,
+                alerts.c.state != AlertState.RESOLVED,
+                alerts.c.vendor_id.not_in(list(seen)),
+            )
+            .values(state=AlertState.RESOLVED, resolved_at=at, updated_at=at, synced_at=at)
+            .returning(*alerts.c)
+        )
+        return [
+            Alert(
+                id=row.vendor_id,
+                company_id=row.company_id,
+                message=row.message,
+                severity=row.severity,
+                raised_at=row.raised_at,
+                state=AlertState.RESOLVED,
+                device_id=row.device_id,
+                source=row.source,
+                updated_at=at,
+                url=row.url,
+            )
+            for row in await self._connection.execute(statement)
+        ]
+
+    async def delete_missing(
+        self, integration_id: UUID, record_type: type[Any], seen: Collection[str], at: datetime
+    ) -> int:
+        """Mark rows a complete listing no longer shows as deleted at the vendor."""
+        table = _WRITERS[record_type][0]
+        statement = (
+            update(table)
+            .where(
+                table.c.integration_id == integration_id,
+                table.c.deleted_at.is_(None),
+                table.c.vendor_id.not_in(list(seen)),
+            )
+            .values(deleted_at=at)
+        )
+        return (await self._connection.execute(statement)).rowcount
+
+    async def delete(
+        self, integration_id: UUID, record_type: str, vendor_id: str, at: datetime
+    ) -> bool:
+        table = TABLE_OF_TYPE.get(record_type)
+        if table is None:
+            return False
+        statement = (
+            update(table)
+            .where(
+                table.c.integration_id == integration_id,
+                table.c.vendor_id == vendor_id,
+                table.c.deleted_at.is_(None),
+            )
+            .values(deleted_at=at)
+        )
+        return bool((await self._connection.execute(statement)).rowcount)
+
+    async def relink(self, integration_id: UUID, company_ref: str, customer_id: UUID) -> None:
+        """A company was (re)linked to a customer: move its records and events along."""
+        for table in SYNCED_TABLES:
+            if "company_id" in table.c:
+                await self._connection.execute(
+                    update(table)
+                    .where(
+                        table.c.integration_id == integration_id, table.c.company_id == company_ref
+                    )
+                    .values(customer_id=customer_id)
+                )
+        await self._connection.execute(
+            update(vendor_companies)
+            .where(
+                vendor_companies.c.integration_id == integration_id,
+                vendor_companies.c.vendor_id == company_ref,
+            )
+            .values(customer_id=customer_id)
+        )
+        await self._connection.execute(
+            update(ticket_notes)
+            .where(
+                ticket_notes.c.integration_id == integration_id,
+                ticket_notes.c.ticket_id == tickets.c.vendor_id,
+                tickets.c.integration_id == integration_id,
+                tickets.c.company_id == company_ref,
+            )
+            .values(customer_id=customer_id)
+        )
+
+    async def companies(self, integration_id: UUID) -> list[VendorCompany]:
+        statement = (
+            select(vendor_companies)
+            .where(
+                vendor_companies.c.integration_id == integration_id,
+                vendor_companies.c.deleted_at.is_(None),
+            )
+            .order_by(vendor_companies.c.name)
+        )
+        return [
+            VendorCompany(
+                id=row.vendor_id,
+                name=row.name,
+                identifier=row.identifier,
+                updated_at=row.updated_at,
+            )
+            for row in await self._connection.execute(statement)
+        ]
+
+    async def cursors(self, integration_id: UUID) -> dict[str, str]:
+        statement = select(sync_cursors.c.stream, sync_cursors.c.cursor).where(
+            sync_cursors.c.integration_id == integration_id
+        )
+        return {row.stream: row.cursor for row in await self._connection.execute(statement)}
+
+    async def save_cursor(
+        self, integration_id: UUID, stream: str, cursor: str, at: datetime
+    ) -> None:
+        statement = pg_insert(sync_cursors).values(
+            tenant_id=self._tenant_id,
+            integration_id=integration_id,
+            stream=stream,
+            cursor=cursor,
+            updated_at=at,
+        )
+        await self._connection.execute(
+            statement.on_conflict_do_update(
+                index_elements=[sync_cursors.c.integration_id, sync_cursors.c.stream],
+                set_={"cursor": cursor, "updated_at": at},
+            )
+        )

@@ -1,0 +1,51 @@
+"""What each vendor package declares about itself, and what its gateway factories receive."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import httpx
+from attrs import frozen
+
+from vectis.adapters.vendors._http.transport import RateLimit
+from vectis.application.ports import WebhookParser, WebhookSubscriptions
+from vectis.domain.alerting import Alerting
+from vectis.domain.integration import WEBHOOK_SECRET, Credentials, Integration
+from vectis.domain.sync import SyncSource
+from vectis.domain.ticketing import Ticketing
+
+__all__ = ["WEBHOOK_SECRET", "CredentialField", "Link", "VendorEntry"]
+
+
+@frozen(kw_only=True)
+class Link:
+    """What a gateway factory gets: the shared HTTP client, the account, the rate limit."""
+
+    http: httpx.AsyncClient
+    integration: Integration
+    credentials: Credentials
+    limit: RateLimit
+    key_cache: dict[str, tuple[float, bytes]]
+
+
+@frozen(kw_only=True)
+class CredentialField:
+    """One credential an operator supplies when adding the integration."""
+
+    key: str
+    label: str
+    secret: bool = True
+
+
+@frozen(kw_only=True)
+class VendorEntry:
+    label: str
+    requests_per_minute: float
+    burst: float
+    credential_fields: Sequence[CredentialField]
+    base_url_hint: str
+    sync: Callable[[Link], SyncSource] | None = None
+    ticketing: Callable[[Link], Ticketing] | None = None
+    alerting: Callable[[Link], Alerting] | None = None
+    webhooks: Callable[[Link], WebhookParser] | None = None
+    subscriptions: Callable[[Link], WebhookSubscriptions] | None = None

@@ -1,0 +1,374 @@
+"""Syncing integrations into the unified model, stream by stream, page by page.
+
+Each page is stored in its own unit of work together with the events its changes stand for
+and the stream's new cursor, so a sync that stops half-way keeps what it stored and resumes
+where it stopped. One bad record is skipped and reported; one failing stream is recorded on
+the run and the integration's health while the other streams go on.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from typing import Any
+from uuid import UUID, uuid4
+
+import attrs
+
+from vectis.application.errors import NotFound
+from vectis.application.identity import require
+from vectis.application.integrations import IntegrationService
+from vectis.application.ports import Clock, Connectors
+from vectis.application.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from vectis.domain.changes import StoredAlert, alert_events, note_events, ticket_events
+from vectis.domain.errors import VendorAuthFailed, VendorError
+from vectis.domain.events import Event, EventKind, InboundEvent, SubjectRef, event_key
+from vectis.domain.identity import Principal
+from vectis.domain.integration import Integration
+from vectis.domain.records import (
+    Alert,
+    AlertState,
+    Deletion,
+    SyncBatch,
+    Ticket,
+    TicketNote,
+    VendorCompany,
+)
+from vectis.domain.sync import StreamCounts, SyncRun, SyncStatus
+from vectis.domain.tenancy import Permission
+
+logger = logging.getLogger(__name__)
+
+SYNC_INTEGRATION = "vectis:sync_integration"
+DEFAULT_INTERVAL_MINUTES = 15
+MAX_REPORTED_ERRORS = 100
+
+Progress = Callable[[str, StreamCounts], None]
+
+
+@attrs.define
+class _StreamState:
+    counts: StreamCounts = attrs.field(factory=StreamCounts)
+    seen: set[str] = attrs.field(factory=set)
+    record_type: type[Any] | None = None
+
+
+class SyncService:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        integrations: IntegrationService,
+        connectors: Connectors,
+        clock: Clock,
+    ) -> None:
+        self._uow = uow
+        self._integrations = integrations
+        self._connectors = connectors
+        self._clock = clock
+
+    async def request(
+        self, principal: Principal, integration_id: UUID, *, full: bool = False
+    ) -> bool:
+        """Queue a sync; ``False`` when one is already waiting for this integration."""
+        require(principal, Permission.MANAGE_INTEGRATIONS)
+        async with self._uow(principal.tenant_id) as uow:
+            if await uow.integrations.get(integration_id) is None:
+                raise NotFound(f"no integration {integration_id}")
+            queued = await request_sync(uow, integration_id, full=full)
+            await uow.commit()
+        return queued
+
+    async def schedule_due(self) -> int:
+        """Queue a sync for every integration whose interval has passed (the periodic job)."""
+        now = self._clock.now()
+        queued = 0
+        async with self._uow() as uow:
+            tenants = await uow.tenants.list_all()
+        for tenant in tenants:
+            async with self._uow(tenant.id) as uow:
+                for integration in await uow.integrations.list_all():
+                    if not integration.setting("sync_enabled", True):
+                        continue
+                    minutes = float(
+                        integration.setting("sync_interval_minutes", DEFAULT_INTERVAL_MINUTES)
+                    )
+                    latest = await uow.sync_runs.latest(integration.id, limit=1)
+                    if latest and (now - latest[0].started_at).total_seconds() < minutes * 60:
+                        continue
+                    queued += await request_sync(uow, integration.id)
+                await uow.commit()
+        return queued
+
+    async def runs(
+        self, principal: Principal, integration_id: UUID, limit: int = 20
+    ) -> list[SyncRun]:
+        require(principal, Permission.READ)
+        async with self._uow(principal.tenant_id) as uow:
+            if await uow.integrations.get(integration_id) is None:
+                raise NotFound(f"no integration {integration_id}")
+            return await uow.sync_runs.latest(integration_id, limit)
+
+    async def check(self, principal: Principal, integration_id: UUID) -> str:
+        """Test an integration's credentials with one cheap authenticated call."""
+        require(principal, Permission.MANAGE_INTEGRATIONS)
+        async with self._uow(principal.tenant_id) as uow:
+            integration = await uow.integrations.get(integration_id)
+            if integration is None:
+                raise NotFound(f"no integration {integration_id}")
+            credentials = await self._integrations.open_credentials(uow, integration_id)
+        try:
+            label = await self._connectors.sync_source(integration, credentials).check()
+        except VendorError as error:
+            await self._record_health(integration, str(error))
+            raise
+        await self._record_health(integration, None)
+        return label
+
+    async def run(
+        self,
+        tenant_id: UUID,
+        integration_id: UUID,
+        *,
+        full: bool = False,
+        progress: Progress | None = None,
+    ) -> SyncRun:
+        """Sync one integration now (the job body, and ``vectis integration sync``)."""
+        async with self._uow(tenant_id) as uow:
+            integration = await uow.integrations.get(integration_id)
+            if integration is None:
+                raise NotFound(f"no integration {integration_id}")
+            credentials = await self._integrations.open_credentials(uow, integration_id)
+            cursors = {} if full else await uow.records.cursors(integration_id)
+            run = SyncRun(
+                id=uuid4(),
+                tenant_id=tenant_id,
+                integration_id=integration_id,
+                started_at=self._clock.now(),
+                full=full,
+            )
+            await uow.sync_runs.add(run)
+            await uow.commit()
+        source = self._connectors.sync_source(integration, credentials)
+        snapshots = set(getattr(source, "snapshots", ()))
+        states: dict[str, _StreamState] = {}
+        errors: list[str] = []
+        failed_streams = 0
+        for stream in source.streams:
+            state = states[stream] = _StreamState()
+            complete = full or stream in snapshots
+            try:
+                async for batch in source.read(stream, cursors.get(stream)):
+                    await self._store(integration, stream, batch, state, track_seen=complete)
+                    errors.extend(
+                        f"{stream}: skipped {skipped.vendor_id or 'a record'}: {skipped.reason}"
+                        for skipped in batch.skipped
+                    )
+                    if progress:
+                        progress(stream, state.counts)
+            except VendorError as error:
+                failed_streams += 1
+                errors.append(f"{stream}: {error}")
+                logger.warning("sync of %s stopped in %s: %s", integration.name, stream, error)
+                if isinstance(error, VendorAuthFailed):
+                    break  # every other stream would be refused the same way
+                continue
+            if complete and state.record_type is not None:
+                await self._remove_missing(integration, state)
+        status = SyncStatus.SUCCEEDED
+        if failed_streams and failed_streams >= len(states):
+            status = SyncStatus.FAILED
+        elif errors:
+            status = SyncStatus.PARTIAL
+        finished = attrs.evolve(
+            run,
+            status=status,
+            finished_at=self._clock.now(),
+            counts={stream: state.counts for stream, state in states.items()},
+            errors=tuple(errors[:MAX_REPORTED_ERRORS]),
+        )
+        stream_errors = [error for error in errors if ": skipped " not in error]
+        async with self._uow(tenant_id) as uow:
+            await uow.sync_runs.save(finished)
+            await uow.integrations.record_health(
+                integration_id,
+                at=finished.finished_at or run.started_at,
+                error="; ".join(stream_errors)[:1000] if stream_errors else None,
+            )
+            await uow.commit()
+        return finished
+
+    async def _store(
+        self,
+        integration: Integration,
+        stream: str,
+        batch: SyncBatch,
+        state: _StreamState,
+        *,
+        track_seen: bool,
+    ) -> None:
+        now = self._clock.now()
+        by_type: dict[type[Any], list[Any]] = defaultdict(list)
+        for record in batch.records:
+            by_type[type(record)].append(record)
+        created = updated = 0
+        inbound: list[InboundEvent] = []
+        async with self._uow(integration.tenant_id) as uow:
+            for record_type, records in by_type.items():
+                if record_type is InboundEvent:
+                    inbound.extend(records)
+                    continue
+                if record_type is Deletion:
+                    inbound.extend(await self._delete(uow, integration, records, now))
+                    continue
+                if track_seen:
+                    state.record_type = record_type
+                    state.seen.update(str(record.id) for record in records)
+                new, changed, events = await self._upsert(uow, integration, records, now)
+                created += len(new)
+                updated += len(changed)
+                inbound.extend(events)
+            await self._append_events(uow, integration, inbound)
+            if batch.cursor is not None:
+                await uow.records.save_cursor(integration.id, stream, batch.cursor, now)
+            await uow.commit()
+        counts = state.counts
+        state.counts = StreamCounts(
+            fetched=counts.fetched + len(batch.records),
+            created=counts.created + created,
+            updated=counts.updated + updated,
+            skipped=counts.skipped + len(batch.skipped),
+        )
+
+    async def _upsert(
+        self, uow: UnitOfWork, integration: Integration, records: list[Any], now: Any
+    ) -> tuple[list[str], list[str], list[InboundEvent]]:
+        vendor = integration.vendor
+        record_type = type(records[0])
+        events: list[InboundEvent] = []
+        if record_type is TicketNote:
+            tickets = await uow.records.stored_tickets(
+                integration.id, {note.ticket_id for note in records}
+            )
+            companies = {
+                note.id: tickets[note.ticket_id].company_id
+                for note in records
+                if note.ticket_id in tickets
+            }
+        else:
+            companies = {str(record.id): _company_of(record) for record in records}
+        links = await uow.integrations.linked_customers(
+            integration.id, [company for company in companies.values() if company]
+        )
+        customer_ids = {
+            key: links[company] for key, company in companies.items() if company in links
+        }
+        if record_type is Ticket:
+            before = await uow.records.stored_tickets(integration.id, [t.id for t in records])
+            for ticket in records:
+                events.extend(ticket_events(vendor, ticket, before.get(ticket.id)))
+        elif record_type is Alert:
+            stored = await uow.records.stored_alerts(integration.id, [a.id for a in records])
+            for alert in records:
+                events.extend(alert_events(vendor, alert, stored.get(alert.id)))
+        created, changed = await uow.records.upsert(integration.id, records, customer_ids, now)
+        if record_type is TicketNote:
+            new = set(created)
+            for note in records:
+                if note.id in new:
+                    events.extend(note_events(vendor, note, tickets.get(note.ticket_id)))
+        return created, changed, events
+
+    async def _delete(
+        self, uow: UnitOfWork, integration: Integration, deletions: list[Deletion], now: Any
+    ) -> list[InboundEvent]:
+        events = []
+        for deletion in deletions:
+            removed = await uow.records.delete(
+                integration.id, deletion.record_type, deletion.id, now
+            )
+            if removed and deletion.record_type == "ticket":
+                stored = await uow.records.stored_tickets(integration.id, [deletion.id])
+                ticket = stored.get(deletion.id)
+                events.append(
+                    InboundEvent(
+                        external_id=event_key(EventKind.TICKET_DELETED, deletion.id),
+                        kind=EventKind.TICKET_DELETED,
+                        occurred_at=now,
+                        subject=SubjectRef(
+                            system=integration.vendor, type="ticket", id=deletion.id
+                        ),
+                        title=f"Ticket #{(ticket.number if ticket else '') or deletion.id} deleted",
+                        detail=ticket.summary if ticket else "",
+                        company_ref=ticket.company_id if ticket else None,
+                    )
+                )
+        return events
+
+    async def _remove_missing(self, integration: Integration, state: _StreamState) -> None:
+        """After a complete listing, what it no longer shows is gone at the vendor."""
+        now = self._clock.now()
+        assert state.record_type is not None
+        async with self._uow(integration.tenant_id) as uow:
+            if state.record_type is Alert:
+                cleared = await uow.records.resolve_missing_alerts(integration.id, state.seen, now)
+                events = [
+                    event
+                    for alert in cleared
+                    for event in alert_events(
+                        integration.vendor, alert, StoredAlert(state=AlertState.OPEN)
+                    )
+                ]
+                await self._append_events(uow, integration, events)
+            else:
+                await uow.records.delete_missing(integration.id, state.record_type, state.seen, now)
+            await uow.commit()
+
+    async def _append_events(
+        self, uow: UnitOfWork, integration: Integration, inbound: Sequence[InboundEvent]
+    ) -> None:
+        if not inbound:
+            return
+        refs = [event.company_ref for event in inbound if event.company_ref]
+        customers = await uow.integrations.linked_customers(integration.id, refs)
+        await uow.events.append([to_event(integration, event, customers) for event in inbound])
+
+    async def _record_health(self, integration: Integration, error: str | None) -> None:
+        async with self._uow(integration.tenant_id) as uow:
+            await uow.integrations.record_health(integration.id, at=self._clock.now(), error=error)
+            await uow.commit()
+
+
+async def request_sync(uow: UnitOfWork, integration_id: UUID, *, full: bool = False) -> bool:
+    """Queue a sync of one integration in the caller's unit of work (coalesced per integration)."""
+    assert uow.tenant_id is not None
+    return await uow.jobs.defer(
+        SYNC_INTEGRATION,
+        {"tenant_id": str(uow.tenant_id), "integration_id": str(integration_id), "full": full},
+        queueing_lock=f"sync:{integration_id}",
+        lock=f"sync:{integration_id}",
+    )
+
+
+def to_event(integration: Integration, inbound: InboundEvent, customers: dict[str, UUID]) -> Event:
+    """An inbound event of an integration as an entry of the tenant's event stream."""
+    return Event(
+        tenant_id=integration.tenant_id,
+        source=integration.vendor,
+        kind=inbound.kind,
+        occurred_at=inbound.occurred_at,
+        title=inbound.title,
+        detail=inbound.detail,
+        customer_id=customers.get(inbound.company_ref or ""),
+        subject=inbound.subject,
+        integration_id=integration.id,
+        payload=dict(inbound.payload),
+        dedup_key=inbound.external_id,
+    )
+
+
+def _company_of(record: Any) -> str | None:
+    if isinstance(record, VendorCompany):
+        return record.id
+    company = getattr(record, "company_id", None)
+    return str(company) if company else None

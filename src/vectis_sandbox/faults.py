@@ -1,0 +1,119 @@
+"""Fault switches and a rate limit every sandboxed vendor shares, as Falcon ASGI middleware.
+
+Tests flip a switch on the vendor's ``Faults`` and the next matching requests misbehave the
+way real clouds do: 5xx, a hang past the client's timeout, a body that is not JSON, 429 with
+``Retry-After``, or credentials that have expired.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import falcon
+import falcon.asgi
+from attrs import define, field
+
+
+@define
+class Faults:
+    """Counters of requests still to spoil, by kind; ``path_contains`` narrows which."""
+
+    server_errors: int = 0
+    timeouts: int = 0
+    timeout_seconds: float = 30.0
+    malformed: int = 0
+    rate_limited: int = 0
+    retry_after: int = 1
+    credentials_expired: bool = False
+    path_contains: str = ""
+    requests_per_second: float | None = None
+    """When set, a token bucket that answers 429 + ``Retry-After`` when exceeded."""
+    requests: list[tuple[str, str]] = field(factory=list)
+    """Every ``(method, path?query)`` served, so tests can count calls."""
+    _tokens: float = 0.0
+    _refilled: float = field(factory=time.monotonic)
+
+    def clear(self) -> None:
+        self.server_errors = self.timeouts = self.malformed = self.rate_limited = 0
+        self.credentials_expired = False
+        self.path_contains = ""
+        self.requests_per_second = None
+
+
+class FaultMiddleware:
+    """Applies a ``Faults`` before the vendor's own handlers (and before its auth check).
+
+    ``expired`` is the vendor's own answer for expired credentials: (status, JSON body).
+    """
+
+    def __init__(self, faults: Faults, *, expired: tuple[int, Any]) -> None:
+        self._faults = faults
+        self._expired = expired
+
+    async def process_request(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
+        faults = self._faults
+        target = req.path + (f"?{req.query_string}" if req.query_string else "")
+        faults.requests.append((req.method, target))
+        if faults.path_contains and faults.path_contains not in req.path:
+            return
+        if faults.credentials_expired:
+            status, body = self._expired
+            raise _Answer(status, body)
+        if faults.rate_limited > 0:
+            faults.rate_limited -= 1
+            raise _Answer(429, {"message": "Rate limit exceeded"}, retry_after=faults.retry_after)
+        if faults.requests_per_second:
+            self._take_token(faults)
+        if faults.server_errors > 0:
+            faults.server_errors -= 1
+            raise _Answer(500, {"message": "Internal server error"})
+        if faults.timeouts > 0:
+            faults.timeouts -= 1
+            await asyncio.sleep(faults.timeout_seconds)
+        if faults.malformed > 0:
+            faults.malformed -= 1
+            raise _Answer(200, None, raw=b'{"items": [{"id": 1, "title": "trunc')
+
+    def _take_token(self, faults: Faults) -> None:
+        assert faults.requests_per_second
+        now = time.monotonic()
+        burst = max(1.0, faults.requests_per_second)
+        faults._tokens = min(
+            burst, faults._tokens + (now - faults._refilled) * faults.requests_per_second
+        )
+        faults._refilled = now
+        if faults._tokens < 1:
+            wait = max(1, int((1 - faults._tokens) / faults.requests_per_second + 0.999))
+            raise _Answer(429, {"message": "Rate limit exceeded"}, retry_after=wait)
+        faults._tokens -= 1
+
+
+class _Answer(Exception):
+    def __init__(
+        self, status: int, body: Any, *, retry_after: int | None = None, raw: bytes | None = None
+    ) -> None:
+        super().__init__(status)
+        self.status, self.body, self.retry_after, self.raw = status, body, retry_after, raw
+
+
+async def _answer(
+    req: falcon.asgi.Request, resp: falcon.asgi.Response, error: _Answer, params: Any
+) -> None:
+    resp.status = error.status
+    if error.retry_after is not None:
+        resp.set_header("Retry-After", str(error.retry_after))
+    if error.raw is not None:
+        resp.content_type = "application/json"
+        resp.data = error.raw
+    else:
+        resp.media = error.body
+
+
+def faulty_app(faults: Faults, *, expired: tuple[int, Any], **kwargs: Any) -> falcon.asgi.App:  # type: ignore[type-arg]
+    """A Falcon ASGI app whose first middleware is the fault switchboard."""
+    middleware = [FaultMiddleware(faults, expired=expired), *kwargs.pop("middleware", [])]
+    app = falcon.asgi.App(middleware=middleware, **kwargs)
+    app.add_error_handler(_Answer, _answer)
+    return app

@@ -1,0 +1,349 @@
+"""The sync engine against a real PostgreSQL: idempotent upserts, events, cursors, failures."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from attrs import define, field
+from dependency_injector import providers
+
+from tests.conftest import owner_connection
+from tests.factories import World, make_tenant
+from vectis.application.services import Services
+from vectis.container import Container
+from vectis.domain.errors import VendorAuthFailed, VendorUnavailable
+from vectis.domain.events import EventKind, InboundEvent, SubjectRef, event_key
+from vectis.domain.integration import Credentials, Integration
+from vectis.domain.records import (
+    Alert,
+    AlertState,
+    Named,
+    SkippedRecord,
+    SyncBatch,
+    Ticket,
+    TicketNote,
+    VendorCompany,
+)
+from vectis.domain.sync import SyncStatus
+
+T0 = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
+
+
+def ticket(
+    number: int, *, closed: bool = False, status: str = "New", company: str = "C1"
+) -> Ticket:
+    return Ticket(
+        id=str(number),
+        number=str(number),
+        company_id=company,
+        summary=f"Problem {number}",
+        opened_at=T0 + timedelta(hours=number),
+        updated_at=T0 + timedelta(hours=number, minutes=30 if closed else 5),
+        status=Named(id=status.lower(), name=status),
+        priority=Named(id="3", name="Normal"),
+        closed=closed,
+        closed_at=T0 + timedelta(hours=number, minutes=30) if closed else None,
+    )
+
+
+@define
+class FakeSource:
+    """A vendor account in memory: each stream is a list of pages; ``failures`` break one."""
+
+    pages: dict[str, list[list[Any]]]
+    snapshots: tuple[str, ...] = ()
+    failures: dict[str, Exception] = field(factory=dict)
+    skipped: dict[str, list[SkippedRecord]] = field(factory=dict)
+    reads: list[tuple[str, str | None]] = field(factory=list)
+
+    @property
+    def streams(self) -> Sequence[str]:
+        return list(self.pages)
+
+    async def check(self) -> str:
+        return "fake account"
+
+    async def read(self, stream: str, cursor: str | None) -> AsyncIterator[SyncBatch]:
+        self.reads.append((stream, cursor))
+        pages = self.pages[stream]
+        for index, page in enumerate(pages):
+            if stream in self.failures and index == 1:
+                raise self.failures[stream]
+            last = index == len(pages) - 1
+            yield SyncBatch(
+                records=page,
+                skipped=self.skipped.get(stream, []) if last else [],
+                cursor=f"{stream}-{len(page)}" if last else None,
+            )
+
+
+@define
+class FakeConnectors:
+    source: FakeSource
+
+    def sync_source(self, integration: Integration, credentials: Credentials) -> FakeSource:
+        return self.source
+
+
+@pytest.fixture
+def source() -> FakeSource:
+    return FakeSource(
+        pages={
+            "companies": [
+                [VendorCompany(id="C1", name="Acme Ltd"), VendorCompany(id="C2", name="Birch")]
+            ],
+            "tickets": [[ticket(1), ticket(2, closed=True)], [ticket(3)]],
+            "notes": [
+                [
+                    TicketNote(
+                        id="n1",
+                        ticket_id="1",
+                        text="It broke",
+                        internal=False,
+                        from_customer=True,
+                        created_at=T0 + timedelta(hours=1),
+                    ),
+                    TicketNote(
+                        id="n2",
+                        ticket_id="1",
+                        text="Looking now",
+                        internal=False,
+                        created_at=T0 + timedelta(hours=1, minutes=20),
+                    ),
+                    TicketNote(
+                        id="n3",
+                        ticket_id="1",
+                        text="Still broken",
+                        internal=False,
+                        from_customer=True,
+                        created_at=T0 + timedelta(hours=2),
+                    ),
+                ]
+            ],
+        }
+    )
+
+
+@pytest.fixture
+def services(container: Container, source: FakeSource) -> Services:
+    container.connectors.override(providers.Object(FakeConnectors(source)))
+    return container.services()
+
+
+async def _integration(services: Services, world: World) -> Integration:
+    integration = await services.integrations.add(
+        world.principal,
+        vendor="connectwise",
+        name="PSA",
+        base_url="https://api-na.myconnectwise.net/v4_6_release",
+        credentials=Credentials(values={"private_key": "k"}),
+    )
+    await services.integrations.link_customer(
+        world.principal, integration.id, "C1", world.customers[0].id
+    )
+    return integration
+
+
+def _rows(database_url: str, sql: str, *params: Any) -> list[tuple[Any, ...]]:
+    with owner_connection(database_url) as connection:
+        return connection.execute(sql, params).fetchall()
+
+
+async def test_a_first_sync_stores_records_for_the_linked_customer_and_their_events(
+    services: Services, database_url: str
+) -> None:
+    world = await make_tenant(services, customers=("Acme",))
+    integration = await _integration(services, world)
+
+    run = await services.sync.run(world.tenant.id, integration.id)
+
+    assert run.status is SyncStatus.SUCCEEDED
+    assert run.counts["tickets"].fetched == 3 and run.counts["tickets"].created == 3
+    assert run.counts["notes"].created == 3
+    tickets = _rows(
+        database_url, "SELECT vendor_id, customer_id, closed FROM tickets ORDER BY vendor_id"
+    )
+    assert tickets == [
+        ("1", world.customers[0].id, False),
+        ("2", world.customers[0].id, True),
+        ("3", world.customers[0].id, False),
+    ]
+    kinds = _rows(
+        database_url,
+        "SELECT kind, title, customer_id FROM events WHERE integration_id = %s "
+        "ORDER BY occurred_at, id",
+        integration.id,
+    )
+    assert [kind for kind, _, _ in kinds] == [
+        EventKind.TICKET_OPENED,  # 1 (its first customer note is the description: no event)
+        EventKind.TICKET_NOTE_ADDED,
+        EventKind.TICKET_OPENED,  # 2
+        EventKind.TICKET_REPLY_RECEIVED,
+        EventKind.TICKET_CLOSED,  # 2
+        EventKind.TICKET_OPENED,  # 3
+    ]
+    assert kinds[0][1] == "Ticket #1 opened" and kinds[0][2] == world.customers[0].id
+    assert kinds[3][1] == "Reply received on ticket #1 · Problem 1"
+    assert _rows(database_url, "SELECT stream, cursor FROM sync_cursors ORDER BY stream") == [
+        ("companies", "companies-2"),
+        ("notes", "notes-3"),
+        ("tickets", "tickets-1"),
+    ]
+    (health,) = _rows(database_url, "SELECT last_success_at, last_error FROM integrations")
+    assert health[0] is not None and health[1] is None
+
+
+async def test_running_the_same_sync_again_changes_nothing_and_resumes_from_the_cursors(
+    services: Services, source: FakeSource, database_url: str
+) -> None:
+    world = await make_tenant(services)
+    integration = await _integration(services, world)
+    await services.sync.run(world.tenant.id, integration.id)
+    events_before = _rows(database_url, "SELECT count(*) FROM events")[0][0]
+
+    again = await services.sync.run(world.tenant.id, integration.id)
+
+    assert again.total.created == 0 and again.total.updated == 0
+    assert again.total.fetched == 8
+    assert _rows(database_url, "SELECT count(*) FROM tickets")[0][0] == 3
+    assert _rows(database_url, "SELECT count(*) FROM events")[0][0] == events_before
+    assert ("tickets", "tickets-1") in source.reads[-3:]
+
+
+async def test_a_closure_and_a_status_change_become_events_once(
+    services: Services, source: FakeSource, database_url: str
+) -> None:
+    world = await make_tenant(services)
+    integration = await _integration(services, world)
+    await services.sync.run(world.tenant.id, integration.id)
+    source.pages["tickets"] = [[ticket(1, closed=True), ticket(3, status="In Progress")]]
+
+    run = await services.sync.run(world.tenant.id, integration.id)
+    await services.sync.run(world.tenant.id, integration.id)
+
+    assert run.counts["tickets"].updated == 2
+    titles = [
+        row[0]
+        for row in _rows(
+            database_url,
+            "SELECT title FROM events WHERE kind IN (%s, %s) ORDER BY id",
+            EventKind.TICKET_CLOSED,
+            EventKind.TICKET_UPDATED,
+        )
+    ]
+    assert titles == ["Ticket #2 closed", "Ticket #1 closed", "Ticket #3 moved to In Progress"]
+
+
+async def test_alerts_missing_from_a_complete_listing_are_resolved(
+    services: Services, source: FakeSource, database_url: str
+) -> None:
+    world = await make_tenant(services)
+    alert = Alert(id="a1", company_id="C1", message="Disk full", severity="critical", raised_at=T0)
+    other = Alert(id="a2", company_id="C1", message="CPU", severity="medium", raised_at=T0)
+    source.pages = {"alerts": [[alert, other]]}
+    source.snapshots = ("alerts",)
+    integration = await _integration(services, world)
+    await services.sync.run(world.tenant.id, integration.id)
+    source.pages = {"alerts": [[other]]}
+
+    await services.sync.run(world.tenant.id, integration.id)
+
+    assert _rows(database_url, "SELECT vendor_id, state FROM alerts ORDER BY vendor_id") == [
+        ("a1", AlertState.RESOLVED),
+        ("a2", AlertState.OPEN),
+    ]
+    kinds = [row[0] for row in _rows(database_url, "SELECT kind FROM events ORDER BY id")]
+    assert kinds.count(EventKind.ALERT_RAISED) == 2 and kinds.count(EventKind.ALERT_RESET) == 1
+
+
+async def test_a_failing_stream_keeps_what_was_stored_and_the_rest_goes_on(
+    services: Services, source: FakeSource, database_url: str
+) -> None:
+    world = await make_tenant(services)
+    integration = await _integration(services, world)
+    source.failures["tickets"] = VendorUnavailable("ConnectWise answered 503")
+    source.skipped["notes"] = [SkippedRecord(stream="notes", vendor_id="n9", reason="no ticket id")]
+
+    run = await services.sync.run(world.tenant.id, integration.id)
+
+    assert run.status is SyncStatus.PARTIAL
+    assert "tickets: ConnectWise answered 503" in run.errors
+    assert "notes: skipped n9: no ticket id" in run.errors
+    assert run.counts["notes"].skipped == 1 and run.counts["notes"].created == 3
+    assert _rows(database_url, "SELECT vendor_id FROM tickets ORDER BY 1") == [("1",), ("2",)]
+    assert "tickets" not in dict(_rows(database_url, "SELECT stream, cursor FROM sync_cursors"))
+    (error,) = _rows(database_url, "SELECT last_error FROM integrations")[0]
+    assert error == "tickets: ConnectWise answered 503"
+    (stored,) = await services.sync.runs(world.principal, integration.id)
+    assert stored.status is SyncStatus.PARTIAL and stored.errors == run.errors
+
+
+async def test_refused_credentials_stop_the_whole_run(
+    services: Services, source: FakeSource
+) -> None:
+    world = await make_tenant(services)
+    integration = await _integration(services, world)
+    source.failures["companies"] = VendorAuthFailed("ConnectWise refused the credentials (401)")
+    source.pages["companies"].append([])
+
+    run = await services.sync.run(world.tenant.id, integration.id)
+
+    assert run.status is SyncStatus.FAILED
+    assert [stream for stream, _ in source.reads] == ["companies"]
+
+
+async def test_linking_a_company_later_moves_its_records_to_the_customer(
+    services: Services, database_url: str
+) -> None:
+    world = await make_tenant(services, customers=("Acme", "Birch & Co"))
+    integration = await _integration(services, world)
+    await services.sync.run(world.tenant.id, integration.id)
+
+    suggestions = {
+        s.company.id: s
+        for s in await services.integrations.suggest_links(world.principal, integration.id)
+    }
+    assert suggestions["C1"].confirmed and suggestions["C1"].customer_id == world.customers[0].id
+    assert (
+        not suggestions["C2"].confirmed and suggestions["C2"].customer_id == world.customers[1].id
+    )
+
+    await services.integrations.link_customer(
+        world.principal, integration.id, "C1", world.customers[1].id
+    )
+
+    assert {row[0] for row in _rows(database_url, "SELECT customer_id FROM tickets")} == {
+        world.customers[1].id
+    }
+    assert {row[0] for row in _rows(database_url, "SELECT customer_id FROM ticket_notes")} == {
+        world.customers[1].id
+    }
+
+
+async def test_a_change_delivered_by_webhook_and_then_synced_is_one_event(
+    services: Services, database_url: str
+) -> None:
+    world = await make_tenant(services)
+    integration = await _integration(services, world)
+    delivered = InboundEvent(
+        external_id=event_key(EventKind.TICKET_OPENED, "1"),
+        kind=EventKind.TICKET_OPENED,
+        occurred_at=T0,
+        subject=SubjectRef(system="connectwise", type="ticket", id="1"),
+        title="Ticket #1 opened",
+        company_ref="C1",
+    )
+    await services.inbox.receive(world.tenant.id, integration.id, [delivered])
+    await services.inbox.process(world.tenant.id)
+
+    await services.sync.run(world.tenant.id, integration.id)
+
+    opened = _rows(
+        database_url,
+        "SELECT subject_id FROM events WHERE kind = %s ORDER BY 1",
+        EventKind.TICKET_OPENED,
+    )
+    assert opened == [("1",), ("2",), ("3",)]
