@@ -49,7 +49,9 @@ class Replay:
                 continue
             if request.url.path != self._fill(expected["path"]):
                 continue
-            query = {name: self._fill(str(value)) for name, value in expected.get("query", {}).items()}
+            query = {
+                name: self._fill(str(value)) for name, value in expected.get("query", {}).items()
+            }
             if any(request.url.params.get(name) != value for name, value in query.items()):
                 continue
             for header in expected.get("headers", []):

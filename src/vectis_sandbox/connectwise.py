@@ -1,103 +1,91 @@
-"""ConnectWise Manage REST 3.0, served from memory: companies, tickets, notes and callbacks.
+"""ConnectWise Manage REST 3.0, served from memory: the demo world as ConnectWise shapes it.
 
-Auth is HTTP Basic ``{company}+{public}:{private}`` plus a ``clientId`` header; lists page with
-``page``/``pageSize`` and a ``Link`` header; ticket changes are pushed to registered callbacks,
-signed like ConnectWise signs them (base64 HMAC-SHA256 with SHA-256 of the signing key).
+Auth is HTTP Basic ``{company}+{public}:{private}`` plus a ``clientId`` header. Lists take
+``conditions`` (``lastUpdated >= [..]``, ``externalXRef="..."``), ``orderBy`` and
+``page``/``pageSize``, and answer a bare array with a ``Link`` header. Tickets are created
+(``POST``), patched (JSON-Patch ``replace``) and noted; ticket changes are pushed to registered
+callbacks, signed like ConnectWise signs them (base64 HMAC-SHA256 keyed by SHA-256 of the
+callback's signing key).
 """
 
 from __future__ import annotations
 
-import asyncio
 import base64
-import hashlib
 import hmac
-import json
-import logging
 import secrets
 import uuid
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import falcon
 import falcon.asgi
-import httpx
-from attrs import define, field
 
-logger = logging.getLogger(__name__)
+from vectis_sandbox.connectwise_callbacks import callback_body, deliver, sign
+from vectis_sandbox.connectwise_query import QueryError, matcher, ordered, page_of
+from vectis_sandbox.connectwise_state import ConnectWiseState, Document, now_stamp, ref, touch
+from vectis_sandbox.connectwise_world import seeded, simulate_activity
+from vectis_sandbox.faults import faulty_app
+
+__all__ = [
+    "CODEBASE",
+    "ConnectWiseState",
+    "base_url_for",
+    "callback_body",
+    "create_app",
+    "deliver",
+    "seeded",
+    "sign",
+    "simulate_activity",
+]
+
 CODEBASE = "v4_6_release"
 API = f"/{CODEBASE}/apis/3.0"
+EXPIRED = (401, {"code": "Unauthorized", "message": "The API member's keys have expired"})
+PATCHABLE = ("board", "status", "priority", "owner", "contact", "summary", "externalXRef")
 
 
-@define
-class ConnectWiseState:
-    """Everything the fake ConnectWise knows; tests read and change it directly."""
+def base_url_for(server_url: str) -> str:
+    """What an operator types as the integration's base URL: host plus codebase."""
+    return f"{server_url.rstrip('/')}/{CODEBASE}"
 
-    company_id: str = "harborpoint"
-    public_key: str = field(factory=lambda: secrets.token_hex(8))
-    private_key: str = field(factory=lambda: secrets.token_hex(16))
-    client_id: str = field(factory=lambda: str(uuid.uuid4()))
-    base_url: str = ""
-    companies: dict[int, dict[str, Any]] = field(factory=dict)
-    tickets: dict[int, dict[str, Any]] = field(factory=dict)
-    notes: dict[int, list[dict[str, Any]]] = field(factory=dict)
-    callbacks: dict[int, dict[str, Any]] = field(factory=dict)
-    signing_keys: dict[str, str] = field(factory=dict)
-    deliveries: list[asyncio.Task[None]] = field(factory=list)
-    next_id: int = 1000
 
-    def new_id(self) -> int:
-        self.next_id += 1
-        return self.next_id
+def create_app(state: ConnectWiseState) -> falcon.asgi.App:  # type: ignore[type-arg]
+    app = faulty_app(state.faults, expired=EXPIRED, middleware=[_Auth(state)])
+    app.add_route(f"{API}/system/info", _SystemInfo())
+    app.add_route(f"{API}/service/boards", _Listing(state.boards.values))
+    app.add_route(
+        f"{API}/service/boards/{{board_id:int}}/statuses",
+        _Listing(lambda board_id: _statuses(state, board_id)),
+    )
+    app.add_route(f"{API}/service/priorities", _Listing(state.priorities.values))
+    app.add_route(f"{API}/system/members", _Listing(state.members.values))
+    app.add_route(f"{API}/company/companies", _Listing(state.companies.values))
+    app.add_route(
+        f"{API}/company/companies/{{company_id:int}}/sites",
+        _Listing(lambda company_id: _sites(state, company_id)),
+    )
+    app.add_route(f"{API}/company/contacts", _Listing(state.contacts.values))
+    app.add_route(f"{API}/company/configurations", _Listing(state.configurations.values))
+    app.add_route(f"{API}/finance/agreements", _Listing(state.agreements.values))
+    app.add_route(
+        f"{API}/finance/agreements/{{agreement_id:int}}/additions",
+        _Listing(lambda agreement_id: _additions(state, agreement_id)),
+    )
+    app.add_route(f"{API}/service/tickets", _Tickets(state))
+    app.add_route(f"{API}/service/tickets/{{ticket_id:int}}", _Ticket(state))
+    app.add_route(f"{API}/service/tickets/{{ticket_id:int}}/notes", _Notes(state))
+    app.add_route(f"{API}/system/callbacks", _Callbacks(state))
+    app.add_route(f"/{CODEBASE}/system/callbackkey/index.rails", _CallbackKey(state))
+    app.add_error_handler(VendorError, _handle_error)
+    return app
 
-    @property
-    def credentials(self) -> dict[str, str]:
-        return {
-            "company_id": self.company_id,
-            "public_key": self.public_key,
-            "private_key": self.private_key,
-            "client_id": self.client_id,
-        }
 
-    def add_company(self, name: str, identifier: str) -> dict[str, Any]:
-        company_id = self.new_id()
-        company = {"id": company_id, "identifier": identifier, "name": name, "_info": _info()}
-        self.companies[company_id] = company
-        return company
+class VendorError(Exception):
+    """An error ConnectWise answers with: ``{"code": ..., "message": ...}``."""
 
-    def add_ticket(
-        self,
-        company_id: int,
-        summary: str,
-        *,
-        board: str = "Service Desk",
-        priority: str = "Priority 3 - Normal",
-    ) -> dict[str, Any]:
-        company = self.companies[company_id]
-        now = _now()
-        ticket_id = self.new_id()
-        ticket = {
-            "id": ticket_id,
-            "summary": summary,
-            "recordType": "ServiceTicket",
-            "board": {"id": 1, "name": board},
-            "status": {"id": 1, "name": "New"},
-            "company": {
-                "id": company["id"],
-                "identifier": company["identifier"],
-                "name": company["name"],
-            },
-            "priority": {"id": 3, "name": priority, "sort": 3},
-            "closedFlag": False,
-            "_info": {
-                "lastUpdated": now,
-                "dateEntered": now,
-                "enteredBy": "portal",
-                "updatedBy": "portal",
-            },
-        }
-        self.tickets[ticket_id] = ticket
-        self.notes[ticket_id] = []
-        return ticket
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
 
 
 class _Auth:
@@ -120,12 +108,26 @@ class _Auth:
             raise _error(401, "Unauthorized", "A valid clientId header is required")
 
 
-class _Companies:
-    def __init__(self, state: ConnectWiseState) -> None:
-        self._state = state
+class _Listing:
+    """A ``GET`` list: the records a function gives, filtered, ordered and paged."""
 
+    def __init__(self, records: Callable[..., Iterable[Document]]) -> None:
+        self._records = records
+
+    async def on_get(
+        self, req: falcon.asgi.Request, resp: falcon.asgi.Response, **ids: int
+    ) -> None:
+        _list(req, resp, self._records(**ids))
+
+
+class _SystemInfo:
     async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
-        _page(req, resp, list(self._state.companies.values()))
+        resp.media = {
+            "version": "v2025.1.104123",
+            "isCloud": True,
+            "serverTimeZone": "Eastern Standard Time",
+            "cloudRegion": "NA",
+        }
 
 
 class _Tickets:
@@ -133,19 +135,36 @@ class _Tickets:
         self._state = state
 
     async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
-        _page(req, resp, sorted(self._state.tickets.values(), key=lambda ticket: ticket["id"]))
+        _list(req, resp, self._state.tickets.values())
 
     async def on_post(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
-        body = await req.get_media()
-        company = (body.get("company") or {}).get("id")
-        if (
-            not body.get("summary")
-            or not isinstance(company, int)
-            or company not in self._state.companies
-        ):
-            raise _error(400, "InvalidObject", "summary and an existing company are required")
-        ticket = self._state.add_ticket(company, body["summary"])
-        deliver(self._state, "added", ticket)
+        state = self._state
+        body = await _body(req, dict)
+        summary = str(body.get("summary") or "").strip()
+        if not summary or len(summary) > 100:
+            raise _invalid("summary", "summary is required and at most 100 characters")
+        company = _find(state.companies, body.get("company"), "company", keys=("identifier",))
+        board = _find(state.boards, body.get("board"), "board", keys=("name",), optional=True)
+        priority = _find(state.priorities, body.get("priority"), "priority", optional=True)
+        contact = _find(state.contacts, body.get("contact"), "contact", optional=True)
+        reference = body.get("externalXRef")
+        if reference is not None and (not isinstance(reference, str) or len(reference) > 100):
+            raise _invalid("externalXRef", "externalXRef is a string of at most 100 characters")
+        ticket = state.add_ticket(
+            company["id"],
+            summary,
+            board=(board or {}).get("name", "Service Desk"),
+            priority=(priority or {}).get("name", "Priority 3 - Normal"),
+            contact=contact,
+            external_reference=reference,
+            entered_by=state.api_member["identifier"],
+        )
+        if body.get("status") is not None:
+            _set_status(state, ticket, _find(state.statuses, body["status"], "status"))
+        if body.get("initialDescription"):
+            state.add_note(ticket["id"], str(body["initialDescription"]))
+        # Tickets posted here stand for portal entries in the demo: always pushed.
+        deliver(state, "added", ticket)
         resp.status = falcon.HTTP_201
         resp.media = ticket
 
@@ -159,6 +178,46 @@ class _Ticket:
     ) -> None:
         resp.media = _ticket(self._state, ticket_id)
 
+    async def on_patch(
+        self, req: falcon.asgi.Request, resp: falcon.asgi.Response, ticket_id: int
+    ) -> None:
+        state = self._state
+        ticket = _ticket(state, ticket_id)
+        operations = await _body(req, list)
+        changed = dict(ticket)
+        status: Document | None = None
+        tables = {
+            "board": state.boards,
+            "priority": state.priorities,
+            "owner": state.members,
+            "contact": state.contacts,
+        }
+        for operation in operations:
+            if not isinstance(operation, dict):
+                raise _invalid("op", "each operation is a JSON object")
+            path = str(operation.get("path", "")).strip("/")
+            if operation.get("op") not in ("replace", "add") or path not in PATCHABLE:
+                raise _invalid(path or "op", f"cannot {operation.get('op')} {path!r}")
+            value = operation.get("value")
+            if path in ("summary", "externalXRef"):
+                changed[path] = value
+            elif path == "status":
+                status = _find(state.statuses, value, "status")
+            else:
+                extra = ("identifier",) if path == "owner" else ()
+                changed[path] = ref(_find(tables[path], value, path), *extra)
+        board_id = changed["board"]["id"]
+        if status is None and board_id != ticket["board"]["id"]:
+            status = state.default_status(board_id)
+        if status is not None and status["board"]["id"] != board_id:
+            raise _invalid("status", f"status {status['id']} is not on board {board_id}")
+        ticket.update(changed)
+        if status is not None:
+            _set_status(state, ticket, status)
+        touch(ticket, state.api_member["identifier"])
+        deliver(state, "updated", ticket, by_api=True)
+        resp.media = ticket
+
 
 class _Notes:
     def __init__(self, state: ConnectWiseState) -> None:
@@ -168,31 +227,22 @@ class _Notes:
         self, req: falcon.asgi.Request, resp: falcon.asgi.Response, ticket_id: int
     ) -> None:
         _ticket(self._state, ticket_id)
-        _page(req, resp, self._state.notes[ticket_id])
+        _list(req, resp, self._state.notes.get(ticket_id, []))
 
     async def on_post(
         self, req: falcon.asgi.Request, resp: falcon.asgi.Response, ticket_id: int
     ) -> None:
-        _ticket(self._state, ticket_id)
-        body = await req.get_media()
-        if not isinstance(body, dict) or not str(body.get("text", "")).strip():
-            raise _error(400, "InvalidObject", "text is required")
-        note = {
-            "id": self._state.new_id(),
-            "ticketId": ticket_id,
-            "text": body["text"],
-            "detailDescriptionFlag": bool(body.get("detailDescriptionFlag")),
-            "internalAnalysisFlag": bool(body.get("internalAnalysisFlag")),
-            "resolutionFlag": bool(body.get("resolutionFlag")),
-            "issueFlag": False,
-            "member": {"id": 1, "identifier": "vectis", "name": "Vectis API"},
-            "dateCreated": _now(),
-            "createdBy": "vectis",
-            "internalFlag": bool(body.get("internalAnalysisFlag")),
-            "externalFlag": bool(body.get("detailDescriptionFlag")),
-            "_info": _info(),
-        }
-        self._state.notes[ticket_id].append(note)
+        ticket = _ticket(self._state, ticket_id)
+        body = await _body(req, dict)
+        if not str(body.get("text", "")).strip():
+            raise _invalid("text", "text is required")
+        internal = bool(body.get("internalAnalysisFlag"))
+        note = self._state.add_note(ticket_id, str(body["text"]), internal=internal)
+        note["detailDescriptionFlag"] = note["externalFlag"] = bool(
+            body.get("detailDescriptionFlag")
+        )
+        note["resolutionFlag"] = bool(body.get("resolutionFlag"))
+        deliver(self._state, "updated", ticket, by_api=True)
         resp.status = falcon.HTTP_201
         resp.media = note
 
@@ -202,29 +252,25 @@ class _Callbacks:
         self._state = state
 
     async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
-        callbacks = list(self._state.callbacks.values())
-        conditions = req.get_param("conditions") or ""
-        if conditions.startswith('url="') and conditions.endswith('"'):
-            callbacks = [callback for callback in callbacks if callback["url"] == conditions[5:-1]]
-        _page(req, resp, callbacks)
+        _list(req, resp, self._state.callbacks.values())
 
     async def on_post(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
-        body = await req.get_media()
-        if not isinstance(body, dict) or not body.get("url") or body.get("type") != "ticket":
-            raise _error(400, "InvalidObject", "url and type 'ticket' are required")
+        body = await _body(req, dict)
+        if not body.get("url") or body.get("type") != "ticket":
+            raise _invalid("url", "url and type 'ticket' are required")
         callback = {
             "id": self._state.new_id(),
             "url": body["url"],
             "objectId": body.get("objectId", 1),
             "type": body["type"],
             "level": body.get("level", "owner"),
-            "memberId": 1,
+            "memberId": self._state.api_member_id,
             "payloadVersion": body.get("payloadVersion", "3.0.0"),
             "inactiveFlag": bool(body.get("inactiveFlag", False)),
             "isSoapCallbackFlag": False,
             "isSelfSuppressedFlag": bool(body.get("isSelfSuppressedFlag", False)),
             "connectWiseID": str(uuid.uuid4()),
-            "_info": _info(),
+            "_info": {"lastUpdated": now_stamp(), "updatedBy": "sandbox"},
         }
         self._state.callbacks[callback["id"]] = callback
         self._state.signing_keys[callback["connectWiseID"]] = secrets.token_urlsafe(24)
@@ -245,98 +291,90 @@ class _CallbackKey:
         resp.media = {"signing_key": key}
 
 
-def create_app(state: ConnectWiseState) -> falcon.asgi.App[Any, Any]:
-    app = falcon.asgi.App(middleware=[_Auth(state)])
-    app.add_route(f"{API}/company/companies", _Companies(state))
-    app.add_route(f"{API}/service/tickets", _Tickets(state))
-    app.add_route(f"{API}/service/tickets/{{ticket_id:int}}", _Ticket(state))
-    app.add_route(f"{API}/service/tickets/{{ticket_id:int}}/notes", _Notes(state))
-    app.add_route(f"{API}/system/callbacks", _Callbacks(state))
-    app.add_route(f"/{CODEBASE}/system/callbackkey/index.rails", _CallbackKey(state))
-    app.add_error_handler(VendorError, _handle_error)
-    return app
-
-
-def deliver(state: ConnectWiseState, action: str, ticket: dict[str, Any]) -> None:
-    """Push a ticket change to every active callback, in the background."""
-    for callback in state.callbacks.values():
-        if not callback["inactiveFlag"]:
-            task = asyncio.get_running_loop().create_task(_post(state, callback, action, ticket))
-            state.deliveries.append(task)
-
-
-def callback_body(
-    state: ConnectWiseState, callback: dict[str, Any], action: str, ticket: dict[str, Any]
-) -> bytes:
-    document = {
-        "MessageId": str(uuid.uuid4()),
-        "FromUrl": state.base_url.split("//", 1)[-1].split("/", 1)[0],
-        "CompanyId": state.company_id,
-        "MemberId": "portal",
-        "Action": action,
-        "Type": "ticket",
-        "ID": ticket["id"],
-        "ProductInstanceId": "sandbox",
-        "PartnerId": "sandbox",
-        "Entity": json.dumps(ticket),
-        "Metadata": {
-            "key_url": f"{state.base_url}/system/callbackkey/index.rails"
-            f"?companyName={state.company_id}&id={callback['connectWiseID']}"
-        },
-        "CallbackObjectRecId": callback["id"],
-    }
-    return json.dumps(document).encode()
-
-
-def sign(state: ConnectWiseState, callback: dict[str, Any], body: bytes) -> str:
-    key = hashlib.sha256(state.signing_keys[callback["connectWiseID"]].encode()).digest()
-    return base64.b64encode(hmac.new(key, body, hashlib.sha256).digest()).decode()
-
-
-async def _post(
-    state: ConnectWiseState, callback: dict[str, Any], action: str, ticket: dict[str, Any]
+def _list(
+    req: falcon.asgi.Request, resp: falcon.asgi.Response, records: Iterable[Document]
 ) -> None:
-    body = callback_body(state, callback, action, ticket)
-    headers = {
-        "Content-Type": "application/json",
-        "x-content-signature": sign(state, callback, body),
-    }
     try:
-        async with httpx.AsyncClient(timeout=10) as client:
-            response = await client.post(callback["url"], content=body, headers=headers)
-        logger.info("callback %s → %s", callback["url"], response.status_code)
-    except httpx.HTTPError as error:
-        logger.warning("callback to %s failed: %s", callback["url"], error)
-
-
-def _page(
-    req: falcon.asgi.Request, resp: falcon.asgi.Response, items: list[dict[str, Any]]
-) -> None:
+        wanted = matcher(req.get_param("conditions"))
+        chosen = ordered([record for record in records if wanted(record)], req.get_param("orderBy"))
+    except QueryError as error:
+        raise _error(400, "InvalidObject", str(error)) from None
     page = req.get_param_as_int("page", min_value=1, default=1)
-    size = req.get_param_as_int("pageSize", min_value=1, max_value=1000, default=25)
-    start = (page - 1) * size
-    resp.media = items[start : start + size]
-    links = []
-    if start + size < len(items):
-        links.append(f'<{req.path}?page={page + 1}&pageSize={size}>; rel="next"')
-    last = max(1, -(-len(items) // size))
-    links.append(f'<{req.path}?page={last}&pageSize={size}>; rel="last"')
-    resp.set_header("Link", ", ".join(links))
+    size = min(1000, req.get_param_as_int("pageSize", min_value=1, default=25))
+    params = {k: v for k, v in req.params.items() if k not in ("page", "pageSize")}
+    items, link = page_of(chosen, req.prefix + req.path, params, page, size)
+    resp.media = items
+    if link:
+        resp.set_header("Link", link)
 
 
-def _ticket(state: ConnectWiseState, ticket_id: int) -> dict[str, Any]:
+async def _body(req: falcon.asgi.Request, kind: type[Any]) -> Any:
+    try:
+        body = await req.get_media()
+    except falcon.MediaMalformedError:
+        raise _error(400, "InvalidObject", "the body is not JSON") from None
+    if not isinstance(body, kind):
+        raise _error(400, "InvalidObject", f"the body must be a JSON {kind.__name__}")
+    return body
+
+
+def _find(
+    table: dict[int, Document],
+    value: Any,
+    what: str,
+    *,
+    keys: tuple[str, ...] = (),
+    optional: bool = False,
+) -> Any:
+    """The record a reference ``{"id": ..}`` (or ``{"name"|"identifier": ..}``) points at."""
+    if value is None and optional:
+        return None
+    if isinstance(value, dict):
+        if isinstance(value.get("id"), int) and value["id"] in table:
+            return table[value["id"]]
+        for key in keys:
+            if value.get(key) is not None:
+                for record in table.values():
+                    if str(record.get(key, "")).casefold() == str(value[key]).casefold():
+                        return record
+    raise _invalid(what, f"{what} {value!r} does not exist")
+
+
+def _set_status(state: ConnectWiseState, ticket: Document, status: Document) -> None:
+    ticket["status"] = ref(status)
+    if status["closedStatus"] and not ticket["closedFlag"]:
+        ticket["closedFlag"] = True
+        ticket["closedDate"] = now_stamp()
+        ticket["closedBy"] = state.api_member["identifier"]
+    elif not status["closedStatus"]:
+        ticket["closedFlag"] = False
+        ticket.pop("closedDate", None)
+        ticket.pop("closedBy", None)
+
+
+def _ticket(state: ConnectWiseState, ticket_id: int) -> Document:
     ticket = state.tickets.get(ticket_id)
     if ticket is None:
         raise _error(404, "NotFound", f"Ticket with id {ticket_id} not found")
     return ticket
 
 
-class VendorError(Exception):
-    """An error ConnectWise answers with: ``{"code": ..., "message": ...}``."""
+def _statuses(state: ConnectWiseState, board_id: int) -> list[Document]:
+    if board_id not in state.boards:
+        raise _error(404, "NotFound", f"Board with id {board_id} not found")
+    return [s for s in state.statuses.values() if s["board"]["id"] == board_id]
 
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
+
+def _sites(state: ConnectWiseState, company_id: int) -> list[Document]:
+    if company_id not in state.companies:
+        raise _error(404, "NotFound", f"Company with id {company_id} not found")
+    return [s for s in state.sites.values() if s["company"]["id"] == company_id]
+
+
+def _additions(state: ConnectWiseState, agreement_id: int) -> list[Document]:
+    if agreement_id not in state.agreements:
+        raise _error(404, "NotFound", f"Agreement with id {agreement_id} not found")
+    return state.additions.get(agreement_id, [])
 
 
 async def _handle_error(
@@ -350,9 +388,5 @@ def _error(status: int, code: str, message: str) -> VendorError:
     return VendorError(status, code, message)
 
 
-def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _info() -> dict[str, str]:
-    return {"lastUpdated": _now(), "updatedBy": "sandbox"}
+def _invalid(field: str, message: str) -> VendorError:
+    return _error(400, "InvalidObject", f"{field}: {message}")

@@ -27,6 +27,9 @@ class Faults:
     rate_limited: int = 0
     retry_after: int = 1
     credentials_expired: bool = False
+    lost_responses: int = 0
+    """Requests the vendor carries out but answers only after ``timeout_seconds``: the client
+    gives up not knowing the write happened (what idempotency keys are for)."""
     path_contains: str = ""
     requests_per_second: float | None = None
     """When set, a token bucket that answers 429 + ``Retry-After`` when exceeded."""
@@ -75,6 +78,20 @@ class FaultMiddleware:
         if faults.malformed > 0:
             faults.malformed -= 1
             raise _Answer(200, None, raw=b'{"items": [{"id": 1, "title": "trunc')
+
+    async def process_response(
+        self,
+        req: falcon.asgi.Request,
+        resp: falcon.asgi.Response,
+        resource: object,
+        req_succeeded: bool,
+    ) -> None:
+        faults = self._faults
+        if faults.lost_responses > 0 and req.method != "GET" and req_succeeded:
+            if faults.path_contains and faults.path_contains not in req.path:
+                return
+            faults.lost_responses -= 1
+            await asyncio.sleep(faults.timeout_seconds)
 
     def _take_token(self, faults: Faults) -> None:
         assert faults.requests_per_second

@@ -1,19 +1,27 @@
-"""Runs the sandbox on a loopback port for as long as the demo or a test needs it."""
+"""Runs the sandbox — every sandboxed vendor on its own loopback port — for as long as the demo
+or a test needs it."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import random
 import socket
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from typing import Any
 
 import uvicorn
 from attrs import define, field, frozen
 
-from vectis_sandbox.connectwise import CODEBASE, ConnectWiseState, create_app, deliver
-from vectis_sandbox.seed import TICKETS, seed_connectwise
+from vectis_sandbox.world import World, build_world
+
+VENDORS: Mapping[str, str] = {
+    "connectwise": "ConnectWise Manage (sandbox)",
+    "autotask": "Autotask (sandbox)",
+    "halopsa": "HaloPSA (sandbox)",
+    "ninjaone": "NinjaOne (sandbox)",
+}
 
 
 @frozen(kw_only=True)
@@ -23,12 +31,21 @@ class SandboxAccountInfo:
     base_url: str
     credentials: Mapping[str, str] = field(repr=False)
     companies: Mapping[str, str] = field(factory=dict)
+    """Vendor company id → company name."""
 
 
 @define
 class Sandbox:
-    connectwise: ConnectWiseState
+    world: World
+    states: dict[str, Any]
     accounts: list[SandboxAccountInfo]
+
+    @property
+    def connectwise(self) -> Any:
+        return self.states["connectwise"]
+
+    def state(self, vendor: str) -> Any:
+        return self.states[vendor]
 
 
 class QuietServer(uvicorn.Server):
@@ -42,7 +59,8 @@ class QuietServer(uvicorn.Server):
 @contextlib.asynccontextmanager
 async def serve_app(app: Any, host: str = "127.0.0.1") -> AsyncIterator[str]:
     """Serve one ASGI app on an ephemeral loopback port; yield its ``http://host:port``."""
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # IPPROTO_TCP, so asyncio sets TCP_NODELAY on accepted connections (else ~40 ms a request).
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind((host, 0))
     port = listener.getsockname()[1]
@@ -62,59 +80,58 @@ async def serve_app(app: Any, host: str = "127.0.0.1") -> AsyncIterator[str]:
 
 @contextlib.asynccontextmanager
 async def running_sandbox(
-    host: str = "127.0.0.1", *, seed: bool = True, activity_every: float | None = None
+    host: str = "127.0.0.1",
+    *,
+    vendors: Sequence[str] = tuple(VENDORS),
+    world: World | None = None,
+    activity_every: float | None = None,
 ) -> AsyncIterator[Sandbox]:
-    """Serve every sandboxed vendor on an ephemeral loopback port.
+    """Serve the sandboxed vendors, each seeded from the same demo world.
 
-    With ``activity_every`` (seconds), customers keep opening tickets, as they would in a real
-    PSA, so a demo has something happening.
+    With ``activity_every`` (seconds), customers keep opening tickets and devices keep raising
+    alerts, as they would in real tools, so a demo has something happening.
     """
-    state = ConnectWiseState()
-    if seed:
-        seed_connectwise(state)
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind((host, 0))
-    port = listener.getsockname()[1]
-    state.base_url = f"http://{host}:{port}/{CODEBASE}"
-    server = QuietServer(uvicorn.Config(create_app(state), log_level="warning", lifespan="off"))
-    task = asyncio.create_task(server.serve(sockets=[listener]))
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.01)
-    activity = (
-        asyncio.create_task(_customer_activity(state, activity_every)) if activity_every else None
-    )
-    try:
-        yield Sandbox(
-            connectwise=state,
-            accounts=[
+    world = world or build_world()
+    states: dict[str, Any] = {}
+    accounts = []
+    async with contextlib.AsyncExitStack() as stack:
+        for vendor in vendors:
+            module = importlib.import_module(f"vectis_sandbox.{vendor}")
+            state = module.seeded(world)
+            url = await stack.enter_async_context(serve_app(module.create_app(state), host))
+            state.base_url = module.base_url_for(url)
+            states[vendor] = state
+            names = {company.key: company.name for company in world.companies}
+            accounts.append(
                 SandboxAccountInfo(
-                    vendor="connectwise",
-                    name="ConnectWise Manage (sandbox)",
+                    vendor=vendor,
+                    name=VENDORS[vendor],
                     base_url=state.base_url,
-                    credentials=state.credentials,
+                    credentials=dict(state.credentials),
                     companies={
-                        str(company["id"]): company["name"] for company in state.companies.values()
+                        vendor_id: names[key] for key, vendor_id in state.company_ids.items()
                     },
                 )
-            ],
+            )
+        activity = (
+            asyncio.create_task(_activity(states, activity_every)) if activity_every else None
         )
-    finally:
-        if activity:
-            activity.cancel()
-        for delivery in state.deliveries:
-            delivery.cancel()
-        server.should_exit = True
-        await task
-        listener.close()
+        try:
+            yield Sandbox(world=world, states=states, accounts=accounts)
+        finally:
+            if activity:
+                activity.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await activity
+            for state in states.values():
+                for delivery in getattr(state, "deliveries", []):
+                    delivery.cancel()
 
 
-async def _customer_activity(state: ConnectWiseState, every: float) -> None:
+async def _activity(states: Mapping[str, Any], every: float) -> None:
     chooser = random.Random(7)
     while True:
         await asyncio.sleep(every)
-        if state.companies:
-            company = chooser.choice(list(state.companies))
-            deliver(state, "added", state.add_ticket(company, chooser.choice(TICKETS)))
+        vendor = chooser.choice(sorted(states))
+        module = importlib.import_module(f"vectis_sandbox.{vendor}")
+        module.simulate_activity(states[vendor], chooser)

@@ -391,7 +391,7 @@ def _ticket(
         contact=contact,
         site=rng.choice(company.sites).name,
         opened_at=opened,
-        updated_at=closed_at or moment,
+        updated_at=closed_at or min(moment, now),
         closed_at=closed_at,
         notes=notes,
     )

@@ -1,214 +1,275 @@
-"""ConnectWise Manage: the connector against recorded interactions and against the sandbox."""
+"""ConnectWise Manage sync: every stream against recordings, the sandbox, and (optionally) live.
+
+Modes (the ``vendor`` fixture in conftest.py): ``replay`` serves ``recordings/*.json``
+in-process; ``sandbox`` serves the demo world from ``vectis_sandbox.connectwise`` over loopback
+HTTP; ``live`` calls a real tenant and runs only when these environment variables are set:
+
+- CONNECTWISE_BASE_URL — e.g. https://api-na.myconnectwise.net/v4_6_release
+- CONNECTWISE_COMPANY_ID, CONNECTWISE_PUBLIC_KEY, CONNECTWISE_PRIVATE_KEY, CONNECTWISE_CLIENT_ID
+
+Live runs only read (from a day back, to stay cheap) unless CONNECTWISE_LIVE_WRITES=1; the
+write-back tests then open scratch tickets for company CONNECTWISE_LIVE_COMPANY on board
+CONNECTWISE_LIVE_BOARD (both ConnectWise record ids).
+"""
 
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
-import json
-from collections.abc import AsyncIterator
-from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import Protocol, TypeVar
 
+import attrs
 import httpx
 import pytest
-from attrs import define
 
-from vectis.adapters.vendors.connectwise.client import ConnectWiseAccount
-from vectis.adapters.vendors.connectwise.gateway import (
-    ConnectWiseCallbackSubscriptions,
-    ConnectWiseTicketing,
+from contract_tests.replay import Replay
+from contract_tests.vendors.connectwise.conftest import Vendor, interactions, replay_account
+from vectis.adapters.vendors.connectwise.gateway import ConnectWiseSync
+from vectis.domain.errors import VendorAuthFailed
+from vectis.domain.records import (
+    Contact,
+    Contract,
+    Deletion,
+    Device,
+    Reference,
+    SkippedRecord,
+    SyncedRecord,
+    Ticket,
+    TicketNote,
+    VendorCompany,
+    VendorSite,
 )
-from vectis.adapters.vendors.connectwise.webhooks import ConnectWiseCallbacks
-from vectis.application.errors import WebhookRejected
-from vectis.domain.errors import VendorNotFound
-from vectis.domain.events import EventKind
-from vectis_sandbox.connectwise import callback_body, sign
-from vectis_sandbox.server import running_sandbox
 
-RECORDINGS = Path(__file__).parent / "recordings"
-CLOUD = "https://api-na.myconnectwise.net/v4_6_release"
+Read = tuple[list[SyncedRecord], list[SkippedRecord], str | None]
 
 
-def recording(name: str) -> dict[str, Any]:
-    loaded: dict[str, Any] = json.loads((RECORDINGS / f"{name}.json").read_text())
-    return loaded
+async def read(vendor: Vendor, stream: str, cursor: str | None = None) -> Read:
+    """Every batch of one stream: records, skipped records and the last cursor given."""
+    if cursor is None and vendor.mode == "live":
+        cursor = (datetime.now(UTC) - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    records: list[SyncedRecord] = []
+    skipped: list[SkippedRecord] = []
+    last = None
+    async for batch in vendor.sync().read(stream, cursor):
+        records.extend(batch.records)
+        skipped.extend(batch.skipped)
+        last = batch.cursor or last
+    return records, skipped, last
 
 
-@define
-class Vendor:
-    """One way of reaching ConnectWise: recordings in-process, or the sandbox over HTTP."""
-
-    http: httpx.AsyncClient
-    account: ConnectWiseAccount
-    ticket_id: str
-    sent: list[httpx.Request]
-    sandbox: Any = None
+class Identified(Protocol):
+    @property
+    def id(self) -> str: ...
 
 
-class Replay:
-    """Serves recorded answers and checks each request against its recording."""
-
-    def __init__(self, interactions: list[dict[str, Any]], ticket_id: str) -> None:
-        self._interactions = interactions
-        self._ticket_id = ticket_id
-        self.sent: list[httpx.Request] = []
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.sent.append(request)
-        for interaction in self._interactions:
-            expected = interaction["request"]
-            if request.method != expected["method"]:
-                continue
-            if request.url.path != expected["path"].replace("{ticket_id}", self._ticket_id):
-                continue
-            for header in expected.get("headers", []):
-                assert header in request.headers, f"{header} header missing"
-            for name, value in expected.get("query", {}).items():
-                assert request.url.params.get(name) == value
-            if "json" in expected:
-                assert json.loads(request.content) == expected["json"]
-            answer = interaction["response"]
-            return httpx.Response(answer["status"], json=answer["json"])
-        raise AssertionError(f"no recording for {request.method} {request.url}")
+R = TypeVar("R", bound=Identified)
 
 
-def _account(base_url: str, credentials: dict[str, str] | None = None) -> ConnectWiseAccount:
-    values = credentials or {
-        "company_id": "harborpoint",
-        "public_key": "pub",
-        "private_key": "priv",
-        "client_id": "0b6d7b8a-4a4e-4f1e-9f5a-7c1f0a1b2c3d",
-    }
-    return ConnectWiseAccount(base_url=base_url, **values)
+def of_type(records: list[SyncedRecord], kind: type[R]) -> dict[str, R]:
+    return {record.id: record for record in records if isinstance(record, kind)}
 
 
-@pytest.fixture(params=["replay", "sandbox"])
-async def vendor(request: pytest.FixtureRequest) -> AsyncIterator[Vendor]:
-    if request.param == "replay":
-        interactions = [recording("add_note"), recording("add_note_ticket_missing")]
-        for step in recording("register_callback")["requests"]:
-            interactions.append({"request": step, "response": step["response"]})
-        replay = Replay(interactions, ticket_id="945315")
-        async with httpx.AsyncClient(transport=httpx.MockTransport(replay)) as http:
-            yield Vendor(http=http, account=_account(CLOUD), ticket_id="945315", sent=replay.sent)
+def gone(records: list[SyncedRecord], record_type: str) -> list[str]:
+    return [r.id for r in records if isinstance(r, Deletion) and r.record_type == record_type]
+
+
+async def test_check_makes_one_authenticated_call_and_names_the_account(vendor: Vendor) -> None:
+    label = await vendor.sync().check()
+
+    assert vendor.account.company_id in label
+    (sent,) = vendor.sent
+    assert sent.url.path.endswith("/apis/3.0/system/info")
+    user = base64.b64decode(sent.headers["Authorization"].removeprefix("Basic ")).decode()
+    account = vendor.account
+    assert user == f"{account.company_id}+{account.public_key}:{account.private_key}"
+    assert sent.headers["clientId"] == account.client_id
+    assert sent.headers["Accept"].startswith("application/vnd.connectwise.com+json")
+
+
+async def test_refused_credentials_are_an_authentication_failure(vendor: Vendor) -> None:
+    if vendor.mode == "replay":
+        replay = Replay(interactions("system_info_refused"))
+        async with httpx.AsyncClient(transport=replay.transport()) as http:
+            with pytest.raises(VendorAuthFailed, match="401"):
+                await ConnectWiseSync(http, replay_account()).check()
         return
-    async with running_sandbox() as sandbox, httpx.AsyncClient() as http:
-        state = sandbox.connectwise
-        ticket = next(iter(state.tickets.values()))
-        yield Vendor(
-            http=http,
-            account=_account(state.base_url, state.credentials),
-            ticket_id=str(ticket["id"]),
-            sent=[],
-            sandbox=sandbox,
+    wrong = attrs.evolve(vendor.account, private_key="not-the-key")
+    with pytest.raises(VendorAuthFailed, match="401"):
+        await ConnectWiseSync(vendor.http, wrong).check()
+    if vendor.state is not None:
+        vendor.state.faults.credentials_expired = True
+        with pytest.raises(VendorAuthFailed, match="expired"):
+            await vendor.sync().check()
+
+
+async def test_a_passing_server_error_is_retried(vendor: Vendor) -> None:
+    if vendor.state is None:
+        pytest.skip("faults are switched on in the sandbox")
+    vendor.state.faults.server_errors = 1
+
+    assert await vendor.sync().check()
+    assert len(vendor.sent) == 2
+
+
+async def test_references_are_boards_their_statuses_priorities_and_members(vendor: Vendor) -> None:
+    records, skipped, cursor = await read(vendor, "references")
+
+    assert skipped == [] and cursor is None
+    references = of_type(records, Reference)
+    assert len(references) <= len(records) and all(isinstance(r, Reference) for r in records)
+    assert {r.kind for r in records if isinstance(r, Reference)} == {
+        "board",
+        "status",
+        "priority",
+        "member",
+    }
+    if vendor.expected:
+        assert set(records) == vendor.expected.references, "inactive ones and API members left out"
+        assert len(vendor.sent) == vendor.expected.reference_requests
+        assert "service/boards/" in vendor.sent[1].url.path, "statuses are read board by board"
+
+
+async def test_companies_follow_the_pages_and_map_deletions(vendor: Vendor) -> None:
+    records, skipped, cursor = await read(vendor, "companies")
+
+    companies = of_type(records, VendorCompany)
+    expected = vendor.expected
+    if expected:
+        assert companies[expected.company.id] == expected.company
+        assert len(companies) == expected.companies
+        assert gone(records, "company") == list(expected.deleted_companies)
+        assert [s.vendor_id for s in skipped] == list(expected.skipped.get("companies", ()))
+        newest = max(c.updated_at for c in companies.values() if c.updated_at)
+        assert cursor == newest.strftime("%Y-%m-%dT%H:%M:%SZ")
+    if vendor.mode == "replay":
+        pages = [r.url.params["page"] for r in vendor.sent]
+        assert pages == ["1", "2"], "rel=next followed"
+    first = vendor.sent[0].url.params
+    assert first["orderBy"] == "lastUpdated asc" and first["pageSize"] == str(vendor.page_size)
+    assert ("conditions" in first) == (vendor.mode == "live")
+
+
+async def test_sites_are_read_for_each_company(vendor: Vendor) -> None:
+    records, skipped, cursor = await read(vendor, "sites")
+
+    sites = of_type(records, VendorSite)
+    expected = vendor.expected
+    if expected:
+        assert sites[expected.site.id] == expected.site
+        assert len(sites) == expected.sites
+        assert gone(records, "site") == list(expected.removed_sites)
+        assert skipped == []
+        site_requests = vendor.requests(path_contains="/sites")
+        assert len(site_requests) == expected.companies + len(expected.skipped.get("companies", ()))
+        assert cursor is not None and "|" in cursor, "the cursor remembers the boundary companies"
+
+
+async def test_contacts_map_their_default_email_and_phone(vendor: Vendor) -> None:
+    records, skipped, _ = await read(vendor, "contacts")
+
+    contacts = of_type(records, Contact)
+    expected = vendor.expected
+    if expected:
+        assert contacts[expected.contact.id] == expected.contact
+        assert gone(records, "contact") == list(expected.removed_contacts)
+        assert [s.vendor_id for s in skipped] == list(expected.skipped.get("contacts", ()))
+
+
+async def test_tickets_map_board_status_owner_closure_and_console_link(vendor: Vendor) -> None:
+    records, skipped, cursor = await read(vendor, "tickets")
+
+    tickets = of_type(records, Ticket)
+    expected = vendor.expected
+    if expected:
+        assert tickets[expected.open_ticket.id] == expected.open_ticket
+        assert tickets[expected.closed_ticket.id] == expected.closed_ticket
+        assert len(tickets) == expected.tickets
+        assert [s.vendor_id for s in skipped] == list(expected.skipped.get("tickets", ()))
+        assert len(vendor.sent) == expected.ticket_pages, "every page, following rel=next"
+        assert [r.url.params["page"] for r in vendor.sent] == [
+            str(n) for n in range(1, expected.ticket_pages + 1)
+        ]
+        newest = max(t.updated_at for t in tickets.values())
+        assert cursor == newest.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+async def test_a_ticket_missing_its_dates_is_skipped_while_the_page_maps(vendor: Vendor) -> None:
+    if vendor.mode == "live":
+        pytest.skip("needs a known broken record")
+    if vendor.state is not None:
+        vendor.state.tickets[1] = {
+            "id": 1,
+            "summary": "Imported without dates",
+            "closedFlag": False,
+        }
+    broken = "1" if vendor.state is not None else "945399"
+
+    records, skipped, _ = await read(vendor, "tickets")
+
+    (skip,) = skipped
+    assert (skip.stream, skip.vendor_id) == ("tickets", broken)
+    assert "dateEntered" in skip.reason
+    assert vendor.expected and len(of_type(records, Ticket)) == vendor.expected.tickets
+
+
+async def test_notes_are_read_ticket_by_ticket_and_say_who_wrote_them(vendor: Vendor) -> None:
+    records, skipped, cursor = await read(vendor, "notes")
+
+    notes = of_type(records, TicketNote)
+    expected = vendor.expected
+    if expected:
+        ticket_id = expected.open_ticket.id
+        mine = sorted(
+            (n for n in notes.values() if n.ticket_id == ticket_id),
+            key=lambda note: int(note.id),
         )
+        assert tuple(mine) == expected.notes
+        assert [s.vendor_id for s in skipped] == list(expected.skipped.get("notes", ()))
+        note_requests = vendor.requests(path_contains="/notes")
+        assert len(note_requests) == expected.tickets + len(expected.skipped.get("tickets", ()))
+        assert note_requests[0].url.params["pageSize"] == str(vendor.page_size)
+        assert cursor is not None and "|" in cursor
 
 
-async def test_adding_a_note_sends_the_documented_request_and_maps_the_answer(
-    vendor: Vendor,
-) -> None:
-    text = recording("add_note")["request"]["json"]["text"]
+async def test_agreements_become_contracts_with_their_additions_as_lines(vendor: Vendor) -> None:
+    records, skipped, _ = await read(vendor, "contracts")
 
-    note = await ConnectWiseTicketing(vendor.http, vendor.account).add_note(
-        vendor.ticket_id, text, internal=False, idempotency_key="k"
-    )
-
-    assert note.text == text and note.internal is False and note.id.isdigit()
-    assert note.ticket_id == vendor.ticket_id
-    if vendor.sent:
-        sent = vendor.sent[0]
-        user = base64.b64decode(sent.headers["Authorization"].removeprefix("Basic ")).decode()
-        assert user == "harborpoint+pub:priv"
-        assert sent.headers["clientId"] == vendor.account.client_id
+    contracts = of_type(records, Contract)
+    expected = vendor.expected
+    if expected:
+        assert contracts[expected.contract.id] == expected.contract, "cancelled additions left out"
+        assert [s.vendor_id for s in skipped] == list(expected.skipped.get("contracts", ()))
+        additions = vendor.requests(path_contains="/additions")
+        assert len(additions) == len(contracts), "none for an agreement that cannot map"
 
 
-async def test_a_missing_ticket_maps_to_not_found(vendor: Vendor) -> None:
-    with pytest.raises(VendorNotFound, match="not found"):
-        await ConnectWiseTicketing(vendor.http, vendor.account).add_note(
-            "99999999", "hello", internal=True, idempotency_key="k"
-        )
+async def test_configurations_become_devices(vendor: Vendor) -> None:
+    records, skipped, _ = await read(vendor, "devices")
+
+    devices = of_type(records, Device)
+    expected = vendor.expected
+    if expected:
+        assert devices[expected.device.id] == expected.device
+        assert gone(records, "device") == list(expected.retired_devices)
+        assert skipped == []
 
 
-async def test_subscribing_registers_one_owner_level_ticket_callback(vendor: Vendor) -> None:
-    subscriptions = ConnectWiseCallbackSubscriptions(vendor.http, vendor.account)
-    receiver = "https://vectis.example/webhooks/4f6c"
+async def test_an_up_to_date_cursor_costs_one_request_per_stream(vendor: Vendor) -> None:
+    sync = vendor.sync()
+    cursors = {stream: (await read(vendor, stream))[2] for stream in sync.streams}
+    vendor.sent.clear()
 
-    first = await subscriptions.ensure_subscribed(receiver)
-
-    assert first.isdigit()
-    if vendor.sandbox is not None:
-        assert await subscriptions.ensure_subscribed(receiver) == first, (
-            "registering twice is one callback"
-        )
-        assert len(vendor.sandbox.connectwise.callbacks) == 1
-
-
-async def test_a_signed_ticket_callback_becomes_an_opened_event() -> None:
-    recorded = recording("callback_ticket_added")
-    body = json.dumps(recorded["body"]).encode()
-    key = hashlib.sha256(recorded["signing_key"].encode()).digest()
-    signature = base64.b64encode(hmac.new(key, body, hashlib.sha256).digest()).decode()
-    fetched: list[httpx.Request] = []
-
-    def key_server(request: httpx.Request) -> httpx.Response:
-        fetched.append(request)
-        return httpx.Response(200, json={"signing_key": recorded["signing_key"]})
-
-    async with httpx.AsyncClient(transport=httpx.MockTransport(key_server)) as http:
-        callbacks = ConnectWiseCallbacks(http, _account(CLOUD), {})
-        (event,) = await callbacks.parse(
-            {"x-content-signature": signature}, body, datetime.now(UTC)
-        )
-        with pytest.raises(WebhookRejected, match="signature"):
-            await callbacks.parse(
-                {"x-content-signature": signature}, body + b" ", datetime.now(UTC)
-            )
-
-    assert fetched[0].url.host == "api-na.myconnectwise.net"
-    assert fetched[0].headers["clientId"] == _account(CLOUD).client_id
-    assert event.kind == EventKind.TICKET_OPENED
-    assert event.external_id == recorded["body"]["MessageId"]
-    assert (event.subject.system, event.subject.type, event.subject.id) == (
-        "connectwise",
-        "ticket",
-        "945366",
-    )
-    assert event.company_ref == "19298"
-    assert event.title == "Ticket #945366 opened"
-    assert event.detail == "Printer on the second floor shows offline · Service Desk"
-    assert event.occurred_at == datetime(2026, 11, 27, 8, 34, 12, tzinfo=UTC)
-
-
-async def test_a_key_url_off_the_pinned_hosts_is_never_fetched() -> None:
-    recorded = recording("callback_ticket_added")
-    recorded["body"]["Metadata"]["key_url"] = "https://169.254.169.254/latest/meta-data"
-    body = json.dumps(recorded["body"]).encode()
-
-    def must_not_call(request: httpx.Request) -> httpx.Response:
-        raise AssertionError(f"fetched {request.url}")
-
-    async with httpx.AsyncClient(transport=httpx.MockTransport(must_not_call)) as http:
-        with pytest.raises(WebhookRejected, match="not a ConnectWise host"):
-            await ConnectWiseCallbacks(http, _account(CLOUD), {}).parse(
-                {"x-content-signature": "x"}, body, datetime.now(UTC)
-            )
-
-
-async def test_the_sandbox_signs_callbacks_the_way_the_connector_verifies_them() -> None:
-    async with running_sandbox() as sandbox, httpx.AsyncClient() as http:
-        state = sandbox.connectwise
-        callback_id = await ConnectWiseCallbackSubscriptions(
-            http, _account(state.base_url, state.credentials)
-        ).ensure_subscribed("http://127.0.0.1:9/unused")
-        callback = state.callbacks[int(callback_id)]
-        ticket = next(iter(state.tickets.values()))
-        body = callback_body(state, callback, "added", ticket)
-
-        (event,) = await ConnectWiseCallbacks(
-            http, _account(state.base_url, state.credentials), {}
-        ).parse({"x-content-signature": sign(state, callback, body)}, body, datetime.now(UTC))
-
-    assert event.kind == EventKind.TICKET_OPENED
-    assert event.company_ref == str(ticket["company"]["id"])
+    for stream in sync.streams:
+        before = len(vendor.sent)
+        records, _, cursor = await read(vendor, stream, cursors[stream])
+        made = vendor.sent[before:]
+        if stream in sync.snapshots:
+            if vendor.expected:
+                assert len(made) == vendor.expected.reference_requests
+            continue
+        assert len(made) == 1, f"{stream} made {len(made)} requests"
+        assert cursor == cursors[stream], f"{stream} keeps its watermark"
+        watermark = (cursors[stream] or "").split("|")[0]
+        assert made[0].url.params["conditions"] == f"lastUpdated >= [{watermark}]"
+        if stream in ("sites", "notes", "contracts"):
+            assert records == [], f"{stream} does not re-read the boundary parents' children"

@@ -10,7 +10,7 @@ from attrs import frozen
 from vectis.adapters.vendors._http.transport import RateLimit
 from vectis.application.ports import WebhookParser, WebhookSubscriptions
 from vectis.domain.alerting import Alerting
-from vectis.domain.integration import WEBHOOK_SECRET, Credentials, Integration
+from vectis.domain.integration import WEBHOOK_SECRET, CredentialField, Credentials, Integration
 from vectis.domain.sync import SyncSource
 from vectis.domain.ticketing import Ticketing
 
@@ -26,15 +26,6 @@ class Link:
     credentials: Credentials
     limit: RateLimit
     key_cache: dict[str, tuple[float, bytes]]
-
-
-@frozen(kw_only=True)
-class CredentialField:
-    """One credential an operator supplies when adding the integration."""
-
-    key: str
-    label: str
-    secret: bool = True
 
 
 @frozen(kw_only=True)

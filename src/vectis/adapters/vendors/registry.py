@@ -4,44 +4,28 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+import attrs
 import httpx
 
 from vectis.adapters.postgres.rate_limits import PostgresRateLimiter
-from vectis.adapters.vendors import connectwise
+from vectis.adapters.vendors import autotask, connectwise, halopsa, ninjaone
 from vectis.adapters.vendors._entry import Link, VendorEntry
-from vectis.adapters.vendors.connectwise.client import ConnectWiseAccount
-from vectis.adapters.vendors.connectwise.gateway import (
-    ConnectWiseCallbackSubscriptions,
-    ConnectWiseTicketing,
-)
-from vectis.adapters.vendors.connectwise.webhooks import ConnectWiseCallbacks
+from vectis.adapters.vendors.autotask import entry as autotask_entry
+from vectis.adapters.vendors.connectwise import entry as connectwise_entry
+from vectis.adapters.vendors.halopsa import entry as halopsa_entry
+from vectis.adapters.vendors.ninjaone import entry as ninjaone_entry
 from vectis.application.ports import WebhookParser, WebhookSubscriptions
 from vectis.domain.alerting import Alerting
 from vectis.domain.errors import VendorRejected
-from vectis.domain.integration import Credentials, Integration
+from vectis.domain.integration import Capability, Credentials, Integration, VendorInfo
 from vectis.domain.sync import SyncSource
 from vectis.domain.ticketing import Ticketing
 
-
-def _connectwise(link: Link) -> ConnectWiseAccount:
-    return ConnectWiseAccount.from_credentials(link.integration.base_url, link.credentials)
-
-
 VENDORS: Mapping[str, VendorEntry] = {
-    # ConnectWise publishes no limit (UNCONFIRMED in the reference pack): a conservative default,
-    # overridable per integration with the `requests_per_minute` setting.
-    connectwise.VENDOR: VendorEntry(
-        label="ConnectWise Manage",
-        requests_per_minute=600,
-        burst=20,
-        credential_fields=(),
-        base_url_hint="https://api-na.myconnectwise.net/v4_6_release",
-        ticketing=lambda link: ConnectWiseTicketing(link.http, _connectwise(link), link.limit),
-        webhooks=lambda link: ConnectWiseCallbacks(link.http, _connectwise(link), link.key_cache),
-        subscriptions=lambda link: ConnectWiseCallbackSubscriptions(
-            link.http, _connectwise(link), link.limit
-        ),
-    ),
+    connectwise.VENDOR: connectwise_entry.ENTRY,
+    autotask.VENDOR: autotask_entry.ENTRY,
+    halopsa.VENDOR: halopsa_entry.ENTRY,
+    ninjaone.VENDOR: ninjaone_entry.ENTRY,
 }
 
 
@@ -52,6 +36,34 @@ class VendorConnectors:
         self._http = http
         self._limiter = limiter
         self._key_cache: dict[str, tuple[float, bytes]] = {}
+
+    def vendors(self) -> list[VendorInfo]:
+        return [
+            VendorInfo(
+                key=key,
+                label=entry.label,
+                credential_fields=tuple(entry.credential_fields),
+                base_url_hint=entry.base_url_hint,
+                capabilities=frozenset(
+                    capability
+                    for capability, factory in (
+                        (Capability.TICKETS, entry.ticketing),
+                        (Capability.ALERTS, entry.alerting),
+                        (Capability.WEBHOOKS, entry.subscriptions),
+                    )
+                    if factory is not None
+                ),
+            )
+            for key, entry in VENDORS.items()
+        ]
+
+    async def check_credentials(self, integration: Integration, credentials: Credentials) -> str:
+        # The integration may not be stored yet, so it has no rate bucket: one unpaced call.
+        entry = _entry(integration)
+        if entry.sync is None:
+            raise VendorRejected(f"Vectis cannot connect {entry.label} yet")
+        link = attrs.evolve(self._link(entry, integration, credentials), limit=_UNPACED)
+        return await entry.sync(link).check()
 
     def sync_source(self, integration: Integration, credentials: Credentials) -> SyncSource:
         entry = _entry(integration)
@@ -96,6 +108,14 @@ class VendorConnectors:
             ),
             key_cache=self._key_cache,
         )
+
+
+class _Unpaced:
+    async def acquire(self) -> float:
+        return 0.0
+
+
+_UNPACED = _Unpaced()
 
 
 def _entry(integration: Integration) -> VendorEntry:

@@ -71,14 +71,16 @@ class VendorTransport:
         headers: Mapping[str, str] | None = None,
         params: Mapping[str, Any] | None = None,
         json: Any = None,
+        data: Mapping[str, str] | None = None,
     ) -> httpx.Response:
+        """Send one request (``json`` or form ``data``), retrying what is safe to retry."""
         method = method.upper()
         for attempt in range(1, self._retry.attempts + 1):
             if self._limit is not None:
                 await self._limit.acquire()
             try:
                 response = await self._client.request(
-                    method, url, headers=headers, params=params, json=json
+                    method, url, headers=headers, params=params, json=json, data=data
                 )
             except httpx.ConnectError as error:
                 failure: VendorError = VendorUnavailable(f"{self._vendor} is unreachable: {error}")
@@ -144,7 +146,12 @@ def _detail(response: httpx.Response) -> str:
     except ValueError:
         return ""
     if isinstance(body, dict):
-        message = body.get("message") or body.get("error") or body.get("title")
+        message = (
+            body.get("error_description")  # OAuth token endpoints
+            or body.get("message")
+            or body.get("error")
+            or body.get("title")
+        )
         if isinstance(message, str) and message:
             return f": {message[:200]}"
     return ""

@@ -1,11 +1,8 @@
-"""ConnectWise Manage behind Vectis's capability ports: sync, ticketing, callback subscriptions."""
+"""ConnectWise Manage behind Vectis's capability ports: the sync here, writes in ``ticketing``."""
 
 from __future__ import annotations
 
-import hashlib
-import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 import cattrs
@@ -20,16 +17,25 @@ from vectis.adapters.vendors.connectwise.client import (
 )
 from vectis.adapters.vendors.connectwise.cursor import Watermark
 from vectis.adapters.vendors.connectwise.mapping import UnreadableRecordError
+from vectis.adapters.vendors.connectwise.ticketing import (
+    ConnectWiseCallbackSubscriptions,
+    ConnectWiseTicketing,
+    external_reference,
+)
 from vectis.domain.errors import VendorNotFound, VendorRejected
 from vectis.domain.records import (
     SkippedRecord,
     SyncBatch,
     SyncedRecord,
     Ticket,
-    TicketChange,
-    TicketDraft,
-    TicketNote,
 )
+
+__all__ = [
+    "ConnectWiseCallbackSubscriptions",
+    "ConnectWiseSync",
+    "ConnectWiseTicketing",
+    "external_reference",
+]
 
 STREAMS = (
     "references",
@@ -41,8 +47,6 @@ STREAMS = (
     "contracts",
     "devices",
 )
-EXTERNAL_REFERENCE_LIMIT = 100
-_SAFE_KEY = re.compile(r"[A-Za-z0-9._:-]{1,90}")
 _UNREADABLE = (cattrs.BaseValidationError, UnreadableRecordError)
 W = TypeVar("W")
 Mapped = tuple[list[SyncedRecord], list[SkippedRecord]]
@@ -100,7 +104,7 @@ class ConnectWiseSync:
                 stream, "/company/configurations", cursor, wire.Configuration, mapping.device
             ),
             "sites": lambda: self._per_parent(
-                stream, "/company/companies", cursor, wire.Company, self._sites_of
+                stream, "/company/companies", cursor, wire.Parent, self._sites_of
             ),
             "notes": lambda: self._per_parent(
                 stream, "/service/tickets", cursor, wire.Ticket, self._notes_of
@@ -120,7 +124,7 @@ class ConnectWiseSync:
             wired, skipped = _structure_all("references", page, wire.Board)
             active = [board for board in wired if not board.inactiveFlag]
             boards.extend(active)
-            yield _batch(records=[mapping.board(board) for board in active], skipped=skipped)
+            yield SyncBatch(records=[mapping.board(board) for board in active], skipped=skipped)
         for board in boards:
             path = f"/service/boards/{board.id}/statuses"
             async for page in self._pages(path, {"orderBy": "sortOrder asc"}):
@@ -130,15 +134,15 @@ class ConnectWiseSync:
                     for status in statuses
                     if not status.inactive
                 ]
-                yield _batch(records=records, skipped=skipped)
+                yield SyncBatch(records=records, skipped=skipped)
         async for page in self._pages("/service/priorities", {"orderBy": "sortOrder asc"}):
             priorities, skipped = _structure_all("references", page, wire.Priority)
-            yield _batch(records=[mapping.priority(p) for p in priorities], skipped=skipped)
+            yield SyncBatch(records=[mapping.priority(p) for p in priorities], skipped=skipped)
         async for page in self._pages("/system/members", {"orderBy": "id asc"}):
             members, skipped = _structure_all("references", page, wire.Member)
             # API members ("A") are integrations, not people a ticket can be assigned to.
             people = [m for m in members if not m.inactiveFlag and m.licenseClass != "A"]
-            yield _batch(records=[mapping.member(m) for m in people], skipped=skipped)
+            yield SyncBatch(records=[mapping.member(m) for m in people], skipped=skipped)
 
     async def _flat(
         self,
@@ -161,7 +165,7 @@ class ConnectWiseSync:
                     records.append(to_record(wire.structure(raw, kind)))
                 except _UNREADABLE as error:
                     skipped.append(_skip(stream, raw, error))
-            yield _batch(records=records, skipped=skipped, cursor=mark.encode(with_seen=False))
+            yield SyncBatch(records=records, skipped=skipped, cursor=mark.encode(with_seen=False))
 
     async def _per_parent(
         self,
@@ -176,7 +180,9 @@ class ConnectWiseSync:
         async for page in self._changed(path, mark):
             for raw in page:
                 if not isinstance(raw, Mapping):
-                    yield _batch(skipped=[SkippedRecord(stream=stream, reason="not a JSON object")])
+                    yield SyncBatch(
+                        skipped=[SkippedRecord(stream=stream, reason="not a JSON object")]
+                    )
                     continue
                 if mark.already_read(raw):
                     continue
@@ -188,9 +194,9 @@ class ConnectWiseSync:
                     records, skipped = [], [_skip(stream, raw, error, "gone while reading: ")]
                 mark = mark.advance(raw)
                 last = mark.encode(with_seen=True)
-                yield _batch(records=records, skipped=skipped, cursor=last)
+                yield SyncBatch(records=records, skipped=skipped, cursor=last)
         if last is None:  # nothing (new) to read: the stream still ends on its watermark
-            yield _batch(cursor=mark.encode(with_seen=True))
+            yield SyncBatch(cursor=mark.encode(with_seen=True))
 
     async def _notes_of(self, ticket: wire.Ticket) -> Mapped:
         records: list[SyncedRecord] = []
@@ -205,9 +211,11 @@ class ConnectWiseSync:
                     skipped.append(_skip("notes", raw, error))
         return records, skipped
 
-    async def _sites_of(self, company: wire.Company) -> Mapped:
+    async def _sites_of(self, company: wire.Parent) -> Mapped:
         records: list[SyncedRecord] = []
         skipped: list[SkippedRecord] = []
+        if company.deletedFlag:
+            return records, skipped
         async for page in self._pages(
             f"/company/companies/{company.id}/sites", {"orderBy": "id asc"}
         ):
@@ -219,6 +227,8 @@ class ConnectWiseSync:
         return records, skipped
 
     async def _contract_of(self, agreement: wire.Agreement) -> Mapped:
+        if agreement.company is None:
+            raise UnreadableRecordError("the agreement belongs to no company")
         additions: list[wire.Addition] = []
         skipped: list[SkippedRecord] = []
         path = f"/finance/agreements/{agreement.id}/additions"
@@ -237,161 +247,6 @@ class ConnectWiseSync:
 
     def _pages(self, path: str, params: Mapping[str, Any]) -> AsyncIterator[list[Any]]:
         return self._client.pages(path, params, page_size=self._options.page_size)
-
-
-class ConnectWiseTicketing:
-    """``Ticketing`` on ConnectWise: ``/service/tickets`` and its ``/notes``.
-
-    Creating is idempotent through ``externalXRef``: the ticket carries a marker derived from
-    the idempotency key, looked up before creating. Updating is a JSON-Patch of ``replace``
-    operations, the same result however often it is sent. A note is looked for among the
-    ticket's latest notes (same text and kind, by a member, recent) before it is added.
-    """
-
-    def __init__(
-        self,
-        http: httpx.AsyncClient,
-        account: ConnectWiseAccount,
-        limit: RateLimit | None = None,
-        options: ConnectWiseOptions | None = None,
-        *,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-    ) -> None:
-        self._client = ConnectWiseClient(http, account, limit)
-        self._account = account
-        self._options = options or ConnectWiseOptions()
-        self._clock = clock
-
-    async def create_ticket(self, draft: TicketDraft, *, idempotency_key: str) -> Ticket:
-        marker = external_reference(idempotency_key)
-        earlier = await self._client.get(
-            "/service/tickets",
-            {"conditions": f'externalXRef="{marker}"', "orderBy": "id asc", "pageSize": 1},
-        )
-        if isinstance(earlier, list) and earlier:
-            return self._ticket(earlier[0])
-        board_id = draft.board_id or self._options.default_board_id
-        if not board_id:
-            raise VendorRejected(
-                "ConnectWise needs a board for a new ticket: choose one, or set the "
-                "integration's default_board_id"
-            )
-        body = mapping.new_ticket(draft, board_id=board_id, external_reference=marker)
-        return self._ticket(await self._client.post("/service/tickets", body))
-
-    async def update_ticket(
-        self, ticket_id: str, change: TicketChange, *, idempotency_key: str
-    ) -> Ticket:
-        patched = await self._client.patch(
-            f"/service/tickets/{ticket_id}", mapping.ticket_patch(change)
-        )
-        return self._ticket(patched)
-
-    async def add_note(
-        self, ticket_id: str, text: str, *, internal: bool, idempotency_key: str
-    ) -> TicketNote:
-        # A customer-facing reply is a "detail description" note; an internal one is
-        # "internal analysis". ConnectWise has no idempotency header and notes no external
-        # reference, so a retry looks for the note an earlier attempt may have added.
-        if self._options.note_dedupe_minutes > 0:
-            earlier = await self._earlier_note(ticket_id, text, internal=internal)
-            if earlier is not None:
-                return earlier
-        body = {
-            "text": text,
-            "detailDescriptionFlag": not internal,
-            "internalAnalysisFlag": internal,
-            "resolutionFlag": False,
-        }
-        created = await self._client.add_ticket_note(ticket_id, body)
-        return _note(created, ticket_id)
-
-    async def _earlier_note(
-        self, ticket_id: str, text: str, *, internal: bool
-    ) -> TicketNote | None:
-        recent = await self._client.get(
-            f"/service/tickets/{ticket_id}/notes", {"orderBy": "id desc", "pageSize": 25}
-        )
-        since = self._clock() - timedelta(minutes=self._options.note_dedupe_minutes)
-        for raw in recent if isinstance(recent, list) else []:
-            try:
-                note = _note(raw, ticket_id)
-            except VendorRejected:
-                continue
-            if (
-                not note.from_customer
-                and note.internal == internal
-                and _same_text(note.text, text)
-                and note.created_at is not None
-                and note.created_at >= since
-            ):
-                return note
-        return None
-
-    def _ticket(self, document: Any) -> Ticket:
-        try:
-            ticket = wire.structure(document, wire.Ticket)
-            return mapping.ticket(ticket, self._options.ticket_url(self._account, ticket.id))
-        except _UNREADABLE as error:
-            raise VendorRejected(f"ConnectWise returned an unexpected ticket: {error}") from error
-
-
-class ConnectWiseCallbackSubscriptions:
-    """``WebhookSubscriptions`` on ConnectWise: one owner-level ticket callback per receiver."""
-
-    def __init__(
-        self, http: httpx.AsyncClient, account: ConnectWiseAccount, limit: RateLimit | None = None
-    ) -> None:
-        self._client = ConnectWiseClient(http, account, limit)
-
-    async def ensure_subscribed(self, receiver_url: str) -> str:
-        existing = await self._client.list_callbacks(f'url="{receiver_url}"')
-        for callback in existing if isinstance(existing, list) else []:
-            if callback.get("url") == receiver_url and not callback.get("inactiveFlag"):
-                return str(callback["id"])
-        created = await self._client.create_callback(
-            {
-                "url": receiver_url,
-                "objectId": 1,
-                "type": "ticket",
-                "level": "owner",
-                "payloadVersion": "3.0.0",
-                "inactiveFlag": False,
-                # Changes Vectis itself makes (its notes) do not echo back as callbacks.
-                "isSelfSuppressedFlag": True,
-            }
-        )
-        if not isinstance(created, dict) or "id" not in created:
-            raise VendorRejected("ConnectWise did not return the new callback's id")
-        return str(created["id"])
-
-
-def external_reference(idempotency_key: str) -> str:
-    """The ``externalXRef`` marking the ticket created for this key: at most 100 characters,
-    and only characters a quoted condition value holds without escaping."""
-    if _SAFE_KEY.fullmatch(idempotency_key):
-        return f"vectis:{idempotency_key}"
-    return "vectis:" + hashlib.sha256(idempotency_key.encode()).hexdigest()
-
-
-def _note(document: Any, ticket_id: str) -> TicketNote:
-    try:
-        return mapping.ticket_note(wire.structure(document, wire.TicketNote), ticket_id)
-    except _UNREADABLE as error:
-        raise VendorRejected(f"ConnectWise returned an unexpected note: {error}") from error
-
-
-def _batch(
-    records: Sequence[SyncedRecord] = (),
-    skipped: Sequence[SkippedRecord] = (),
-    cursor: str | None = None,
-) -> SyncBatch:
-    # records.py converts with ``converter=tuple``, which mypy's attrs plugin cannot type.
-    return SyncBatch(records=records, skipped=skipped, cursor=cursor)  # type: ignore[arg-type]
-
-
-def _same_text(stored: str, sent: str) -> bool:
-    return stored.replace("\r\n", "\n").strip() == sent.replace("\r\n", "\n").strip()
 
 
 def _structure_all(

@@ -11,8 +11,9 @@ from typing import Any
 import cattrs
 
 from vectis.adapters.vendors.connectwise import VENDOR, wire
+from vectis.domain.changes import delivered_ticket_events
 from vectis.domain.errors import VendorRejected
-from vectis.domain.events import EventKind, InboundEvent, SubjectRef
+from vectis.domain.events import EventKind, InboundEvent, SubjectRef, event_key
 from vectis.domain.records import (
     Contact,
     Contract,
@@ -157,9 +158,8 @@ def contract(agreement: wire.Agreement, additions: Sequence[wire.Addition]) -> C
         status=_agreement_status(agreement),
         starts_on=_day(agreement.startDate),
         ends_on=None if agreement.noEndingDateFlag else _day(agreement.endDate),
-        # A cancelled addition (or one cancelled ahead of time) no longer bills. The ignore:
-        # records.py converts with ``converter=tuple``, which mypy's attrs plugin cannot type.
-        lines=[_line(addition) for addition in additions if not addition.cancelledDate],  # type: ignore[misc]
+        # A cancelled addition (or one cancelled ahead of time) no longer bills.
+        lines=[_line(addition) for addition in additions if not addition.cancelledDate],
         updated_at=parse_time(agreement.info.lastUpdated),
     )
 
@@ -219,44 +219,24 @@ def callback_events(callback: wire.Callback, received_at: datetime) -> list[Inbo
     """The events a callback stands for (tickets only, for now; others are acknowledged)."""
     if callback.Type.lower() != "ticket":
         return []
-    subject = SubjectRef(system=VENDOR, type="ticket", id=str(callback.ID))
     if callback.Action == "deleted" or callback.Entity is None:
         return [
             InboundEvent(
-                external_id=callback.MessageId,
-                kind=EventKind.TICKET_CLOSED,
+                external_id=event_key(EventKind.TICKET_DELETED, str(callback.ID)),
+                kind=EventKind.TICKET_DELETED,
                 occurred_at=received_at,
-                subject=subject,
+                subject=SubjectRef(system=VENDOR, type="ticket", id=str(callback.ID)),
                 title=f"Ticket #{callback.ID} deleted",
             )
         ]
     try:
-        ticket = wire.structure(json.loads(callback.Entity), wire.Ticket)
-    except (ValueError, cattrs.BaseValidationError) as error:
+        entity = wire.structure(json.loads(callback.Entity), wire.Ticket)
+        delivered = ticket(entity)
+    except (ValueError, cattrs.BaseValidationError, UnreadableRecordError) as error:
         raise VendorRejected(
             f"ConnectWise sent a ticket callback with a malformed Entity: {error}"
         ) from error
-    kind, verb = _ticket_change(callback.Action, ticket)
-    board = ticket.board.name if ticket.board and ticket.board.name else ""
-    return [
-        InboundEvent(
-            external_id=callback.MessageId,
-            kind=kind,
-            occurred_at=parse_time(ticket.info.lastUpdated)
-            or parse_time(ticket.info.dateEntered)
-            or received_at,
-            subject=subject,
-            title=f"Ticket #{ticket.id} {verb}",
-            detail=" · ".join(part for part in (ticket.summary, board) if part),
-            company_ref=str(ticket.company.id) if ticket.company else None,
-            payload={
-                "summary": ticket.summary,
-                "board": board,
-                "status": ticket.status.name if ticket.status else None,
-                "priority": ticket.priority.name if ticket.priority else None,
-            },
-        )
-    ]
+    return delivered_ticket_events(VENDOR, delivered, created=callback.Action == "added")
 
 
 def parse_time(value: str | None) -> datetime | None:
@@ -317,11 +297,3 @@ def _vendor_int(value: str, what: str) -> int:
         return int(value)
     except ValueError:
         raise VendorRejected(f"{value!r} is not a ConnectWise {what} id") from None
-
-
-def _ticket_change(action: str, ticket: wire.Ticket) -> tuple[str, str]:
-    if action == "added":
-        return EventKind.TICKET_OPENED, "opened"
-    if ticket.closedFlag:
-        return EventKind.TICKET_CLOSED, "closed"
-    return EventKind.TICKET_UPDATED, "updated"

@@ -1,0 +1,171 @@
+"""Autotask PSA webhook callouts: the signature, staleness, and the sandbox's deliveries."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import json
+import random
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import falcon
+import falcon.asgi
+import httpx
+import pytest
+
+from contract_tests.vendors.autotask.harness import recording, running
+from vectis.adapters.vendors.autotask.client import (
+    AutotaskAccount,
+    AutotaskClient,
+    AutotaskSettings,
+)
+from vectis.adapters.vendors.autotask.gateway import AutotaskTicketing, AutotaskWebhookSubscriptions
+from vectis.adapters.vendors.autotask.webhooks import AutotaskWebhooks
+from vectis.application.errors import WebhookRejected
+from vectis.domain.events import EventKind
+from vectis.domain.integration import Credentials
+from vectis.domain.records import TicketDraft
+from vectis_sandbox import autotask as sandbox
+from vectis_sandbox.server import serve_app
+from vectis_sandbox.world import build_world
+
+
+def signed(secret: str, body: bytes) -> dict[str, str]:
+    digest = hmac.new(secret.encode(), body, hashlib.sha1).digest()
+    return {"x-hook-signature": "sha1=" + base64.b64encode(digest).decode()}
+
+
+async def test_a_signed_ticket_callout_becomes_an_opened_event() -> None:
+    recorded = recording("webhook_ticket_create")
+    body = json.dumps(recorded["body"], indent=4).encode()
+    arrived = datetime(2025, 9, 15, 14, 58, 20, tzinfo=UTC)
+
+    (event,) = await AutotaskWebhooks(recorded["secret"]).parse(
+        signed(recorded["secret"], body), body, arrived
+    )
+
+    assert event.kind == EventKind.TICKET_OPENED
+    assert (event.subject.system, event.subject.type, event.subject.id) == (
+        "autotask",
+        "ticket",
+        "351181",
+    )
+    assert event.title == "Ticket T20250915.0001 opened"
+    assert event.occurred_at == datetime(2025, 9, 15, 14, 57, 50, tzinfo=UTC)
+    assert event.external_id == "a1da62a4-2c49-40a8-8183-69994ce5b3eb:351181:1:2025-09-15T14:57:50Z"
+
+
+async def test_a_callout_signed_over_its_compact_form_is_accepted() -> None:
+    recorded = recording("webhook_ticket_create")
+    sent = json.dumps(recorded["body"], indent=2).encode()
+    compact = json.dumps(recorded["body"], separators=(",", ":")).encode()
+    arrived = datetime(2025, 9, 15, 14, 58, tzinfo=UTC)
+
+    events = await AutotaskWebhooks(recorded["secret"]).parse(
+        signed(recorded["secret"], compact), sent, arrived
+    )
+
+    assert [event.kind for event in events] == [EventKind.TICKET_OPENED]
+
+
+@pytest.mark.parametrize(
+    ("headers", "body", "arrived", "reason", "malformed"),
+    [
+        ({}, None, 60, "no x-hook-signature", False),
+        ({"x-hook-signature": "sha1=Zm9yZ2Vk"}, None, 60, "does not match", False),
+        ("other-secret", None, 60, "does not match", False),
+        ("secret", None, 3600, "stale", False),
+        ("secret", None, -3600, "future", False),
+        ("secret", b'{"Action": "Create", "Id": 1', 60, "not JSON", True),
+        ("secret", b'{"Action": "Create", "EntityType": "Ticket"}', 60, "not an Autotask", True),
+    ],
+)
+async def test_forged_stale_and_malformed_callouts_are_rejected(
+    headers: Any, body: bytes | None, arrived: int, reason: str, malformed: bool
+) -> None:
+    recorded = recording("webhook_ticket_create")
+    body = body or json.dumps(recorded["body"]).encode()
+    if headers == "secret":
+        headers = signed(recorded["secret"], body)
+    elif headers == "other-secret":
+        headers = signed("another-integrations-secret", body)
+    received = datetime(2025, 9, 15, 14, 57, 50, tzinfo=UTC) + timedelta(seconds=arrived)
+
+    with pytest.raises(WebhookRejected, match=reason) as rejected:
+        await AutotaskWebhooks(recorded["secret"]).parse(headers, body, received)
+
+    assert rejected.value.malformed is malformed
+
+
+async def test_a_completed_ticket_update_becomes_a_closed_event() -> None:
+    secret = "s"
+    body = json.dumps(
+        {
+            "Action": "Update",
+            "Guid": "5b0f6c4e-0000-4000-8000-000000000001",
+            "EntityType": "Ticket",
+            "Id": 100,
+            "Fields": {"Status": 5, "CompanyID": 174, "Title": "Monthy Services Checkup*"},
+            "EventTime": "2019-09-24T09:30:00Z",
+            "SequenceNumber": 7,
+            "PersonID": 29682885,
+        }
+    ).encode()
+
+    (event,) = await AutotaskWebhooks(secret).parse(
+        signed(secret, body), body, datetime(2019, 9, 24, 9, 30, 5, tzinfo=UTC)
+    )
+
+    assert (event.kind, event.company_ref, event.detail) == (
+        EventKind.TICKET_CLOSED,
+        "174",
+        "Monthy Services Checkup*",
+    )
+
+
+async def test_the_sandbox_pushes_signed_callouts_the_connector_accepts() -> None:
+    delivered: list[tuple[dict[str, str], bytes]] = []
+
+    class Receiver:
+        async def on_post(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
+            delivered.append(
+                ({k.lower(): v for k, v in req.headers.items()}, await req.stream.read())
+            )
+
+    receiver_app = falcon.asgi.App()
+    receiver_app.add_route("/webhooks/autotask", Receiver())
+    secret = "whsec-" + "x" * 70  # longer than Autotask's 64: both sides cut it the same way
+    async with (
+        serve_app(receiver_app) as receiver_url,
+        running(sandbox.seeded(build_world())) as state,
+        httpx.AsyncClient() as http,
+    ):
+        account = AutotaskAccount.from_credentials(
+            state.base_url, Credentials(values=state.credentials)
+        )
+        client = AutotaskClient(http, account)
+        await AutotaskWebhookSubscriptions(client, AutotaskSettings(), secret).ensure_subscribed(
+            f"{receiver_url}/webhooks/autotask"
+        )
+        draft = TicketDraft(
+            company_id=state.company_ids["DrexelDental"], summary="Teams calls have no audio"
+        )
+        created = await AutotaskTicketing(client, AutotaskSettings()).create_ticket(
+            draft, idempotency_key="e2e"
+        )
+        sandbox.simulate_activity(state, random.Random(3))
+        await asyncio.gather(*state.deliveries)
+
+    parser = AutotaskWebhooks(secret)
+    events = [
+        event
+        for headers, body in delivered
+        for event in await parser.parse(headers, body, datetime.now(UTC))
+    ]
+    (opened,) = [event for event in events if event.subject.id == created.id]
+    assert opened.kind == EventKind.TICKET_OPENED
+    assert opened.company_ref == state.company_ids["DrexelDental"]
+    assert opened.title.endswith(" opened") and opened.detail == "Teams calls have no audio"

@@ -1,0 +1,173 @@
+"""ConnectWise callbacks: signed with the key behind ``Metadata.key_url``, parsed into events.
+
+ConnectWise signs the body (``x-content-signature``: base64 HMAC-SHA256 keyed by the SHA-256
+of the callback's signing key) but puts no timestamp in it, so a replayed delivery cannot be
+told by age: Vectis drops it by its ``MessageId`` in the inbox instead.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import random
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+
+from contract_tests.vendors.connectwise.conftest import recording, replay_account, running_sandbox
+from vectis.adapters.vendors.connectwise.client import ConnectWiseAccount
+from vectis.adapters.vendors.connectwise.gateway import (
+    ConnectWiseCallbackSubscriptions,
+    ConnectWiseSync,
+)
+from vectis.adapters.vendors.connectwise.webhooks import ConnectWiseCallbacks
+from vectis.application.errors import WebhookRejected
+from vectis.domain.events import EventKind
+from vectis.domain.records import Ticket, TicketNote
+from vectis_sandbox.connectwise import callback_body, sign, simulate_activity
+
+CLOUD = replay_account().base_url
+
+
+def signed(recorded: dict[str, Any]) -> tuple[bytes, dict[str, str]]:
+    body = json.dumps(recorded["body"]).encode()
+    key = hashlib.sha256(recorded["signing_key"].encode()).digest()
+    signature = base64.b64encode(hmac.new(key, body, hashlib.sha256).digest()).decode()
+    return body, {"x-content-signature": signature}
+
+
+def key_server(signing_key: str | None, fetched: list[httpx.Request]) -> httpx.AsyncClient:
+    def answer(request: httpx.Request) -> httpx.Response:
+        fetched.append(request)
+        if signing_key is None:
+            return httpx.Response(404, json={"code": "NotFound", "message": "No such key"})
+        return httpx.Response(200, json={"signing_key": signing_key})
+
+    return httpx.AsyncClient(transport=httpx.MockTransport(answer))
+
+
+async def test_a_signed_ticket_callback_becomes_an_opened_event() -> None:
+    recorded = recording("callback_ticket_added")
+    body, headers = signed(recorded)
+    fetched: list[httpx.Request] = []
+
+    async with key_server(recorded["signing_key"], fetched) as http:
+        (event,) = await ConnectWiseCallbacks(http, replay_account(), {}).parse(
+            headers, body, datetime.now(UTC)
+        )
+
+    assert fetched[0].url.host == "api-na.myconnectwise.net"
+    assert fetched[0].headers["clientId"] == replay_account().client_id
+    assert event.kind == EventKind.TICKET_OPENED
+    # Keyed as the sync keys the same change, so the sync after it adds no second event.
+    assert event.external_id == "ticket.opened:945366"
+    assert (event.subject.system, event.subject.type, event.subject.id) == (
+        "connectwise",
+        "ticket",
+        "945366",
+    )
+    assert event.company_ref == "19298"
+    assert event.title == "Ticket #945366 opened"
+    assert event.detail == "Printer on the second floor shows offline · Priority 3 - Normal"
+    assert event.occurred_at == datetime(2026, 11, 27, 8, 34, 11, tzinfo=UTC), "dateEntered"
+
+
+@pytest.mark.parametrize(
+    ("tamper", "reason"),
+    [
+        ("body", "signature does not match"),
+        ("signature", "signature does not match"),
+        ("no_signature", "no x-content-signature"),
+        ("key_gone", "could not fetch"),
+    ],
+)
+async def test_a_forged_or_orphaned_callback_is_rejected(tamper: str, reason: str) -> None:
+    recorded = recording("callback_ticket_added")
+    body, headers = signed(recorded)
+    signing_key: str | None = recorded["signing_key"]
+    if tamper == "body":
+        body = body.replace(b"Printer", b"Scanner")
+    elif tamper == "signature":
+        headers["x-content-signature"] = base64.b64encode(b"x" * 32).decode()
+    elif tamper == "no_signature":
+        del headers["x-content-signature"]
+    else:
+        signing_key = None  # the callback was deleted: its key URL answers 404
+
+    async with key_server(signing_key, []) as http:
+        with pytest.raises(WebhookRejected, match=reason) as refused:
+            await ConnectWiseCallbacks(http, replay_account(), {}).parse(
+                headers, body, datetime.now(UTC)
+            )
+
+    assert not refused.value.malformed
+
+
+@pytest.mark.parametrize("body", [b"<xml/>", b'{"MessageId": "m", "Type": "ticket"}'])
+async def test_a_body_that_is_not_a_callback_is_malformed(body: bytes) -> None:
+    async with key_server("unused", []) as http:
+        with pytest.raises(WebhookRejected) as refused:
+            await ConnectWiseCallbacks(http, replay_account(), {}).parse(
+                {"x-content-signature": "x"}, body, datetime.now(UTC)
+            )
+
+    assert refused.value.malformed
+
+
+async def test_a_key_url_off_the_pinned_hosts_is_never_fetched() -> None:
+    recorded = recording("callback_ticket_added")
+    recorded["body"]["Metadata"]["key_url"] = "https://169.254.169.254/latest/meta-data"
+    body = json.dumps(recorded["body"]).encode()
+
+    def must_not_call(request: httpx.Request) -> httpx.Response:
+        raise AssertionError(f"fetched {request.url}")
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(must_not_call)) as http:
+        with pytest.raises(WebhookRejected, match="not a ConnectWise host"):
+            await ConnectWiseCallbacks(http, replay_account(), {}).parse(
+                {"x-content-signature": "x"}, body, datetime.now(UTC)
+            )
+
+
+async def test_the_sandbox_signs_callbacks_the_way_the_connector_verifies_them() -> None:
+    async with running_sandbox() as (state, _), httpx.AsyncClient() as http:
+        account = ConnectWiseAccount(base_url=state.base_url, **state.credentials)
+        callback_id = await ConnectWiseCallbackSubscriptions(http, account).ensure_subscribed(
+            "http://127.0.0.1:9/unused"
+        )
+        callback = state.callbacks[int(callback_id)]
+        ticket = next(iter(state.tickets.values()))
+        body = callback_body(state, callback, "added", ticket)
+
+        event, *_closed = await ConnectWiseCallbacks(http, account, {}).parse(
+            {"x-content-signature": sign(state, callback, body)}, body, datetime.now(UTC)
+        )
+
+    assert event.kind == EventKind.TICKET_OPENED
+    assert event.company_ref == str(ticket["company"]["id"])
+
+
+async def test_sandbox_activity_is_what_the_next_incremental_sync_reads() -> None:
+    async with running_sandbox() as (state, _), httpx.AsyncClient() as http:
+        sync = ConnectWiseSync(
+            http, ConnectWiseAccount(base_url=state.base_url, **state.credentials)
+        )
+        cursor = None
+        async for batch in sync.read("tickets", None):
+            cursor = batch.cursor or cursor
+        rng = random.Random(3)
+        before = {ticket_id: len(notes) for ticket_id, notes in state.notes.items()}
+
+        simulate_activity(state, rng)
+        simulate_activity(state, rng)
+        changed = [t for t, notes in state.notes.items() if len(notes) != before.get(t)]
+        tickets = [r async for b in sync.read("tickets", cursor) for r in b.records]
+        notes = [r async for b in sync.read("notes", cursor) for r in b.records]
+
+    assert changed and {str(t) for t in changed} <= {t.id for t in tickets if isinstance(t, Ticket)}
+    new_notes = {n.ticket_id for n in notes if isinstance(n, TicketNote) and n.from_customer}
+    assert {str(t) for t in changed} <= new_notes

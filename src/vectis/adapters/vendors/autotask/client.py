@@ -1,0 +1,319 @@
+"""Autotask REST v1.0: the account, its zone, and the HTTP calls (queries, writes, metadata).
+
+Every request carries ``ApiIntegrationCode``, ``UserName`` and ``Secret``. The integration's
+base URL is the zone's REST root (``https://webservices5.autotask.net/atservicesrest``); when it
+is empty or the global host, the zone is discovered with ``GET /v1.0/zoneInformation?user=``
+and looked up again once after a 401, since Autotask moves databases between zones.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+from collections.abc import AsyncIterator, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+from attrs import field, frozen
+
+from vectis.adapters.vendors._http.transport import RateLimit, VendorTransport
+from vectis.domain.errors import VendorAuthFailed, VendorNotFound, VendorRejected
+from vectis.domain.integration import Credentials, Integration
+
+GLOBAL_URL = "https://webservices.autotask.net/atservicesrest"
+MAX_RECORDS = 500
+ALL = {"op": "gte", "field": "id", "value": 0}
+"""Autotask refuses a query without a filter; this one matches every record."""
+
+# Autotask's internal webhook FieldIDs are not in our reference pack (UNCONFIRMED): operators
+# set `webhook_field_ids` / `webhook_display_field_ids`. Until they do, Vectis subscribes to
+# these, which are the loopback sandbox's ids for status, priority, queueID and
+# assignedResourceID (subscribed) and companyID, ticketNumber and title (always displayed).
+SANDBOX_WEBHOOK_FIELD_IDS = (1, 2, 3, 4)
+SANDBOX_WEBHOOK_DISPLAY_FIELD_IDS = (5, 6, 7)
+
+
+@frozen(kw_only=True)
+class AutotaskAccount:
+    """As whom to call; ``base_url`` is the zone's REST root, or empty to discover it."""
+
+    base_url: str
+    username: str
+    secret: str = field(repr=False)
+    integration_code: str = field(repr=False)
+
+    @classmethod
+    def from_credentials(cls, base_url: str, credentials: Credentials) -> AutotaskAccount:
+        try:
+            return cls(
+                base_url=base_url.strip().rstrip("/"),
+                username=credentials["username"],
+                secret=credentials["secret"],
+                integration_code=credentials["integration_code"],
+            )
+        except KeyError as missing:
+            raise VendorRejected(f"Autotask credentials lack {missing.args[0]}") from None
+
+    def headers(self) -> dict[str, str]:
+        return {
+            "ApiIntegrationCode": self.integration_code,
+            "UserName": self.username,
+            "Secret": self.secret,
+            "Accept": "application/json",
+        }
+
+
+@frozen(kw_only=True)
+class AutotaskSettings:
+    """The per-integration choices, read once from ``integration.settings``."""
+
+    zone_lookup_url: str = GLOBAL_URL
+    web_url: str = ""
+    page_size: int = MAX_RECORDS
+    closed_status_ids: frozenset[str] = frozenset({"5"})
+    default_status_id: str = "1"
+    default_priority_id: str = "2"
+    default_queue_id: str | None = None
+    note_type: int = 1
+    # TicketNotes.publish: 1 = "All Autotask Users" (visible in the client portal), 2 =
+    # "Internal Only". The numeric values are UNCONFIRMED in our reference pack.
+    note_publish_external: int = 1
+    note_publish_internal: int = 2
+    note_title: str = "Vectis update"
+    impersonation_resource_id: str | None = None
+    webhook_max_age_seconds: float = 900.0
+    webhook_field_ids: tuple[int, ...] = SANDBOX_WEBHOOK_FIELD_IDS
+    webhook_display_field_ids: tuple[int, ...] = SANDBOX_WEBHOOK_DISPLAY_FIELD_IDS
+    webhook_signature_bodies: tuple[str, ...] = ("raw", "compact", "ascii", "slashes")
+    webhook_notification_email: str | None = None
+
+    @classmethod
+    def from_integration(cls, integration: Integration) -> AutotaskSettings:
+        default = cls()
+        get = integration.setting
+        return cls(
+            zone_lookup_url=str(get("zone_lookup_url", default.zone_lookup_url)).rstrip("/"),
+            web_url=str(get("web_url", "")).rstrip("/"),
+            page_size=max(1, min(MAX_RECORDS, int(get("page_size", MAX_RECORDS)))),
+            closed_status_ids=frozenset(
+                str(value) for value in get("closed_status_ids", default.closed_status_ids)
+            ),
+            default_status_id=str(get("default_status_id", default.default_status_id)),
+            default_priority_id=str(get("default_priority_id", default.default_priority_id)),
+            default_queue_id=_optional(get("default_queue_id")),
+            note_type=int(get("note_type", default.note_type)),
+            note_publish_external=int(get("note_publish_external", 1)),
+            note_publish_internal=int(get("note_publish_internal", 2)),
+            note_title=str(get("note_title", default.note_title)),
+            impersonation_resource_id=_optional(get("impersonation_resource_id")),
+            webhook_max_age_seconds=float(get("webhook_max_age_seconds", 900)),
+            webhook_field_ids=_ints(get("webhook_field_ids", SANDBOX_WEBHOOK_FIELD_IDS)),
+            webhook_display_field_ids=_ints(
+                get("webhook_display_field_ids", SANDBOX_WEBHOOK_DISPLAY_FIELD_IDS)
+            ),
+            webhook_signature_bodies=tuple(
+                str(kind)
+                for kind in get("webhook_signature_bodies", default.webhook_signature_bodies)
+            ),
+            webhook_notification_email=_optional(get("webhook_notification_email")),
+        )
+
+
+@frozen(kw_only=True)
+class Zone:
+    """Where the account's database lives: its REST root and its web console."""
+
+    api_url: str
+    web_url: str
+    discovered: bool = False
+
+
+@frozen(kw_only=True)
+class Page:
+    """One query page; ``served_at`` is the response's ``Date`` header (the server's clock)."""
+
+    items: Sequence[Any]
+    next_url: str | None
+    served_at: datetime | None = None
+
+
+class AutotaskClient:
+    """The HTTP calls Vectis makes to one Autotask account."""
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        account: AutotaskAccount,
+        settings: AutotaskSettings | None = None,
+        limit: RateLimit | None = None,
+    ) -> None:
+        self._transport = VendorTransport(http, vendor="Autotask", limit=limit)
+        self._account = account
+        self._settings = settings or AutotaskSettings()
+        self._zone: Zone | None = None
+
+    async def zone(self) -> Zone:
+        if self._zone is None:
+            self._zone = await self._find_zone()
+        return self._zone
+
+    async def get(self, path: str) -> Any:
+        """``GET {zone}/v1.0/{path}``."""
+        return _json(await self._send("GET", path))
+
+    async def get_item(self, entity: str, item_id: str) -> Any:
+        """One record by id; Autotask answers ``{"item": null}`` for an unknown id."""
+        body = await self.get(f"{entity}/{item_id}")
+        item = body.get("item") if isinstance(body, dict) else None
+        if not isinstance(item, dict):
+            raise VendorNotFound(f"Autotask has no {entity} with id {item_id}")
+        return item
+
+    async def query(self, entity: str, filters: Sequence[Mapping[str, Any]]) -> AsyncIterator[Page]:
+        """``GET {entity}/query?search=``, then every ``pageDetails.nextPageUrl`` verbatim.
+
+        Autotask documents ``POST {entity}/query`` with the same JSON as a body too; the GET
+        form is used because a read that may be repeated is retried by the transport. The
+        next-page URL must point at the zone's own host, which receives the credentials.
+        """
+        response = await self._search(entity, filters, self._settings.page_size)
+        while True:
+            document = _json(response)
+            if not isinstance(document, dict) or not isinstance(document.get("items"), list):
+                raise VendorRejected(f"Autotask answered a {entity} query without items")
+            details = document.get("pageDetails") or {}
+            next_url = details.get("nextPageUrl") if isinstance(details, dict) else None
+            yield Page(
+                items=document["items"],
+                next_url=next_url or None,
+                served_at=_served_at(response),
+            )
+            if not next_url:
+                return
+            await self._check_same_host(next_url)
+            response = await self._send("GET", next_url)
+
+    async def first(self, entity: str, filters: Sequence[Mapping[str, Any]]) -> Any:
+        """The first record a query matches, or ``None``: one request, no paging."""
+        document = _json(await self._search(entity, filters, 1))
+        items = document.get("items") if isinstance(document, dict) else None
+        if not isinstance(items, list):
+            raise VendorRejected(f"Autotask answered a {entity} query without items")
+        return items[0] if items else None
+
+    async def query_all(self, entity: str, filters: Sequence[Mapping[str, Any]]) -> list[Any]:
+        return [item async for page in self.query(entity, filters) for item in page.items]
+
+    async def create(self, path: str, body: Mapping[str, Any]) -> str:
+        """``POST`` a new record; Autotask answers ``{"itemId": n}``."""
+        return _item_id(await self._send("POST", path, body=dict(body), write=True), path)
+
+    async def update(self, entity: str, body: Mapping[str, Any]) -> str:
+        """``PATCH {entity}`` with ``id`` and the changed fields only."""
+        return _item_id(await self._send("PATCH", entity, body=dict(body), write=True), entity)
+
+    async def _search(
+        self, entity: str, filters: Sequence[Mapping[str, Any]], max_records: int
+    ) -> httpx.Response:
+        search = {"MaxRecords": max_records, "filter": list(filters) or [ALL]}
+        return await self._send(
+            "GET", f"{entity}/query", params={"search": json.dumps(search, separators=(",", ":"))}
+        )
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        body: Any = None,
+        write: bool = False,
+    ) -> httpx.Response:
+        headers = self._account.headers()
+        if write and self._settings.impersonation_resource_id:
+            headers["ImpersonationResourceId"] = self._settings.impersonation_resource_id
+        for attempt in (1, 2):
+            zone = await self.zone()
+            url = (
+                path if path.startswith(("http://", "https://")) else f"{zone.api_url}/v1.0/{path}"
+            )
+            try:
+                return await self._transport.request(
+                    method, url, headers=headers, params=params, json=body
+                )
+            except VendorAuthFailed:
+                if attempt == 2 or not zone.discovered:
+                    raise
+                self._zone = None  # the database may have moved zones: look it up again
+        raise AssertionError("unreachable")
+
+    async def _find_zone(self) -> Zone:
+        base = self._account.base_url
+        lookup = self._settings.zone_lookup_url
+        if base and base.lower() != lookup.lower() and base.lower() != GLOBAL_URL:
+            return Zone(api_url=base, web_url=self._settings.web_url or _web_url_of(base))
+        response = await self._transport.request(
+            "GET",
+            f"{base or lookup}/v1.0/zoneInformation",
+            params={"user": self._account.username},
+            headers={"Accept": "application/json"},
+        )
+        info = _json(response)
+        url = info.get("url") if isinstance(info, dict) else None
+        if not isinstance(url, str) or not url:
+            raise VendorRejected("Autotask's zoneInformation named no zone URL")
+        web = info.get("webUrl") if isinstance(info.get("webUrl"), str) else ""
+        return Zone(
+            api_url=url.rstrip("/"),
+            web_url=self._settings.web_url or str(web).rstrip("/") or _web_url_of(url),
+            discovered=True,
+        )
+
+    async def _check_same_host(self, url: str) -> None:
+        zone = await self.zone()
+        if urlsplit(url).netloc.lower() != urlsplit(zone.api_url).netloc.lower():
+            raise VendorRejected(f"Autotask's next page points off the zone's host: {url[:80]}")
+
+
+def _web_url_of(api_url: str) -> str:
+    """``https://webservices5.autotask.net/...`` → ``https://ww5.autotask.net``."""
+    parts = urlsplit(api_url)
+    host = parts.hostname or ""
+    if host.startswith("webservices") and host.endswith(".autotask.net"):
+        return f"https://ww{host.removeprefix('webservices').split('.', 1)[0]}.autotask.net"
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _served_at(response: httpx.Response) -> datetime | None:
+    raw = response.headers.get("date")
+    if not raw:
+        return None
+    try:
+        return email.utils.parsedate_to_datetime(raw)
+    except (TypeError, ValueError):
+        return None
+
+
+def _item_id(response: httpx.Response, what: str) -> str:
+    body = _json(response)
+    item_id = body.get("itemId") if isinstance(body, dict) else None
+    if item_id is None:
+        raise VendorRejected(f"Autotask did not return the id of the {what} it wrote")
+    return str(item_id)
+
+
+def _json(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        raise VendorRejected("Autotask answered with a body that is not JSON") from None
+
+
+def _optional(value: Any) -> str | None:
+    return None if value in (None, "") else str(value)
+
+
+def _ints(values: Any) -> tuple[int, ...]:
+    return tuple(int(value) for value in values)

@@ -1,0 +1,3 @@
+"""HaloPSA (PSA): REST API with OAuth2 client credentials, array writes, basic-auth webhooks."""
+
+VENDOR = "halopsa"

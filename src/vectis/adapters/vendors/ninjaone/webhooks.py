@@ -1,0 +1,59 @@
+"""NinjaOne webhook deliveries: one activity per POST, authenticated by a secret header.
+
+NinjaOne signs nothing. ``ensure_subscribed`` registers the webhook with a custom header
+carrying the integration's ``webhook_secret``; a delivery without exactly that value is refused.
+Deliveries older than ``webhook_max_age_seconds`` (by ``activityTime``) are refused as replays.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+
+import cattrs
+
+from vectis.adapters.vendors.ninjaone import mapping, wire
+from vectis.adapters.vendors.ninjaone.client import NinjaOneOptions
+from vectis.adapters.vendors.ninjaone.gateway import WEBHOOK_SECRET_HEADER
+from vectis.application.errors import WebhookRejected
+from vectis.domain.events import InboundEvent
+
+
+class NinjaOneWebhooks:
+    """Verifies and reads deliveries for one integration."""
+
+    def __init__(self, secret: str, options: NinjaOneOptions) -> None:
+        self._secret = secret.encode()
+        self._options = options
+
+    async def parse(
+        self, headers: Mapping[str, str], body: bytes, received_at: datetime
+    ) -> list[InboundEvent]:
+        presented = _header(headers, WEBHOOK_SECRET_HEADER)
+        if not self._secret or not hmac.compare_digest(presented.encode(), self._secret):
+            raise WebhookRejected(f"the delivery carries no valid {WEBHOOK_SECRET_HEADER} header")
+        try:
+            document = json.loads(body)
+            activity = wire.structure(document, wire.Activity)
+        except (ValueError, TypeError, cattrs.BaseValidationError) as error:
+            raise WebhookRejected(
+                "the delivery is not a NinjaOne activity", malformed=True
+            ) from error
+        happened = mapping.at(activity.activityTime)
+        if received_at - happened > timedelta(seconds=self._options.webhook_max_age_seconds):
+            raise WebhookRejected(f"the delivery is stale (activity of {happened.isoformat()})")
+        if mapping.is_patch_completion(activity):
+            # One delivery per device: the activities sync reports the cycle per organisation.
+            return []
+        ref = mapping.device_ref(activity.device) if activity.device else None
+        event = mapping.activity_event(
+            activity, ref, av_codes=self._options.av_definitions_status_codes
+        )
+        return [] if event is None else [event]
+
+
+def _header(headers: Mapping[str, str], name: str) -> str:
+    wanted = name.lower()
+    return next((value for key, value in headers.items() if key.lower() == wanted), "")

@@ -1,0 +1,499 @@
+"""HaloPSA's REST API, served from memory for the demo and the contract tests.
+
+``POST /auth/token`` issues expiring bearer tokens for the client credentials (hosted Halo's
+``?tenant=`` checked); ``/api`` lists page with ``pageinate``/``page_size``/``page_no`` inside a
+``{"record_count", "<key>": [...]}`` wrapper and filter on ``lastupdatefromdate``; writes take
+arrays; registered webhooks get each ticket change, authenticated with Basic credentials.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hmac
+import json
+import logging
+import random
+import secrets
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qsl
+
+import falcon
+import falcon.asgi
+import httpx
+from attrs import define, field
+
+from vectis_sandbox import halopsa_world as shapes
+from vectis_sandbox.faults import Faults, faulty_app
+from vectis_sandbox.world import CUSTOMER_REPLIES, PROBLEMS, World
+
+logger = logging.getLogger(__name__)
+API = "/api"
+MAX_PAGE_SIZE = 100
+EXPIRED = (401, {"error": "invalid_token", "error_description": "The access token has expired"})
+
+
+@define
+class HaloState:
+    """Everything the fake Halo knows; tests read and change it directly."""
+
+    base_url: str = ""
+    faults: Faults = field(factory=Faults)
+    client_id: str = field(factory=lambda: str(uuid.uuid4()))
+    client_secret: str = field(factory=lambda: secrets.token_urlsafe(24))
+    tenant: str = "harborpoint"
+    token_seconds: float = 3600.0
+    tokens: dict[str, float] = field(factory=dict)
+    company_ids: dict[str, str] = field(factory=dict)
+    statuses: list[dict[str, Any]] = field(factory=shapes.statuses)
+    priorities: list[dict[str, Any]] = field(factory=shapes.priorities)
+    teams: list[dict[str, Any]] = field(factory=shapes.teams)
+    agents: list[dict[str, Any]] = field(factory=shapes.agents)
+    clients: dict[int, dict[str, Any]] = field(factory=dict)
+    sites: dict[int, dict[str, Any]] = field(factory=dict)
+    users: dict[int, dict[str, Any]] = field(factory=dict)
+    assets: dict[int, dict[str, Any]] = field(factory=dict)
+    tickets: dict[int, dict[str, Any]] = field(factory=dict)
+    actions: dict[int, list[dict[str, Any]]] = field(factory=dict)
+    contracts: dict[int, dict[str, Any]] = field(factory=dict)
+    invoices: dict[int, dict[str, Any]] = field(factory=dict)
+    webhooks: dict[str, dict[str, Any]] = field(factory=dict)
+    deliveries: list[asyncio.Task[None]] = field(factory=list)
+
+    @property
+    def credentials(self) -> dict[str, str]:
+        return {
+            "client_id": self.client_id,
+            "client_secret": self.client_secret,
+            "tenant": self.tenant,
+        }
+
+    def revoke_tokens(self) -> None:
+        """Halo forgets every token it issued (as after a restart or key rotation)."""
+        self.tokens.clear()
+
+    def add_ticket(self, client_id: int, summary: str, details: str = "") -> dict[str, Any]:
+        client = self.clients[client_id]
+        site = next((s for s in self.sites.values() if int(s["client_id"]) == client_id), None)
+        now = shapes.halo_time(_now())
+        ticket = {
+            "id": max(self.tickets, default=9000) + 1,
+            "summary": summary,
+            "details": details,
+            "client_id": client_id,
+            "client_name": client["name"],
+            "site_id": site["id"] if site else 0,
+            "site_name": site["name"] if site else "",
+            "user_id": 0,
+            "user_name": "",
+            "agent_id": 1,
+            "team": self.teams[0]["name"],
+            "team_id": self.teams[0]["id"],
+            "status_id": 1,
+            "priority_id": 3,
+            "tickettype_id": 36,
+            "sla_id": shapes.SLA_ID,
+            "dateoccurred": now,
+            "datecreated": now,
+            "last_update": now,
+            "lastactiondate": now,
+            "dateclosed": shapes.NO_DATE,
+            "third_party_id_string": "",
+            "deleted": False,
+        }
+        self.tickets[ticket["id"]] = ticket
+        self.actions[ticket["id"]] = []
+        return ticket
+
+    def add_action(
+        self, ticket_id: int, note: str, *, hidden: bool, outcome: str, who_type: int, who: str
+    ) -> dict[str, Any]:
+        ticket = self.tickets[ticket_id]
+        now = _now()
+        actions = self.actions.setdefault(ticket_id, [])
+        created = shapes.action(
+            ticket_id,
+            max((a["id"] for a in actions), default=0) + 1,
+            note=note,
+            who=who,
+            who_type=who_type,
+            who_agentid=shapes.API_AGENT_ID if who_type == 1 else 0,
+            at=now,
+            hidden=hidden,
+            outcome=outcome,
+        )
+        actions.append(created)
+        ticket["last_update"] = ticket["lastactiondate"] = shapes.halo_time(now)
+        return created
+
+
+def seeded(world: World) -> HaloState:
+    seeder = shapes.Seeder(world)
+    state = HaloState(clients=seeder.clients(), sites=seeder.sites(), users=seeder.users())
+    state.tickets, state.actions = seeder.tickets()
+    state.assets = seeder.assets()
+    state.contracts, state.invoices = seeder.contracts()
+    state.company_ids = {key: str(value) for key, value in seeder.client_ids.items()}
+    return state
+
+
+def base_url_for(server_url: str) -> str:
+    """What an operator types: the Halo address itself (``/api`` and ``/auth`` hang off it)."""
+    return server_url.rstrip("/")
+
+
+def create_app(state: HaloState) -> falcon.asgi.App[Any, Any]:
+    app = faulty_app(state.faults, expired=EXPIRED, middleware=[_Bearer(state)])
+    app.add_route("/auth/token", _Token(state))
+    app.add_route(f"{API}/Agent/me", _Fixed(lambda: shapes.API_AGENT))
+    app.add_route(f"{API}/Status", _Fixed(lambda: state.statuses))
+    app.add_route(f"{API}/Priority", _Fixed(lambda: state.priorities))
+    app.add_route(f"{API}/Team", _Fixed(lambda: state.teams))
+    app.add_route(f"{API}/Agent", _Fixed(lambda: state.agents))
+    app.add_route(f"{API}/Client", _List(lambda: state.clients, "clients", "alastupdate"))
+    app.add_route(f"{API}/Site", _List(lambda: state.sites, "sites", "slastupdate"))
+    app.add_route(f"{API}/Users", _List(lambda: state.users, "users", "ulastupdate"))
+    app.add_route(f"{API}/Asset", _List(lambda: state.assets, "assets", "dlastupdate"))
+    app.add_route(f"{API}/ClientContract", _List(lambda: state.contracts, "contracts", None))
+    app.add_route(f"{API}/RecurringInvoice", _List(lambda: state.invoices, "invoices", None))
+    app.add_route(f"{API}/Tickets", _Tickets(state))
+    app.add_route(f"{API}/Tickets/{{ticket_id:int}}", _Ticket(state))
+    app.add_route(f"{API}/Actions", _Actions(state))
+    app.add_route(f"{API}/Webhook", _Webhooks(state))
+    app.add_error_handler(HaloError, _handle_error)
+    return app
+
+
+def deliver(state: HaloState, event: str, ticket: dict[str, Any]) -> None:
+    """Post a ticket change to every active webhook, in the background."""
+    for webhook in state.webhooks.values():
+        if webhook.get("active", True):
+            task = asyncio.get_running_loop().create_task(_post(webhook, event, ticket))
+            state.deliveries.append(task)
+
+
+def webhook_delivery(
+    webhook: dict[str, Any], event: str, ticket: dict[str, Any]
+) -> tuple[bytes, dict[str, str]]:
+    """The body and headers Halo sends a webhook for one ticket change."""
+    body = json.dumps(
+        {
+            "event_id": str(uuid.uuid4()),
+            "webhook_id": webhook["id"],
+            "event": event,
+            "timestamp": shapes.halo_time(_now()),
+            "ticket_id": ticket["id"],
+            "ticket": _full(ticket),
+        }
+    ).encode()
+    user = f"{webhook.get('basic_username', '')}:{webhook.get('basic_password', '')}"
+    headers = {"Content-Type": "application/json"}
+    if webhook.get("authentication_type") == 1:
+        headers["Authorization"] = "Basic " + base64.b64encode(user.encode()).decode()
+    return body, headers
+
+
+def simulate_activity(state: HaloState, rng: random.Random) -> None:
+    """One customer doing something: a new ticket, or a reply on an open one."""
+    open_tickets = [t for t in state.tickets.values() if t["status_id"] != shapes.CLOSED_STATUS]
+    if open_tickets and rng.random() < 0.5:
+        ticket = rng.choice(sorted(open_tickets, key=lambda t: t["id"]))
+        reply = rng.choice(CUSTOMER_REPLIES)
+        state.add_action(
+            ticket["id"], reply, hidden=False, outcome="End-User Update", who_type=2, who="Customer"
+        )
+        event = "Action Added"
+    else:
+        summary, details = rng.choice(PROBLEMS)
+        ticket = state.add_ticket(rng.choice(sorted(state.clients)), summary, details)
+        event = "New Ticket Logged"
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return  # a synchronous caller: there is no loop to push webhooks from
+    deliver(state, event, ticket)
+
+
+class _Bearer:
+    def __init__(self, state: HaloState) -> None:
+        self._state = state
+
+    async def process_request(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
+        if not req.path.startswith(API + "/"):
+            return
+        scheme, _, token = (req.get_header("Authorization") or "").partition(" ")
+        expires = self._state.tokens.get(token) if scheme.lower() == "bearer" else None
+        if expires is None or expires < time.monotonic():
+            raise HaloError(401, "invalid_token", "The access token is missing, invalid or expired")
+
+
+class _Token:
+    def __init__(self, state: HaloState) -> None:
+        self._state = state
+
+    async def on_post(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
+        state = self._state
+        form = dict(parse_qsl((await req.stream.read()).decode()))
+        client_id, secret = form.get("client_id", ""), form.get("client_secret", "")
+        scheme, _, encoded = (req.get_header("Authorization") or "").partition(" ")
+        if scheme.lower() == "basic":
+            client_id, _, secret = base64.b64decode(encoded).decode().partition(":")
+        if form.get("grant_type") != "client_credentials":
+            raise HaloError(400, "unsupported_grant_type", "Only client_credentials is allowed")
+        if state.tenant and req.get_param("tenant") not in (None, state.tenant):
+            raise HaloError(401, "invalid_client", f"Unknown tenant {req.get_param('tenant')}")
+        if client_id != state.client_id or not hmac.compare_digest(secret, state.client_secret):
+            raise HaloError(401, "invalid_client", "The client credentials are not valid")
+        token = secrets.token_urlsafe(32)
+        state.tokens[token] = time.monotonic() + state.token_seconds
+        resp.media = {
+            "access_token": token,
+            "token_type": "Bearer",
+            "expires_in": int(state.token_seconds),
+            "scope": form.get("scope", "all"),
+        }
+
+
+class _Fixed:
+    def __init__(self, rows: Callable[[], Any]) -> None:
+        self._rows = rows
+
+    async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
+        resp.media = self._rows()
+
+
+class _List:
+    def __init__(
+        self, rows: Callable[[], dict[int, dict[str, Any]]], key: str, stamp: str | None
+    ) -> None:
+        self._rows, self._key, self._stamp = rows, key, stamp
+
+    async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
+        rows = sorted(self._rows().values(), key=lambda row: row["id"])
+        rows = _updated_since(req, rows, self._stamp)
+        if req.get_param("client_id"):
+            rows = [
+                r for r in rows if str(int(r.get("client_id") or 0)) == req.get_param("client_id")
+            ]
+        resp.media = _page(req, rows, self._key)
+
+
+class _Tickets:
+    def __init__(self, state: HaloState) -> None:
+        self._state = state
+
+    async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
+        rows = sorted(self._state.tickets.values(), key=lambda row: row["id"])
+        rows = _updated_since(req, rows, "last_update")
+        marker = req.get_param("third_party_id_string")
+        if marker is not None:
+            rows = [row for row in rows if row.get("third_party_id_string") == marker]
+        resp.media = _page(req, rows, "tickets")
+
+    async def on_post(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
+        items = await _array(req)
+        answers = []
+        for item in items:
+            if item.get("id"):
+                ticket = _ticket(self._state, _int(item["id"]))
+                _apply(self._state, ticket, item)
+                deliver(self._state, "Ticket Updated", ticket)
+            else:
+                client_id = _int(item.get("client_id"))
+                if not str(item.get("summary", "")).strip() or client_id not in self._state.clients:
+                    raise HaloError(
+                        400, "Bad Request", "summary and an existing client_id are required"
+                    )
+                ticket = self._state.add_ticket(client_id, item["summary"], item.get("details", ""))
+                ticket["third_party_id_string"] = str(item.get("third_party_id_string") or "")
+                _apply(self._state, ticket, item)
+                deliver(self._state, "New Ticket Logged", ticket)
+            answers.append(_full(ticket))
+        resp.status = falcon.HTTP_201
+        resp.media = answers[0] if len(answers) == 1 else answers
+
+
+class _Ticket:
+    def __init__(self, state: HaloState) -> None:
+        self._state = state
+
+    async def on_get(
+        self, req: falcon.asgi.Request, resp: falcon.asgi.Response, ticket_id: int
+    ) -> None:
+        resp.media = _full(_ticket(self._state, ticket_id))
+
+
+class _Actions:
+    def __init__(self, state: HaloState) -> None:
+        self._state = state
+
+    async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
+        ticket = _ticket(self._state, _int(req.get_param("ticket_id")))
+        rows = self._state.actions.get(ticket["id"], [])
+        if req.get_param_as_bool("excludesys"):
+            rows = [row for row in rows if row["who_type"] != 0]
+        resp.media = {"record_count": len(rows), "actions": rows}
+
+    async def on_post(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
+        answers = []
+        for item in await _array(req):
+            ticket = _ticket(self._state, _int(item.get("ticket_id")))
+            if not str(item.get("note", "")).strip():
+                raise HaloError(400, "Bad Request", "note is required")
+            created = self._state.add_action(
+                ticket["id"],
+                item["note"],
+                hidden=bool(item.get("hiddenfromuser")),
+                outcome=str(item.get("outcome") or "Note"),
+                who_type=1,
+                who=str(shapes.API_AGENT["name"]),
+            )
+            deliver(self._state, "Action Added", ticket)
+            answers.append(created)
+        resp.status = falcon.HTTP_201
+        resp.media = answers[0] if len(answers) == 1 else answers
+
+
+class _Webhooks:
+    def __init__(self, state: HaloState) -> None:
+        self._state = state
+
+    async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
+        resp.media = [_public(webhook) for webhook in self._state.webhooks.values()]
+
+    async def on_post(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
+        answers = []
+        for item in await _array(req):
+            if not item.get("url"):
+                raise HaloError(400, "Bad Request", "url is required for an outbound webhook")
+            webhook = {
+                **item,
+                "id": str(item.get("id") or uuid.uuid4()),
+                "active": item.get("active", True),
+            }
+            self._state.webhooks[webhook["id"]] = webhook
+            answers.append(_public(webhook))
+        resp.status = falcon.HTTP_201
+        resp.media = answers[0] if len(answers) == 1 else answers
+
+
+class HaloError(Exception):
+    """An error Halo answers with: ``{"error": ..., "error_description": ...}``."""
+
+    def __init__(self, status: int, error: str, description: str) -> None:
+        super().__init__(description)
+        self.status, self.error, self.description = status, error, description
+
+
+async def _handle_error(
+    req: falcon.asgi.Request, resp: falcon.asgi.Response, error: HaloError, params: Any
+) -> None:
+    resp.status = error.status
+    resp.media = {"error": error.error, "error_description": error.description}
+
+
+async def _post(webhook: dict[str, Any], event: str, ticket: dict[str, Any]) -> None:
+    body, headers = webhook_delivery(webhook, event, ticket)
+    try:
+        async with httpx.AsyncClient(timeout=10) as client:
+            response = await client.post(webhook["url"], content=body, headers=headers)
+        logger.info("webhook %s → %s", webhook["url"], response.status_code)
+    except httpx.HTTPError as error:
+        logger.warning("webhook to %s failed: %s", webhook["url"], error)
+
+
+def _apply(state: HaloState, ticket: dict[str, Any], item: dict[str, Any]) -> None:
+    """Set the fields an update names; unknown ids are refused as Halo refuses them."""
+    if "status_id" in item:
+        status = _int(item["status_id"])
+        if status not in {s["id"] for s in state.statuses}:
+            raise HaloError(400, "Bad Request", f"Unknown status {status}")
+        ticket["status_id"] = status
+        closed = status == shapes.CLOSED_STATUS
+        ticket["dateclosed"] = shapes.halo_time(_now()) if closed else shapes.NO_DATE
+    if "priority_id" in item:
+        ticket["priority_id"] = _int(item["priority_id"])
+    if "agent_id" in item:
+        ticket["agent_id"] = _int(item["agent_id"])
+    if "team_id" in item:
+        team = next((t for t in state.teams if t["id"] == _int(item["team_id"])), None)
+        if team is None:
+            raise HaloError(400, "Bad Request", f"Unknown team {item['team_id']}")
+        ticket["team_id"], ticket["team"] = team["id"], team["name"]
+    ticket["last_update"] = shapes.halo_time(_now())
+
+
+def _full(ticket: dict[str, Any]) -> dict[str, Any]:
+    """A ticket as single-object answers carry it: a priority object, ``flastupdate`` as in
+    Halo's captured create response, no list-only ``last_update``."""
+    full = {key: value for key, value in ticket.items() if key != "last_update"}
+    full["flastupdate"] = ticket["last_update"]
+    full["priority"] = {"priorityid": ticket["priority_id"], "slaid": shapes.SLA_ID}
+    full["reference"] = f"IN-{ticket['id']:07d}"
+    return full
+
+
+def _public(webhook: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in webhook.items() if key != "basic_password"}
+
+
+def _updated_since(
+    req: falcon.asgi.Request, rows: list[dict[str, Any]], stamp: str | None
+) -> list[dict[str, Any]]:
+    since = req.get_param("lastupdatefromdate")
+    if not since or stamp is None:
+        return rows
+    floor = _parse(since)
+    return [row for row in rows if _parse(row.get(stamp) or "") >= floor]
+
+
+def _page(req: falcon.asgi.Request, rows: list[dict[str, Any]], key: str) -> dict[str, Any]:
+    if not req.get_param_as_bool("pageinate"):
+        return {"record_count": len(rows), key: rows}
+    size = req.get_param_as_int("page_size", min_value=1, default=50)
+    size = min(size, MAX_PAGE_SIZE)
+    page = req.get_param_as_int("page_no", min_value=1, default=1)
+    start = (page - 1) * size
+    return {
+        "page_no": page,
+        "page_size": size,
+        "record_count": len(rows),
+        key: rows[start : start + size],
+    }
+
+
+async def _array(req: falcon.asgi.Request) -> list[dict[str, Any]]:
+    body = await req.get_media()
+    if not isinstance(body, list) or not all(isinstance(item, dict) for item in body):
+        raise HaloError(400, "Bad Request", "The request body must be an array of objects")
+    return body
+
+
+def _ticket(state: HaloState, ticket_id: int) -> dict[str, Any]:
+    ticket = state.tickets.get(ticket_id)
+    if ticket is None:
+        raise HaloError(404, "Not Found", f"Ticket {ticket_id} not found")
+    return ticket
+
+
+def _int(value: Any) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise HaloError(400, "Bad Request", f"{value!r} is not an id") from None
+
+
+def _parse(value: str) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise HaloError(400, "Bad Request", f"{value!r} is not a date") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)

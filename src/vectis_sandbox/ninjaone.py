@@ -1,0 +1,419 @@
+"""NinjaOne RMM API v2, served from memory: the demo world's devices, alerts and activities.
+
+Auth is OAuth2 client credentials at ``/ws/oauth/token`` and a bearer token on ``/v2``. Lists
+page with ``pageSize`` + ``after``; ``/v2/queries`` reports with a ``cursor`` name; activities
+newest first with ``newerThan``/``olderThan``. ``PUT /v2/webhook`` stores the one webhook of the
+API client; deliveries are activities with the expanded ``device`` and the custom headers the
+configuration names (NinjaOne signs nothing).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+import secrets
+import time
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qsl
+
+import falcon
+import falcon.asgi
+import httpx
+from attrs import define, field
+
+from vectis_sandbox import ninjaone_shapes as shapes
+from vectis_sandbox.faults import Faults, faulty_app
+from vectis_sandbox.world import World
+
+logger = logging.getLogger(__name__)
+API = "/v2"
+SCOPES = {"monitoring", "management", "control"}
+MAX_OPEN_ALERTS = 15
+NEW_ALERTS = (
+    ("high", "Disk C: free space below 5%"),
+    ("medium", "CPU above 90% for 15 minutes"),
+    ("medium", "Windows service 'Spooler' stopped"),
+    ("low", "Pending reboot for more than 7 days"),
+)
+
+
+@define
+class NinjaOneState:
+    """Everything the fake NinjaOne knows; tests read and change it directly."""
+
+    faults: Faults = field(factory=Faults)
+    client_id: str = field(factory=lambda: secrets.token_urlsafe(18))
+    client_secret: str = field(factory=lambda: secrets.token_urlsafe(32))
+    base_url: str = ""
+    organizations: dict[int, dict[str, Any]] = field(factory=dict)
+    locations: dict[int, dict[str, Any]] = field(factory=dict)
+    devices: dict[int, dict[str, Any]] = field(factory=dict)
+    health: dict[int, dict[str, Any]] = field(factory=dict)
+    antivirus: dict[int, dict[str, Any]] = field(factory=dict)
+    alerts: dict[str, dict[str, Any]] = field(factory=dict)
+    activities: list[dict[str, Any]] = field(factory=list)
+    company_ids: dict[str, str] = field(factory=dict)
+    tokens: dict[str, float] = field(factory=dict)
+    cursors: dict[str, tuple[str, int]] = field(factory=dict)
+    webhook: dict[str, Any] | None = None
+    deliveries: list[asyncio.Task[None]] = field(factory=list)
+    next_activity_id: int = 170000
+
+    @property
+    def credentials(self) -> dict[str, str]:
+        return {"client_id": self.client_id, "client_secret": self.client_secret}
+
+    def record(self, activity: dict[str, Any]) -> dict[str, Any]:
+        """Append an activity with the next id (ids grow with time, as NinjaOne's do)."""
+        self.next_activity_id += 1
+        stored = {"id": self.next_activity_id, **activity}
+        self.activities.append(stored)
+        return stored
+
+    def raise_alert(
+        self, device_id: int, severity: str, message: str, *, at: datetime | None = None
+    ) -> dict[str, Any]:
+        moment = (at or datetime.now(UTC)).timestamp()
+        alert = shapes.alert(str(uuid.uuid4()), device_id, message, moment)
+        self.alerts[alert["uid"]] = alert
+        self.health[device_id]["alertCount"] += 1
+        activity = self.record(
+            shapes.condition(alert, "TRIGGERED", shapes.SEVERITIES.get(severity, "NONE"))
+        )
+        deliver(self, activity)
+        return alert
+
+    def reset_alert(self, uid: str, data: dict[str, Any]) -> dict[str, Any]:
+        alert = self.alerts.pop(uid)
+        self.health[alert["deviceId"]]["alertCount"] -= 1
+        activity = shapes.condition(alert, "RESET", "NONE", moment=time.time())
+        activity["data"] = {**activity["data"], **data}
+        stored = self.record(activity)
+        deliver(self, stored)
+        return stored
+
+
+def seeded(world: World) -> NinjaOneState:
+    """The world's customers as NinjaOne organisations, its sites as locations."""
+    state = NinjaOneState()
+    location_ids: dict[tuple[str, str], int] = {}
+    for index, company in enumerate(world.companies):
+        org_id = index + 2
+        state.company_ids[company.key] = str(org_id)
+        state.organizations[org_id] = {
+            "id": org_id,
+            "name": company.name,
+            "description": f"Managed customer {company.identifier}",
+            "nodeApprovalMode": "AUTOMATIC",
+            "tags": [],
+            "fields": {},
+        }
+        for site in company.sites:
+            location_id = len(state.locations) + 2
+            location_ids[(company.key, site.name)] = location_id
+            state.locations[location_id] = {
+                "id": location_id,
+                "name": site.name,
+                "address": site.address,
+                "description": "",
+                "organizationId": org_id,
+                "tags": [],
+                "fields": {},
+            }
+    for device in world.devices:
+        org_id = int(state.company_ids[device.company])
+        location_id = location_ids[(device.company, device.site)]
+        state.devices[device.key] = shapes.device(
+            device, state.organizations[org_id], state.locations[location_id]
+        )
+        state.health[device.key] = shapes.health(device)
+        state.antivirus[device.key] = shapes.antivirus(device, world.now)
+    moments: list[tuple[float, dict[str, Any]]] = []
+    for alert in world.alerts:
+        severity = shapes.SEVERITIES.get(alert.severity, "NONE")
+        opened = shapes.alert(alert.uid, alert.device, alert.message, alert.raised_at.timestamp())
+        moments.append((opened["createTime"], shapes.condition(opened, "TRIGGERED", severity)))
+        if alert.reset_at is None:
+            state.alerts[alert.uid] = opened
+            state.health[alert.device]["alertCount"] += 1
+        else:
+            moments.append(
+                (
+                    alert.reset_at.timestamp(),
+                    shapes.condition(opened, "RESET", "NONE", moment=alert.reset_at.timestamp()),
+                )
+            )
+    for run in world.patch_runs:
+        devices = [device for device in world.devices if device.company == run.company]
+        moments.extend(shapes.patch_run(run.ran_at, devices, run.failed))
+    for device in world.devices:
+        moment = device.av_definitions_at.timestamp()
+        moments.append((moment, shapes.av_update(device.key, device.av_product, moment)))
+    for _, activity in sorted(moments, key=lambda pair: pair[0]):
+        state.record(activity)
+    return state
+
+
+def base_url_for(server_url: str) -> str:
+    """What an operator types as the instance URL: the host, no path."""
+    return server_url
+
+
+def simulate_activity(state: NinjaOneState, rng: random.Random) -> None:
+    """A condition triggers on some device: a new alert, its activity, a webhook delivery.
+
+    Past ``MAX_OPEN_ALERTS`` the oldest condition clears first, so a long demo stays readable.
+    """
+    if not state.devices:
+        return
+    if len(state.alerts) >= MAX_OPEN_ALERTS:
+        oldest = min(state.alerts.values(), key=lambda alert: alert["createTime"])
+        state.reset_alert(oldest["uid"], {})
+    severity, message = rng.choice(NEW_ALERTS)
+    state.raise_alert(rng.choice(sorted(state.devices)), severity, message)
+
+
+def create_app(state: NinjaOneState) -> falcon.asgi.App[Any, Any]:
+    app = faulty_app(
+        state.faults,
+        expired=(401, {"error": "invalid_token", "error_description": "Access token expired"}),
+        middleware=[_Auth(state)],
+    )
+    app.add_route("/ws/oauth/token", _Token(state))
+    app.add_route(f"{API}/organizations", _List(state, "organizations"))
+    app.add_route(f"{API}/locations", _List(state, "locations"))
+    app.add_route(f"{API}/devices", _List(state, "devices", brief=True))
+    app.add_route(f"{API}/devices-detailed", _List(state, "devices"))
+    app.add_route(f"{API}/queries/device-health", _Report(state, "health"))
+    app.add_route(f"{API}/queries/antivirus-status", _Report(state, "antivirus"))
+    app.add_route(f"{API}/alerts", _Alerts(state))
+    app.add_route(f"{API}/alert/{{uid}}/reset", _Reset(state))
+    app.add_route(f"{API}/activities", _Activities(state))
+    app.add_route(f"{API}/webhook", _Webhook(state))
+    app.add_error_handler(NinjaError, _handle_error)
+    return app
+
+
+def deliver(state: NinjaOneState, activity: dict[str, Any]) -> None:
+    """Push an activity to the configured webhook in the background, if its filter wants it."""
+    config = state.webhook
+    if config is None or not _wanted(state, config, activity):
+        return
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return  # no event loop (a synchronous caller): nothing can be posted
+    state.deliveries.append(loop.create_task(_post(state, config, activity)))
+
+
+def delivery(state: NinjaOneState, activity: dict[str, Any]) -> tuple[dict[str, str], bytes]:
+    """The headers and body NinjaOne would post for ``activity`` under the current webhook."""
+    config = state.webhook or {}
+    document = dict(activity)
+    device = state.devices.get(activity.get("deviceId") or -1)
+    if device is not None and "device" in config.get("expand", ["device"]):
+        document["device"] = {
+            key: value for key, value in device.items() if key not in ("os", "deviceType")
+        }
+    headers = {"Content-Type": "application/json"}
+    headers.update({item["name"]: item["value"] for item in config.get("headers", [])})
+    return headers, json.dumps(document).encode()
+
+
+class NinjaError(Exception):
+    """An error NinjaOne answers with (UNCONFIRMED shape: ``resultCode`` and ``errorMessage``)."""
+
+    def __init__(self, status: int, body: dict[str, Any]) -> None:
+        super().__init__(str(body))
+        self.status, self.body = status, body
+
+
+class _Auth:
+    def __init__(self, state: NinjaOneState) -> None:
+        self._state = state
+
+    async def process_request(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
+        if not req.path.startswith(API + "/"):
+            return
+        scheme, _, token = (req.get_header("Authorization") or "").partition(" ")
+        expires = self._state.tokens.get(token) if scheme.lower() == "bearer" else None
+        if expires is None or expires < time.time():
+            raise NinjaError(
+                401, {"error": "invalid_token", "error_description": "Invalid access token"}
+            )
+
+
+class _Token:
+    def __init__(self, state: NinjaOneState) -> None:
+        self._state = state
+
+    async def on_post(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
+        form = dict(parse_qsl((await req.stream.read()).decode()))
+        if form.get("grant_type") != "client_credentials":
+            raise NinjaError(400, {"error": "unsupported_grant_type"})
+        if (form.get("client_id"), form.get("client_secret")) != (
+            self._state.client_id,
+            self._state.client_secret,
+        ):
+            raise NinjaError(
+                401, {"error": "invalid_client", "error_description": "Bad client credentials"}
+            )
+        scope = set((form.get("scope") or "").split())
+        if not scope or not scope <= SCOPES:
+            raise NinjaError(400, {"error": "invalid_scope"})
+        token = secrets.token_urlsafe(32)
+        self._state.tokens[token] = time.time() + 3600
+        resp.media = {
+            "access_token": token,
+            "expires_in": 3600,
+            "scope": " ".join(sorted(scope)),
+            "token_type": "Bearer",
+        }
+
+
+class _List:
+    """A ``pageSize``/``after`` list ordered by id."""
+
+    def __init__(self, state: NinjaOneState, table: str, *, brief: bool = False) -> None:
+        self._state = state
+        self._table = table
+        self._brief = brief
+
+    async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
+        size = req.get_param_as_int("pageSize", min_value=1, default=1000) or 1000
+        after = req.get_param_as_int("after", default=None)
+        table: dict[int, dict[str, Any]] = getattr(self._state, self._table)
+        rows = [shapes.brief(row) if self._brief else row for _, row in sorted(table.items())]
+        if after is not None:
+            rows = [row for row in rows if row["id"] > after]
+        resp.media = rows[:size]
+
+
+class _Report:
+    """A ``/queries`` report: ``results`` with a named cursor for the next page."""
+
+    def __init__(self, state: NinjaOneState, table: str) -> None:
+        self._state = state
+        self._table = table
+
+    async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
+        size = req.get_param_as_int("pageSize", min_value=1, default=1000) or 1000
+        name = req.get_param("cursor")
+        offset = 0
+        if name:
+            path, offset = self._state.cursors.get(name, ("", -1))
+            if path != req.path:
+                raise NinjaError(400, {"resultCode": "FAILURE", "errorMessage": "Bad cursor"})
+        table: dict[int, dict[str, Any]] = getattr(self._state, self._table)
+        rows = [row for _, row in sorted(table.items())][offset : offset + size]
+        cursor = secrets.token_hex(8)
+        self._state.cursors[cursor] = (req.path, offset + len(rows))
+        resp.media = {
+            "cursor": {
+                "name": cursor,
+                "offset": offset,
+                "count": len(rows),
+                "expires": time.time() + 600,
+            },
+            "results": rows,
+        }
+
+
+class _Alerts:
+    def __init__(self, state: NinjaOneState) -> None:
+        self._state = state
+
+    async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
+        resp.media = sorted(self._state.alerts.values(), key=lambda alert: alert["createTime"])
+
+
+class _Reset:
+    def __init__(self, state: NinjaOneState) -> None:
+        self._state = state
+
+    async def on_post(self, req: falcon.asgi.Request, resp: falcon.asgi.Response, uid: str) -> None:
+        if uid not in self._state.alerts:
+            raise NinjaError(404, {"resultCode": "FAILURE", "errorMessage": "Alert not found"})
+        body = await req.get_media(default_when_empty={})
+        self._state.reset_alert(uid, body if isinstance(body, dict) else {})
+        resp.status = falcon.HTTP_204
+
+
+class _Activities:
+    def __init__(self, state: NinjaOneState) -> None:
+        self._state = state
+
+    async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
+        size = min(1000, max(10, req.get_param_as_int("pageSize", default=200) or 200))
+        newer = req.get_param_as_int("newerThan", default=None)
+        older = req.get_param_as_int("olderThan", default=None)
+        kind = (req.get_param("class") or "ALL").upper()
+        wanted_type = req.get_param("type")
+        rows = [
+            activity
+            for activity in reversed(self._state.activities)
+            if (newer is None or activity["id"] > newer)
+            and (older is None or activity["id"] < older)
+            and (kind != "DEVICE" or activity.get("deviceId") is not None)
+            and (kind != "SYSTEM" or activity.get("deviceId") is None)
+            and (wanted_type is None or activity.get("activityType") == wanted_type)
+        ]
+        last = self._state.activities[-1]["id"] if self._state.activities else None
+        resp.media = {"lastActivityId": last, "activities": rows[:size]}
+
+
+class _Webhook:
+    def __init__(self, state: NinjaOneState) -> None:
+        self._state = state
+
+    async def on_put(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
+        body = await req.get_media()
+        if not isinstance(body, dict) or not str(body.get("url", "")).startswith("http"):
+            raise NinjaError(400, {"resultCode": "FAILURE", "errorMessage": "A url is required"})
+        self._state.webhook = {
+            "url": body["url"],
+            "activities": dict(body.get("activities") or {}),
+            "expand": list(body.get("expand") or []),
+            "headers": [
+                {"name": str(item["name"]), "value": str(item["value"])}
+                for item in body.get("headers") or []
+            ],
+            "organizationIds": list(body.get("organizationIds") or []),
+        }
+        resp.status = falcon.HTTP_204
+
+    async def on_delete(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
+        self._state.webhook = None
+        resp.status = falcon.HTTP_204
+
+
+def _wanted(state: NinjaOneState, config: dict[str, Any], activity: dict[str, Any]) -> bool:
+    filters = config.get("activities") or {}
+    if filters:
+        codes = filters.get(activity.get("activityType"))
+        if codes is None or (codes and activity.get("statusCode") not in codes):
+            return False
+    organizations = config.get("organizationIds") or []
+    device = state.devices.get(activity.get("deviceId") or -1)
+    return not organizations or (device is not None and device["organizationId"] in organizations)
+
+
+async def _post(state: NinjaOneState, config: dict[str, Any], activity: dict[str, Any]) -> None:
+    headers, body = delivery(state, activity)
+    try:
+        async with httpx.AsyncClient(timeout=10) as client:
+            response = await client.post(config["url"], content=body, headers=headers)
+        logger.info("webhook %s → %s", config["url"], response.status_code)
+    except httpx.HTTPError as error:
+        logger.warning("webhook to %s failed: %s", config["url"], error)
+
+
+async def _handle_error(
+    req: falcon.asgi.Request, resp: falcon.asgi.Response, error: NinjaError, params: Any
+) -> None:
+    resp.status = error.status
+    resp.media = error.body

@@ -1,0 +1,104 @@
+"""Autotask's anti-corruption layer and sync cursor, without HTTP recordings."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import cattrs
+import httpx
+import pytest
+
+from vectis.adapters.vendors.autotask import mapping, wire
+from vectis.adapters.vendors.autotask.client import (
+    AutotaskAccount,
+    AutotaskClient,
+    AutotaskSettings,
+)
+from vectis.adapters.vendors.autotask.gateway import AutotaskSync, external_marker
+from vectis.domain.errors import InvalidValue, VendorRejected
+from vectis.domain.events import EventKind
+
+ZONE = "https://webservices5.autotask.net/atservicesrest"
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("2019-09-23T11:00:00.000Z", datetime(2019, 9, 23, 11, tzinfo=UTC)),
+        ("2018-01-23T11:00:00.00Z", datetime(2018, 1, 23, 11, tzinfo=UTC)),
+        ("2019-09-23T11:00:00.1234567Z", datetime(2019, 9, 23, 11, 0, 0, 123456, tzinfo=UTC)),
+        ("2019-09-23T11:00:00", datetime(2019, 9, 23, 11, tzinfo=UTC)),
+        ("2019-09-23T13:00:00+02:00", datetime(2019, 9, 23, 11, tzinfo=UTC)),
+    ],
+)
+def test_autotask_times_are_read_as_utc(raw: str, expected: datetime) -> None:
+    assert mapping.parse_time(raw) == expected
+
+
+def test_a_time_that_is_not_one_is_an_invalid_value() -> None:
+    with pytest.raises(InvalidValue):
+        mapping.parse_time("yesterday")
+
+
+def test_a_null_required_text_does_not_become_the_word_none() -> None:
+    with pytest.raises(cattrs.BaseValidationError):
+        wire.structure({"id": 1, "companyName": None}, wire.Company)
+
+
+def test_long_idempotency_keys_are_hashed_into_the_fifty_character_external_id() -> None:
+    assert external_marker("wb-1") == "vectis:wb-1"
+    long = external_marker("x" * 80)
+    assert len(long) == 50 and long.startswith("vectis:") and long == external_marker("x" * 80)
+
+
+def _delivery(action: str, entity: str = "Ticket", **fields: Any) -> wire.WebhookDelivery:
+    return wire.WebhookDelivery(
+        Action=action, EntityType=entity, Id=7, EventTime="2025-09-15T14:57:50Z", Fields=fields
+    )
+
+
+def test_a_deleted_ticket_is_a_closed_event_and_other_entities_are_dropped() -> None:
+    (deleted,) = mapping.webhook_events(_delivery("Delete"), frozenset({"5"}))
+    assert (deleted.kind, deleted.title) == (EventKind.TICKET_CLOSED, "Ticket #7 deleted")
+    assert mapping.webhook_events(_delivery("Create", entity="Company"), frozenset({"5"})) == []
+    (updated,) = mapping.webhook_events(_delivery("Update", Status=8), frozenset({"5"}))
+    assert updated.kind == EventKind.TICKET_UPDATED
+
+
+def _page(items: list[dict[str, Any]], date: str) -> httpx.Response:
+    body = {"items": items, "pageDetails": {"count": len(items), "nextPageUrl": None}}
+    return httpx.Response(200, json=body, headers={"Date": date})
+
+
+async def test_the_cursor_never_passes_the_servers_clock_at_the_start_of_the_read() -> None:
+    # A record changed while the read was under way carries a time after the first response;
+    # the next sync must start no later than that first response, or it would miss changes
+    # to records on pages already read.
+    company = {
+        "id": 174,
+        "companyName": "Autotask Corporation",
+        "lastTrackedModifiedDateTime": "2019-10-01T08:00:30.000Z",
+    }
+
+    def serve(request: httpx.Request) -> httpx.Response:
+        return _page([company], "Tue, 01 Oct 2019 08:00:10 GMT")
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(serve)) as http:
+        account = AutotaskAccount(base_url=ZONE, username="u", secret="s", integration_code="c")
+        sync = AutotaskSync(AutotaskClient(http, account), AutotaskSettings())
+        batches = [batch async for batch in sync.read("companies", "2019-09-01T00:00:00.000Z")]
+
+    assert batches[-1].cursor == "2019-10-01T08:00:09.000Z"
+
+
+async def test_a_next_page_on_another_host_is_refused() -> None:
+    def serve(request: httpx.Request) -> httpx.Response:
+        body = {"items": [], "pageDetails": {"nextPageUrl": "https://attacker.example/next"}}
+        return httpx.Response(200, json=body)
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(serve)) as http:
+        account = AutotaskAccount(base_url=ZONE, username="u", secret="s", integration_code="c")
+        sync = AutotaskSync(AutotaskClient(http, account), AutotaskSettings())
+        with pytest.raises(VendorRejected, match="off the zone's host"):
+            _ = [batch async for batch in sync.read("tickets", None)]

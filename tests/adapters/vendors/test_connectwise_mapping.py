@@ -1,0 +1,124 @@
+"""ConnectWise pieces that need no HTTP: the cursor, write bodies, links and the sandbox's queries."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from vectis.adapters.vendors.connectwise import mapping
+from vectis.adapters.vendors.connectwise.client import (
+    ConnectWiseAccount,
+    ConnectWiseOptions,
+    _next_page,
+)
+from vectis.adapters.vendors.connectwise.cursor import Watermark
+from vectis.adapters.vendors.connectwise.gateway import external_reference
+from vectis.domain.records import TicketChange, TicketDraft
+from vectis_sandbox.connectwise_query import QueryError, matcher, ordered
+
+ACCOUNT = ConnectWiseAccount(
+    base_url="https://api-eu.myconnectwise.net/v4_6_release",
+    company_id="harbor point",
+    public_key="pub",
+    private_key="priv",
+    client_id="client",
+)
+
+
+def record(record_id: int, updated: str) -> dict[str, object]:
+    return {"id": record_id, "_info": {"lastUpdated": updated}}
+
+
+def test_a_watermark_remembers_the_parents_read_at_its_second() -> None:
+    mark = Watermark.parse(None)
+    for raw in (record(1, "2026-11-27T08:00:00Z"), record(2, "2026-11-27T09:00:00Z")):
+        mark = mark.advance(raw)
+    mark = mark.advance(record(3, "2026-11-27T09:00:00.250Z"))
+
+    cursor = mark.encode(with_seen=True)
+
+    assert cursor == "2026-11-27T09:00:00Z|2,3"
+    again = Watermark.parse(cursor)
+    assert again.condition() == "lastUpdated >= [2026-11-27T09:00:00Z]"
+    assert again.already_read(record(2, "2026-11-27T09:00:00Z"))
+    assert not again.already_read(record(4, "2026-11-27T09:00:00Z")), "same second, not read"
+    assert not again.already_read(record(2, "2026-11-27T09:05:00Z")), "changed again since"
+    assert again.encode(with_seen=False) == "2026-11-27T09:00:00Z"
+
+
+def test_an_unreadable_cursor_reads_everything_again() -> None:
+    assert Watermark.parse("yesterday").condition() is None
+
+
+def test_the_external_reference_fits_connectwise_and_its_condition_syntax() -> None:
+    assert external_reference("wb-7f3a9c") == "vectis:wb-7f3a9c"
+    odd = external_reference('rule "disk" / ' + "x" * 200)
+    assert odd.startswith("vectis:") and len(odd) <= 100 and '"' not in odd
+    assert odd == external_reference('rule "disk" / ' + "x" * 200)
+
+
+def test_a_long_summary_is_shortened_and_kept_whole_in_the_description() -> None:
+    summary = "Backup failed on " + "FS01 " * 30
+    body = mapping.new_ticket(
+        TicketDraft(company_id="AldridgeCo", summary=summary.strip(), description="Details."),
+        board_id="30",
+        external_reference="vectis:k",
+    )
+
+    assert len(body["summary"]) == mapping.SUMMARY_LIMIT and body["summary"].endswith("…")
+    assert body["initialDescription"].startswith(summary.strip())
+    assert body["company"] == {"identifier": "AldridgeCo"}
+    assert body["board"] == {"id": 30} and "priority" not in body
+
+
+def test_a_change_patches_the_board_before_the_status() -> None:
+    operations = mapping.ticket_patch(TicketChange(status_id="571", board_id="31"))
+
+    assert [op["path"] for op in operations] == ["board", "status"]
+
+
+def test_the_ticket_link_points_at_the_console_host() -> None:
+    default = ConnectWiseOptions().ticket_url(ACCOUNT, 42)
+    on_premise = ConnectWiseOptions(console_url="https://cw.example.com/v2025_1")
+
+    assert default == (
+        "https://eu.myconnectwise.net/v4_6_release/services/system_io/Service/"
+        "fv_sr100_request.rails?service_recid=42&companyName=harbor%20point"
+    )
+    assert on_premise.ticket_url(ACCOUNT, 42).startswith("https://cw.example.com/v2025_1/")
+    assert ConnectWiseOptions(ticket_url_template="").ticket_url(ACCOUNT, 42) == ""
+
+
+@pytest.mark.parametrize(
+    ("headers", "count", "expected"),
+    [
+        ({"Link": '<https://na.myconnectwise.net/x?page=3&pageSize=2>; rel="next"'}, 2, 3),
+        ({"Link": '<https://na.myconnectwise.net/x?page=1&pageSize=2>; rel="first"'}, 2, None),
+        ({}, 2, 3),
+        ({}, 1, None),
+    ],
+)
+def test_the_next_page_comes_from_the_link_header(
+    headers: dict[str, str], count: int, expected: int | None
+) -> None:
+    response = httpx.Response(200, headers=headers, json=[])
+
+    assert _next_page(response, 2, count, 2) == expected
+
+
+def test_the_sandbox_reads_connectwise_conditions() -> None:
+    tickets = [
+        {"id": 1, "externalXRef": "Vectis:K1", "_info": {"lastUpdated": "2026-11-27T08:00:00Z"}},
+        {"id": 2, "company": {"id": 250}, "_info": {"lastUpdated": "2026-11-27T09:00:00Z"}},
+    ]
+
+    def ids(conditions: str) -> list[int]:
+        wanted = matcher(conditions)
+        return [int(str(t["id"])) for t in tickets if wanted(t)]
+
+    assert ids("lastUpdated >= [2026-11-27T09:00:00Z]") == [2]
+    assert ids('externalXRef="vectis:k1"') == [1]
+    assert ids("company/id=250 and lastUpdated > [2026-11-27T08:30:00Z]") == [2]
+    assert [t["id"] for t in ordered(tickets, "lastUpdated desc")] == [2, 1]
+    with pytest.raises(QueryError):
+        matcher("id=1 or id=2")
