@@ -189,6 +189,21 @@ async def test_a_read_only_token_cannot_write_back(
             },
             "empty",
         ),
+        (
+            {"integration_id": str(uuid4()), "action": {"type": "ticket.update", "ticket_id": "1"}},
+            "at least one field",
+        ),
+        (
+            {
+                "integration_id": str(uuid4()),
+                "action": {"type": "ticket.create", "company_id": "19298", "summary": ""},
+            },
+            "summary",
+        ),
+        (
+            {"integration_id": str(uuid4()), "action": {"type": "alert.reset"}},
+            "alert_id",
+        ),
     ],
 )
 async def test_invalid_write_back_requests_get_400_naming_the_problem(

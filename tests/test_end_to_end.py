@@ -25,6 +25,7 @@ from vectis.application.services import Services
 from vectis.container import Runtime
 from vectis_sandbox.connectwise import ConnectWiseState, callback_body, sign
 from vectis_sandbox.server import QuietServer, Sandbox, running_sandbox
+from vectis_sandbox.world import build_world
 
 T = TypeVar("T")
 
@@ -73,7 +74,8 @@ async def working(runtime: Runtime, services: Services) -> AsyncIterator[None]:
 async def demo(runtime: Runtime) -> AsyncIterator[tuple[Services, Sandbox, str]]:
     with runtime.database():
         async with (
-            running_sandbox() as sandbox,
+            # A small world: these tests follow one change through every layer.
+            running_sandbox(world=build_world(tickets_per_company=4)) as sandbox,
             runtime.services() as services,
             serving(runtime, services) as url,
             working(runtime, services),
@@ -108,12 +110,19 @@ async def test_a_ticket_opened_in_the_psa_is_acknowledged_through_every_layer(
 
     assert [note["text"] for note in notes] == [DEFAULT_ACKNOWLEDGEMENT]
     assert notes[0]["detailDescriptionFlag"] is True, "a customer-facing reply"
+
+    async def finished() -> bool:
+        with owner_connection(database_url) as owner:
+            row = owner.execute("SELECT count(*) FROM writebacks WHERE status = 'succeeded'")
+            return bool(row.fetchone()[0])  # type: ignore[index]
+
+    await eventually(finished)
     with owner_connection(database_url) as owner:
-        event = owner.execute(
+        opened = owner.execute(
             "SELECT e.kind, e.source, e.title, c.name FROM events e JOIN customers c ON c.id = e.customer_id "
-            "WHERE e.subject_id = %s",
+            "WHERE e.subject_id = %s AND e.kind = 'ticket.opened'",
             (str(ticket_id),),
-        ).fetchone()
+        ).fetchall()
         audit = owner.execute(
             "SELECT actor_id, outcome FROM audit_log WHERE action = 'writeback.ticket.add_note' "
             "AND target_id = %s ORDER BY id",
@@ -123,12 +132,9 @@ async def test_a_ticket_opened_in_the_psa_is_acknowledged_through_every_layer(
             "SELECT status, attempts, result->>'note_id' FROM writebacks WHERE action = 'ticket.add_note'"
         ).fetchone()
         leftover_jobs = await _settled_jobs(owner)
-    assert event == (
-        "ticket.opened",
-        "connectwise",
-        f"Ticket #{ticket_id} opened",
-        "Aldridge & Co.",
-    )
+    assert opened == [
+        ("ticket.opened", "connectwise", f"Ticket #{ticket_id} opened", "Aldridge & Co.")
+    ], "the callback and the sync it triggers record the opening once"
     assert audit == [
         ("acknowledge-new-tickets", "requested"),
         ("acknowledge-new-tickets", "succeeded"),

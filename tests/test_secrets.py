@@ -54,7 +54,14 @@ async def test_credentials_sealed_for_one_integration_do_not_open_for_another(
         vendor="connectwise",
         name="PSA 2",
         base_url="https://api-eu.myconnectwise.net/v4_6_release",
-        credentials=Credentials(values={"private_key": "other"}),
+        credentials=Credentials(
+            values={
+                "company_id": "harborpoint",
+                "public_key": "pub2",
+                "private_key": "other",
+                "client_id": "cid",
+            }
+        ),
         test=False,
     )
     with owner_connection(database_url) as owner:

@@ -16,11 +16,13 @@ from vectis.application.services import Services
 from vectis.container import Container
 from vectis.domain.errors import VendorAuthFailed, VendorUnavailable
 from vectis.domain.events import EventKind, InboundEvent, SubjectRef, event_key
-from vectis.domain.integration import Credentials, Integration
+from vectis.domain.integration import Credentials, Integration, VendorInfo
 from vectis.domain.records import (
     Alert,
     AlertState,
     Named,
+    Reference,
+    ReferenceKind,
     SkippedRecord,
     SyncBatch,
     Ticket,
@@ -83,6 +85,12 @@ class FakeSource:
 @define
 class FakeConnectors:
     source: FakeSource
+
+    def vendors(self) -> list[VendorInfo]:
+        return [VendorInfo(key="connectwise", label="PSA", credential_fields=(), base_url_hint="")]
+
+    async def check_credentials(self, integration: Integration, credentials: Credentials) -> str:
+        return await self.source.check()
 
     def sync_source(self, integration: Integration, credentials: Credentials) -> FakeSource:
         return self.source
@@ -347,3 +355,24 @@ async def test_a_change_delivered_by_webhook_and_then_synced_is_one_event(
         EventKind.TICKET_OPENED,
     )
     assert opened == [("1",), ("2",), ("3",)]
+
+
+async def test_a_complete_listing_tells_references_apart_by_kind(
+    services: Services, source: FakeSource, database_url: str
+) -> None:
+    world = await make_tenant(services)
+    status = Reference(kind=ReferenceKind.STATUS, id="4", name="Waiting")
+    priority = Reference(kind=ReferenceKind.PRIORITY, id="4", name="Low")
+    source.pages = {"references": [[status, priority]]}
+    source.snapshots = ("references",)
+    integration = await _integration(services, world)
+    await services.sync.run(world.tenant.id, integration.id)
+    source.pages = {"references": [[status]]}
+
+    await services.sync.run(world.tenant.id, integration.id)
+
+    rows = _rows(
+        database_url,
+        "SELECT kind, deleted_at IS NOT NULL FROM ticket_references ORDER BY kind",
+    )
+    assert rows == [("priority", True), ("status", False)]

@@ -29,6 +29,7 @@ from vectis.adapters.security.secretbox import AesGcmSecretBox
 from vectis.adapters.vendors._http.urls import VendorUrlPolicy
 from vectis.adapters.vendors.registry import VendorConnectors
 from vectis.application.audit import AuditService
+from vectis.application.customer_records import CustomerRecordsService
 from vectis.application.demo import SandboxAccount
 from vectis.application.errors import ConfigurationError
 from vectis.application.health import HealthService
@@ -64,7 +65,11 @@ class Container(containers.DeclarativeContainer):
         AesGcmSecretBox, secret_key, settings.provided.previous_secret_keys
     )
     http_client = providers.Singleton(
-        httpx.AsyncClient, timeout=httpx.Timeout(20.0, connect=5.0), follow_redirects=False
+        httpx.AsyncClient,
+        timeout=providers.Factory(
+            httpx.Timeout, settings.provided.vendor_timeout_seconds, connect=5.0
+        ),
+        follow_redirects=False,
     )
     rate_limiter = providers.Singleton(PostgresRateLimiter, engine)
     connectors = providers.Singleton(VendorConnectors, http_client, rate_limiter)
@@ -83,6 +88,7 @@ class Container(containers.DeclarativeContainer):
     sync = providers.Singleton(SyncService, uow, integrations, connectors, clock)
     writebacks = providers.Singleton(WriteBackService, uow, integrations, connectors, clock)
     inbox = providers.Singleton(InboxService, uow, integrations, connectors, writebacks, clock)
+    records = providers.Singleton(CustomerRecordsService, uow, integrations, writebacks)
     health = providers.Singleton(HealthService, probe)
     services = providers.Singleton(
         Services,
@@ -90,6 +96,7 @@ class Container(containers.DeclarativeContainer):
         identity=identity,
         audit=audit,
         integrations=integrations,
+        records=records,
         sync=sync,
         writebacks=writebacks,
         inbox=inbox,

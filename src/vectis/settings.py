@@ -23,6 +23,7 @@ class Settings:
     port: int = 8000
     allow_private_urls: bool = False
     worker_concurrency: int = 4
+    vendor_timeout_seconds: float = 20.0
     log_level: str = "INFO"
 
     @property
@@ -51,6 +52,9 @@ class Settings:
             worker_concurrency=_integer(
                 env, "VECTIS_WORKER_CONCURRENCY", defaults.worker_concurrency
             ),
+            vendor_timeout_seconds=_number(
+                env, "VECTIS_VENDOR_TIMEOUT_SECONDS", defaults.vendor_timeout_seconds
+            ),
             log_level=env.get("VECTIS_LOG_LEVEL", defaults.log_level).upper(),
         )
 
@@ -66,6 +70,19 @@ def _integer(env: Mapping[str, str], name: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise ConfigurationError(f"{name} must be a whole number, not {raw!r}") from None
+
+
+def _number(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if value <= 0:
+        raise ConfigurationError(f"{name} must be a positive number of seconds, not {raw!r}")
+    return value
 
 
 def _flag(env: Mapping[str, str], name: str) -> bool:

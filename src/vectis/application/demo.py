@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 
 from attrs import field, frozen
@@ -13,15 +14,28 @@ from vectis.domain.integration import Credentials
 from vectis.domain.tenancy import Role, Tenant
 from vectis.domain.writeback import SubscribeWebhooks
 
+logger = logging.getLogger(__name__)
+
 DEMO_TENANT = "Harbor Point IT"
 DEMO_SLUG = "harbor-point"
 DEMO_CUSTOMERS: Mapping[str, Sequence[str]] = {
-    "Aldridge & Co.": ("London HQ", "Leeds Office"),
-    "Bayside Bistro": ("Harbour Street",),
-    "Coast Logistics": ("Head Office", "Felixstowe Depot", "Southampton Depot"),
-    "Drexel Dental": ("Northside Clinic", "Riverside Clinic"),
-    "Edison Manufacturing": ("Plant 1", "Plant 2"),
+    "Aldridge & Co.": ("Head Office", "Warehouse"),
+    "Bayside Bistro": ("Harbourfront",),
+    "Coast Logistics": ("Depot North", "Depot South", "Head Office"),
+    "Drexel Dental": ("Main Street Clinic", "Eastgate Clinic"),
+    "Edison Manufacturing": ("Plant 1",),
 }
+DEMO_PSA: Mapping[str, str] = {
+    # The demo MSP runs ConnectWise, and still serves the customers it took over from two
+    # smaller MSPs from their Autotask and HaloPSA; NinjaOne manages every customer's devices.
+    "Aldridge & Co.": "connectwise",
+    "Bayside Bistro": "connectwise",
+    "Coast Logistics": "autotask",
+    "Drexel Dental": "halopsa",
+    "Edison Manufacturing": "connectwise",
+}
+PSA_VENDORS = frozenset(DEMO_PSA.values())
+SANDBOX_REQUESTS_PER_MINUTE = 60_000
 DEMO_TEAM = (
     ("sam.okafor", "Sam Okafor", Role.TECH),
     ("riley.chen", "Riley Chen", Role.READ_ONLY),
@@ -69,7 +83,22 @@ class DemoSeeder:
         else:
             await self._services.tenancy.set_password(admin_email, admin_password)
         await self._connect(tenant, sandbox, webhook_base_url.rstrip("/"))
+        await self._sync(tenant)
         return DemoLogin(tenant=tenant, email=admin_email, team=team)
+
+    async def _sync(self, tenant: Tenant) -> None:
+        """Sync every integration once now, so the hub has data from its first page."""
+        seeder = Principal.system(tenant.id, "demo")
+        for integration in await self._services.integrations.list(seeder):
+            run = await self._services.sync.run(tenant.id, integration.id)
+            total = run.total
+            logger.info(
+                "synced %s: %s, %d records (%d new)",
+                integration.name,
+                run.status.value,
+                total.fetched,
+                total.created,
+            )
 
     async def _connect(
         self, tenant: Tenant, sandbox: Sequence[SandboxAccount], webhook_base_url: str
@@ -125,11 +154,16 @@ class DemoSeeder:
                 name=account.name,
                 base_url=account.base_url,
                 credentials=Credentials(values=account.credentials),
-                settings={"acknowledge_new_tickets": True},
+                settings={
+                    "acknowledge_new_tickets": True,
+                    # The sandbox is on loopback: no vendor quota to protect.
+                    "requests_per_minute": SANDBOX_REQUESTS_PER_MINUTE,
+                },
             )
             for company_ref, company_name in account.companies.items():
                 customer = customers.get(company_name)
-                if customer:
+                psa = account.vendor in PSA_VENDORS
+                if customer and (not psa or DEMO_PSA[company_name] == account.vendor):
                     await self._services.integrations.link_customer(
                         seeder, integration.id, company_ref, customer.id
                     )

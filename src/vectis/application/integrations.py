@@ -14,8 +14,9 @@ from vectis.application.identity import require
 from vectis.application.ports import Clock, Connectors, SecretBox, UrlPolicy
 from vectis.application.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from vectis.domain.audit import AuditTarget, Outcome
+from vectis.domain.errors import InvalidValue
 from vectis.domain.identity import Principal
-from vectis.domain.integration import WEBHOOK_SECRET, Credentials, Integration
+from vectis.domain.integration import WEBHOOK_SECRET, Credentials, Integration, VendorInfo
 from vectis.domain.mapping import LinkSuggestion, suggest_links
 from vectis.domain.tenancy import Permission, validate_name
 
@@ -48,7 +49,15 @@ class IntegrationService:
     ) -> Integration:
         """Add an integration; unless ``test`` is false, its credentials must work first."""
         require(principal, Permission.MANAGE_INTEGRATIONS)
+        vendor_info = self._vendor(vendor)
         base_url = await self._urls.check_base_url(base_url)
+        missing = [
+            field.label
+            for field in vendor_info.credential_fields
+            if not (credentials.get(field.key) or "").strip()
+        ]
+        if missing:
+            raise InvalidValue(f"{vendor_info.label} needs {', '.join(missing)}")
         if not credentials.get(WEBHOOK_SECRET):
             credentials = Credentials(
                 values={**credentials.values, WEBHOOK_SECRET: secrets.token_urlsafe(32)}
@@ -64,7 +73,7 @@ class IntegrationService:
         )
         if test:
             # A VendorError here (refused credentials, unreachable host) stops the add.
-            await self._connectors.sync_source(integration, credentials).check()
+            await self._connectors.check_credentials(integration, credentials)
         sealed = self._seal(integration.id, credentials)
         async with self._uow(principal.tenant_id) as uow:
             await uow.integrations.add(integration, sealed)
@@ -149,6 +158,18 @@ class IntegrationService:
             customers = await uow.customers.find()
         return suggest_links(companies, customers, linked)
 
+    def vendors(self) -> list[VendorInfo]:
+        return self._connectors.vendors()
+
+    async def find(self, principal: Principal, name_or_id: str) -> Integration:
+        """An integration by its id or its name (what the CLI and links use)."""
+        require(principal, Permission.READ)
+        async with self._uow(principal.tenant_id) as uow:
+            for integration in await uow.integrations.list_all():
+                if name_or_id in (str(integration.id), integration.name):
+                    return integration
+        raise NotFound(f"no integration named {name_or_id!r}")
+
     async def get(self, principal: Principal, integration_id: UUID) -> Integration:
         require(principal, Permission.READ)
         async with self._uow(principal.tenant_id) as uow:
@@ -164,6 +185,13 @@ class IntegrationService:
         sealed = await uow.integrations.sealed_credentials(integration_id)
         values = json.loads(self._secret_box.open(sealed, context=integration_id.bytes))
         return Credentials(values=values)
+
+    def _vendor(self, vendor: str) -> VendorInfo:
+        for info in self._connectors.vendors():
+            if info.key == vendor:
+                return info
+        known = ", ".join(info.key for info in self._connectors.vendors())
+        raise InvalidValue(f"unknown vendor {vendor!r}; Vectis connects {known}")
 
     def _seal(self, integration_id: UUID, credentials: Credentials) -> bytes:
         plaintext = json.dumps(dict(credentials.values)).encode()

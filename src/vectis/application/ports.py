@@ -11,7 +11,7 @@ from attrs import frozen
 
 from vectis.domain.alerting import Alerting
 from vectis.domain.events import InboundEvent
-from vectis.domain.integration import Credentials, Integration
+from vectis.domain.integration import Credentials, Integration, VendorInfo
 from vectis.domain.sync import SyncSource
 from vectis.domain.ticketing import Ticketing
 
@@ -89,6 +89,15 @@ class AuditChainer(Protocol):
 
 class Connectors(Protocol):
     """Builds the vendor gateway that offers a capability for one integration."""
+
+    def vendors(self) -> list[VendorInfo]:
+        """The vendors Vectis can connect, and what connecting each one asks for."""
+        ...
+
+    async def check_credentials(self, integration: Integration, credentials: Credentials) -> str:
+        """One cheap authenticated call (the integration need not be stored yet); return a
+        label for the account, or raise ``VendorError``."""
+        ...
 
     def sync_source(self, integration: Integration, credentials: Credentials) -> SyncSource: ...
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from attrs import frozen
 
 from vectis.application.audit import AuditService
+from vectis.application.customer_records import CustomerRecordsService
 from vectis.application.health import HealthService
 from vectis.application.identity import IdentityService
 from vectis.application.inbox import InboxService
@@ -20,6 +21,7 @@ class Services:
     identity: IdentityService
     audit: AuditService
     integrations: IntegrationService
+    records: CustomerRecordsService
     sync: SyncService
     writebacks: WriteBackService
     inbox: InboxService

@@ -8,9 +8,11 @@ the run and the integration's health while the other streams go on.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
-from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections import defaultdict, deque
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -21,7 +23,13 @@ from vectis.application.identity import require
 from vectis.application.integrations import IntegrationService
 from vectis.application.ports import Clock, Connectors
 from vectis.application.unit_of_work import UnitOfWork, UnitOfWorkFactory
-from vectis.domain.changes import StoredAlert, alert_events, note_events, ticket_events
+from vectis.domain.changes import (
+    StoredAlert,
+    StoredTicket,
+    alert_events,
+    note_events,
+    ticket_events,
+)
 from vectis.domain.errors import VendorAuthFailed, VendorError
 from vectis.domain.events import Event, EventKind, InboundEvent, SubjectRef, event_key
 from vectis.domain.identity import Principal
@@ -30,12 +38,13 @@ from vectis.domain.records import (
     Alert,
     AlertState,
     Deletion,
+    Reference,
     SyncBatch,
     Ticket,
     TicketNote,
     VendorCompany,
 )
-from vectis.domain.sync import StreamCounts, SyncRun, SyncStatus
+from vectis.domain.sync import StreamCounts, SyncRun, SyncSource, SyncStatus
 from vectis.domain.tenancy import Permission
 
 logger = logging.getLogger(__name__)
@@ -43,6 +52,7 @@ logger = logging.getLogger(__name__)
 SYNC_INTEGRATION = "vectis:sync_integration"
 DEFAULT_INTERVAL_MINUTES = 15
 MAX_REPORTED_ERRORS = 100
+STORE_CONCURRENCY = 2
 
 Progress = Callable[[str, StreamCounts], None]
 
@@ -52,6 +62,29 @@ class _StreamState:
     counts: StreamCounts = attrs.field(factory=StreamCounts)
     seen: set[str] = attrs.field(factory=set)
     record_type: type[Any] | None = None
+    skipped: list[str] = attrs.field(factory=list)
+
+
+@attrs.define
+class _Plan:
+    """Records of one type from one page, ready to write."""
+
+    records: list[Any]
+    customer_ids: dict[str, UUID] = attrs.field(factory=dict)
+    changes: list[InboundEvent] = attrs.field(factory=list)
+    tickets: dict[str, StoredTicket] = attrs.field(factory=dict)
+
+    def events(self, vendor: str, created: Sequence[str]) -> list[InboundEvent]:
+        """The events of these records once written (notes count only once: when created)."""
+        if not self.records or type(self.records[0]) is not TicketNote:
+            return self.changes
+        new = set(created)
+        return [
+            event
+            for note in self.records
+            if note.id in new
+            for event in note_events(vendor, note, self.tickets.get(note.ticket_id))
+        ]
 
 
 class SyncService:
@@ -158,15 +191,12 @@ class SyncService:
             state = states[stream] = _StreamState()
             complete = full or stream in snapshots
             try:
-                async for batch in source.read(stream, cursors.get(stream)):
-                    await self._store(integration, stream, batch, state, track_seen=complete)
-                    errors.extend(
-                        f"{stream}: skipped {skipped.vendor_id or 'a record'}: {skipped.reason}"
-                        for skipped in batch.skipped
-                    )
-                    if progress:
-                        progress(stream, state.counts)
+                await self._sync_stream(
+                    integration, source, stream, cursors.get(stream), state, complete, progress
+                )
+                errors.extend(state.skipped)
             except VendorError as error:
+                errors.extend(state.skipped)
                 failed_streams += 1
                 errors.append(f"{stream}: {error}")
                 logger.warning("sync of %s stopped in %s: %s", integration.name, stream, error)
@@ -198,36 +228,84 @@ class SyncService:
             await uow.commit()
         return finished
 
+    async def _sync_stream(
+        self,
+        integration: Integration,
+        source: SyncSource,
+        stream: str,
+        cursor: str | None,
+        state: _StreamState,
+        complete: bool,
+        progress: Progress | None,
+    ) -> None:
+        """Store a stream's pages as they come, two at a time (one prepares while the other
+        is written), committing in page order so a stored cursor never skips a page."""
+        in_flight: deque[asyncio.Task[None]] = deque()
+        previous: asyncio.Task[None] | None = None
+        try:
+            async for batch in read_ahead(source.read(stream, cursor)):
+                state.skipped.extend(
+                    f"{stream}: skipped {skipped.vendor_id or 'a record'}: {skipped.reason}"
+                    for skipped in batch.skipped
+                )
+                previous = asyncio.create_task(
+                    self._store(integration, stream, batch, state, complete, after=previous)
+                )
+                in_flight.append(previous)
+                if len(in_flight) >= STORE_CONCURRENCY:
+                    await in_flight.popleft()
+                    if progress:
+                        progress(stream, state.counts)
+        finally:
+            # Pages already read are stored even when reading the next one failed.
+            results = await asyncio.gather(*in_flight, return_exceptions=True)
+            if progress:
+                progress(stream, state.counts)
+            for result in results:
+                if isinstance(result, BaseException) and not isinstance(
+                    result, asyncio.CancelledError
+                ):
+                    raise result
+
     async def _store(
         self,
         integration: Integration,
         stream: str,
         batch: SyncBatch,
         state: _StreamState,
-        *,
         track_seen: bool,
+        *,
+        after: asyncio.Task[None] | None,
     ) -> None:
+        """Read what the page needs to know, then — once the page before has committed —
+        write it. Writes never overlap, so two pages can never wait on each other's locks."""
         now = self._clock.now()
         by_type: dict[type[Any], list[Any]] = defaultdict(list)
         for record in batch.records:
             by_type[type(record)].append(record)
-        created = updated = 0
-        inbound: list[InboundEvent] = []
         async with self._uow(integration.tenant_id) as uow:
-            for record_type, records in by_type.items():
-                if record_type is InboundEvent:
-                    inbound.extend(records)
-                    continue
-                if record_type is Deletion:
-                    inbound.extend(await self._delete(uow, integration, records, now))
-                    continue
-                if track_seen:
-                    state.record_type = record_type
-                    state.seen.update(str(record.id) for record in records)
-                new, changed, events = await self._upsert(uow, integration, records, now)
+            plans = [
+                await self._plan(uow, integration, records)
+                for record_type, records in by_type.items()
+                if record_type not in (InboundEvent, Deletion)
+            ]
+        if track_seen:
+            for plan in plans:
+                state.record_type = type(plan.records[0])
+                state.seen.update(seen_key(record) for record in plan.records)
+        if after is not None:
+            await after  # the page before commits first (and if it failed, this one stops)
+        created = updated = 0
+        inbound: list[InboundEvent] = list(by_type.get(InboundEvent, []))
+        async with self._uow(integration.tenant_id) as uow:
+            for plan in plans:
+                new, changed = await uow.records.upsert(
+                    integration.id, plan.records, plan.customer_ids, now
+                )
                 created += len(new)
                 updated += len(changed)
-                inbound.extend(events)
+                inbound.extend(plan.events(integration.vendor, new))
+            inbound.extend(await self._delete(uow, integration, by_type.get(Deletion, []), now))
             await self._append_events(uow, integration, inbound)
             if batch.cursor is not None:
                 await uow.records.save_cursor(integration.id, stream, batch.cursor, now)
@@ -240,44 +318,42 @@ class SyncService:
             skipped=counts.skipped + len(batch.skipped),
         )
 
-    async def _upsert(
-        self, uow: UnitOfWork, integration: Integration, records: list[Any], now: Any
-    ) -> tuple[list[str], list[str], list[InboundEvent]]:
-        vendor = integration.vendor
+    async def _plan(self, uow: UnitOfWork, integration: Integration, records: list[Any]) -> _Plan:
+        """What storing records of one type needs: their customers and prior state."""
         record_type = type(records[0])
-        events: list[InboundEvent] = []
+        plan = _Plan(records=records)
         if record_type is TicketNote:
-            tickets = await uow.records.stored_tickets(
+            plan.tickets = await uow.records.stored_tickets(
                 integration.id, {note.ticket_id for note in records}
             )
             companies = {
-                note.id: tickets[note.ticket_id].company_id
+                note.id: plan.tickets[note.ticket_id].company_id
                 for note in records
-                if note.ticket_id in tickets
+                if note.ticket_id in plan.tickets
             }
         else:
             companies = {str(record.id): _company_of(record) for record in records}
         links = await uow.integrations.linked_customers(
             integration.id, [company for company in companies.values() if company]
         )
-        customer_ids = {
+        plan.customer_ids = {
             key: links[company] for key, company in companies.items() if company in links
         }
         if record_type is Ticket:
             before = await uow.records.stored_tickets(integration.id, [t.id for t in records])
-            for ticket in records:
-                events.extend(ticket_events(vendor, ticket, before.get(ticket.id)))
+            plan.changes = [
+                event
+                for ticket in records
+                for event in ticket_events(integration.vendor, ticket, before.get(ticket.id))
+            ]
         elif record_type is Alert:
             stored = await uow.records.stored_alerts(integration.id, [a.id for a in records])
-            for alert in records:
-                events.extend(alert_events(vendor, alert, stored.get(alert.id)))
-        created, changed = await uow.records.upsert(integration.id, records, customer_ids, now)
-        if record_type is TicketNote:
-            new = set(created)
-            for note in records:
-                if note.id in new:
-                    events.extend(note_events(vendor, note, tickets.get(note.ticket_id)))
-        return created, changed, events
+            plan.changes = [
+                event
+                for alert in records
+                for event in alert_events(integration.vendor, alert, stored.get(alert.id))
+            ]
+        return plan
 
     async def _delete(
         self, uow: UnitOfWork, integration: Integration, deletions: list[Deletion], now: Any
@@ -339,6 +415,42 @@ class SyncService:
             await uow.commit()
 
 
+async def read_ahead(batches: AsyncIterator[SyncBatch]) -> AsyncIterator[SyncBatch]:
+    """Fetch the next page while the current one is being stored (at most one page ahead,
+    so memory stays bounded); the reader's errors surface where its pages would have."""
+    queue: asyncio.Queue[tuple[SyncBatch | None, BaseException | None]] = asyncio.Queue(1)
+
+    async def produce() -> None:
+        try:
+            async for batch in batches:
+                await queue.put((batch, None))
+        except Exception as error:  # handed to the consumer, which re-raises it
+            await queue.put((None, error))
+        else:
+            await queue.put((None, None))
+
+    producer = asyncio.create_task(produce())
+    try:
+        while True:
+            batch, error = await queue.get()
+            if error is not None:
+                raise error
+            if batch is None:
+                return
+            yield batch
+    finally:
+        producer.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await producer
+        await _close(batches)
+
+
+async def _close(batches: AsyncIterator[SyncBatch]) -> None:
+    close = getattr(batches, "aclose", None)
+    if close is not None:
+        await close()
+
+
 async def request_sync(uow: UnitOfWork, integration_id: UUID, *, full: bool = False) -> bool:
     """Queue a sync of one integration in the caller's unit of work (coalesced per integration)."""
     assert uow.tenant_id is not None
@@ -365,6 +477,11 @@ def to_event(integration: Integration, inbound: InboundEvent, customers: dict[st
         payload=dict(inbound.payload),
         dedup_key=inbound.external_id,
     )
+
+
+def seen_key(record: Any) -> str:
+    """How a complete listing names a record (references are per kind: status 4 ≠ priority 4)."""
+    return f"{record.kind}:{record.id}" if isinstance(record, Reference) else str(record.id)
 
 
 def _company_of(record: Any) -> str | None:

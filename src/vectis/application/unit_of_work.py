@@ -22,7 +22,16 @@ from vectis.domain.customer import Customer, Site
 from vectis.domain.events import Event, InboundEvent
 from vectis.domain.identity import OperatorSession, PersonalAccessToken
 from vectis.domain.integration import Integration
-from vectis.domain.records import Alert, VendorCompany
+from vectis.domain.records import (
+    Alert,
+    Contract,
+    Device,
+    Held,
+    Reference,
+    Ticket,
+    TicketNote,
+    VendorCompany,
+)
 from vectis.domain.sync import SyncRun
 from vectis.domain.tenancy import Operator, Tenant
 from vectis.domain.writeback import WriteBack
@@ -146,7 +155,10 @@ class RecordStore(Protocol):
     ) -> list[Alert]: ...
     async def delete_missing(
         self, integration_id: UUID, record_type: type[Any], seen: Collection[str], at: datetime
-    ) -> int: ...
+    ) -> int:
+        """Mark deleted what ``seen`` (keys as ``seen_key`` makes them) does not name."""
+        ...
+
     async def delete(
         self, integration_id: UUID, record_type: str, vendor_id: str, at: datetime
     ) -> bool: ...
@@ -156,6 +168,26 @@ class RecordStore(Protocol):
     async def save_cursor(
         self, integration_id: UUID, stream: str, cursor: str, at: datetime
     ) -> None: ...
+
+
+class RecordReader(Protocol):
+    """Reads of the unified model for one customer."""
+
+    async def tickets(
+        self, customer_id: UUID, *, open_only: bool, limit: int
+    ) -> list[Held[Ticket]]: ...
+    async def ticket(self, integration_id: UUID, ticket_id: str) -> Held[Ticket] | None: ...
+    async def notes(self, integration_id: UUID, ticket_id: str) -> list[TicketNote]: ...
+    async def alerts(
+        self, customer_id: UUID, *, active_only: bool, limit: int
+    ) -> list[Held[Alert]]: ...
+    async def alert(self, integration_id: UUID, alert_id: str) -> Held[Alert] | None: ...
+    async def devices(self, customer_id: UUID, *, limit: int) -> list[Held[Device]]: ...
+    async def contracts(self, customer_id: UUID) -> list[Held[Contract]]: ...
+    async def references(self, integration_id: UUID) -> list[Reference]: ...
+    async def customer_companies(self, customer_id: UUID) -> dict[UUID, str]:
+        """For each integration, the vendor company linked to this customer."""
+        ...
 
 
 class SyncRunRepository(Protocol):
@@ -221,6 +253,7 @@ class UnitOfWork(Protocol):
     integrations: IntegrationRepository
     writebacks: WriteBackRepository
     records: RecordStore
+    reader: RecordReader
     sync_runs: SyncRunRepository
     jobs: JobQueue
 

@@ -89,6 +89,23 @@ def ticket_events(vendor: str, ticket: Ticket, before: StoredTicket | None) -> l
     return events
 
 
+def delivered_ticket_events(vendor: str, ticket: Ticket, *, created: bool) -> list[InboundEvent]:
+    """Events for a ticket a webhook delivered whole, keyed exactly as the sync keys the same
+    change, so the sync that follows the delivery does not record it a second time."""
+    if created:
+        return ticket_events(vendor, ticket, None)
+    status = None if ticket.closed or ticket.status is None else f"not {ticket.status.name}"
+    before = StoredTicket(
+        closed=False,
+        status=status,
+        summary=ticket.summary,
+        number=ticket.number,
+        company_id=ticket.company_id,
+        opened_at=ticket.opened_at,
+    )
+    return ticket_events(vendor, ticket, before)
+
+
 def note_events(vendor: str, note: TicketNote, ticket: StoredTicket | None) -> list[InboundEvent]:
     """A new reply or note; the note that only restates a new ticket's description is skipped."""
     at = note.created_at

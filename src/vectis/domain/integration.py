@@ -50,3 +50,37 @@ class Integration:
 
     def setting(self, key: str, default: Any = None) -> Any:
         return self.settings.get(key, default)
+
+    @property
+    def failing(self) -> bool:
+        """Whether the latest contact with the vendor failed."""
+        if self.last_error_at is None:
+            return False
+        return self.last_success_at is None or self.last_error_at > self.last_success_at
+
+
+@frozen(kw_only=True)
+class CredentialField:
+    """One credential an operator supplies when connecting a vendor account."""
+
+    key: str
+    label: str
+    secret: bool = True
+
+
+class Capability:
+    TICKETS = "tickets"
+    ALERTS = "alerts"
+    WEBHOOKS = "webhooks"
+
+
+@frozen(kw_only=True)
+class VendorInfo:
+    """What an operator needs to know to connect one vendor."""
+
+    key: str
+    label: str
+    credential_fields: tuple[CredentialField, ...]
+    base_url_hint: str
+    capabilities: frozenset[str] = frozenset()
+    """``tickets`` (create, update, notes), ``alerts`` (acknowledge), ``webhooks``."""

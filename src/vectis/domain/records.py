@@ -8,9 +8,11 @@ their adapter, so vendor JSON never travels further.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Generic, TypeVar
+from uuid import UUID
 
 from attrs import field, frozen
 
@@ -129,6 +131,10 @@ class ContractLine:
     unit_price: Decimal | None = None
 
 
+def _lines(lines: Iterable[ContractLine]) -> tuple[ContractLine, ...]:
+    return tuple(lines)
+
+
 @frozen(kw_only=True)
 class Contract:
     """A PSA agreement/contract with its billable lines."""
@@ -140,7 +146,7 @@ class Contract:
     status: str = "active"
     starts_on: date | None = None
     ends_on: date | None = None
-    lines: Sequence[ContractLine] = field(factory=tuple, converter=tuple)
+    lines: Sequence[ContractLine] = field(factory=tuple, converter=_lines)
     updated_at: datetime | None = None
 
 
@@ -266,6 +272,14 @@ class SkippedRecord:
     vendor_id: str | None = None
 
 
+def _records(records: Iterable[SyncedRecord]) -> tuple[SyncedRecord, ...]:
+    return tuple(records)
+
+
+def _skipped(skipped: Iterable[SkippedRecord]) -> tuple[SkippedRecord, ...]:
+    return tuple(skipped)
+
+
 @frozen(kw_only=True)
 class SyncBatch:
     """One page of a stream, mapped.
@@ -274,8 +288,8 @@ class SyncBatch:
     stored (the vendor's updated-since value or its own cursor); ``None`` leaves it unchanged.
     """
 
-    records: Sequence[SyncedRecord] = field(factory=tuple, converter=tuple)
-    skipped: Sequence[SkippedRecord] = field(factory=tuple, converter=tuple)
+    records: Sequence[SyncedRecord] = field(factory=tuple, converter=_records)
+    skipped: Sequence[SkippedRecord] = field(factory=tuple, converter=_skipped)
     cursor: str | None = None
 
 
@@ -311,3 +325,14 @@ class TicketChange:
     def __attrs_post_init__(self) -> None:
         if not any((self.status_id, self.priority_id, self.board_id, self.owner_id)):
             raise InvalidValue("a ticket update must change at least one field")
+
+
+T = TypeVar("T")
+
+
+@frozen(kw_only=True)
+class Held(Generic[T]):
+    """A synced record together with the integration it came from."""
+
+    integration_id: UUID
+    record: T

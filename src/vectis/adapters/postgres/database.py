@@ -23,8 +23,14 @@ def libpq_url(url: str) -> str:
 
 
 def runtime_connect_options(app_url: str | None) -> dict[str, str]:
-    """Without a URL of its own, the runtime role is assumed on the owner's connection."""
-    return {} if app_url else {"options": f"-c role={APP_ROLE}"}
+    """Without a URL of its own, the runtime role is assumed on the owner's connection.
+
+    Statements are prepared (the driver does so after a few runs), but always planned for
+    their parameters: a generic plan made while a table was small (a first sync filling it)
+    would otherwise stay a sequential scan long after the table has grown.
+    """
+    options = "-c plan_cache_mode=force_custom_plan"
+    return {"options": options if app_url else f"-c role={APP_ROLE} {options}"}
 
 
 def create_owner_engine(owner_url: str) -> AsyncEngine:

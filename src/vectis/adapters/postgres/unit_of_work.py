@@ -20,7 +20,10 @@ from vectis.adapters.postgres.repositories.identity import (
     PostgresTokenRepository,
 )
 from vectis.adapters.postgres.repositories.integrations import PostgresIntegrationRepository
-from vectis.adapters.postgres.repositories.records import PostgresRecordStore
+from vectis.adapters.postgres.repositories.records import (
+    PostgresRecordReader,
+    PostgresRecordStore,
+)
 from vectis.adapters.postgres.repositories.sync_runs import PostgresSyncRunRepository
 from vectis.adapters.postgres.repositories.tenancy import (
     PostgresCustomerRepository,
@@ -74,6 +77,7 @@ class PostgresUnitOfWork:
         self.events = PostgresEventStream(connection)
         self.writebacks = PostgresWriteBackRepository(connection)
         self.sync_runs = PostgresSyncRunRepository(connection)
+        self.reader = PostgresRecordReader(connection)
         self.jobs = ProcrastinateJobQueue(self._job_app, connection)
         self._bind_repositories(None)
         if self._requested_tenant is not None:

@@ -9,7 +9,9 @@ import getpass
 import json
 import re
 import sys
+import time
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -17,10 +19,14 @@ import uvicorn
 
 from vectis.application.demo import DemoSeeder
 from vectis.application.errors import ConfigurationError
+from vectis.application.identity import require
 from vectis.application.services import Services
 from vectis.domain.audit import ChainHead
 from vectis.domain.errors import InvalidValue
-from vectis.domain.tenancy import Role
+from vectis.domain.identity import Principal
+from vectis.domain.integration import Credentials, VendorInfo
+from vectis.domain.sync import StreamCounts, SyncStatus
+from vectis.domain.tenancy import Permission, Role
 from vectis.entrypoints.cli.runtime import Runtime
 
 _DURATION = re.compile(r"^(\d+)([dhm])$")
@@ -200,6 +206,128 @@ async def customer_add(runtime: Runtime, args: argparse.Namespace) -> int:
     return 0
 
 
+async def integration_add(runtime: Runtime, args: argparse.Namespace) -> int:
+    settings = dict(_pairs(args.setting, "--setting"))
+    with runtime.database():
+        async with runtime.services() as services:
+            tenant = await services.tenancy.find_tenant(args.tenant)
+            vendor = _vendor(services, args.vendor)
+            credentials = _read_credentials(vendor, args.credentials_file)
+            integration = await services.integrations.add(
+                Principal.system(tenant.id, "cli"),
+                vendor=vendor.key,
+                name=args.name or vendor.label,
+                base_url=args.base_url or vendor.base_url_hint,
+                credentials=credentials,
+                settings=settings,
+                test=not args.no_test,
+            )
+    tested = "credentials not tested" if args.no_test else "credentials work"
+    print(f"integration {integration.name} ({vendor.label}) added: {integration.id}; {tested}")
+    return 0
+
+
+async def integration_test(runtime: Runtime, args: argparse.Namespace) -> int:
+    with runtime.database():
+        async with runtime.services() as services:
+            tenant = await services.tenancy.find_tenant(args.tenant)
+            principal = Principal.system(tenant.id, "cli")
+            integration = await services.integrations.find(principal, args.integration)
+            account = await services.sync.check(principal, integration.id)
+    print(f"{integration.name}: credentials work ({account})")
+    return 0
+
+
+async def integration_list(runtime: Runtime, args: argparse.Namespace) -> int:
+    with runtime.database():
+        async with runtime.services() as services:
+            tenant = await services.tenancy.find_tenant(args.tenant)
+            principal = Principal.system(tenant.id, "cli")
+            listed = await services.integrations.list(principal)
+            latest = {
+                integration.id: await services.sync.runs(principal, integration.id, limit=1)
+                for integration in listed
+            }
+    for integration in listed:
+        runs = latest[integration.id]
+        synced = (
+            f"last sync {runs[0].started_at:%Y-%m-%d %H:%M} {runs[0].status.value}"
+            if runs
+            else "never synced"
+        )
+        health = f"error: {integration.last_error}" if integration.failing else "healthy"
+        print(
+            f"{integration.id}  {integration.vendor:<12} {integration.name:<28} {synced}; {health}"
+        )
+    return 0
+
+
+async def integration_sync(runtime: Runtime, args: argparse.Namespace) -> int:
+    with runtime.database():
+        async with runtime.services() as services:
+            tenant = await services.tenancy.find_tenant(args.tenant)
+            principal = Principal.system(tenant.id, "cli")
+            integration = await services.integrations.find(principal, args.integration)
+            require(principal, Permission.MANAGE_INTEGRATIONS)
+            bar = ProgressLine(sys.stderr)
+            run = await services.sync.run(
+                tenant.id, integration.id, full=args.full, progress=bar.update
+            )
+            bar.finish()
+    total = run.total
+    print(
+        f"{integration.name}: sync {run.status.value} — {total.fetched} records read, "
+        f"{total.created} new, {total.updated} changed, {total.skipped} skipped"
+    )
+    for error in run.errors:
+        print(f"  {error}", file=sys.stderr)
+    return 0 if run.status in (SyncStatus.SUCCEEDED, SyncStatus.PARTIAL) else 1
+
+
+class ProgressLine:
+    """A one-line progress display per stream: redrawn in place on a terminal, else a line
+    per finished stream (so logs of a long sync stay readable)."""
+
+    def __init__(self, stream: Any) -> None:
+        self._out = stream
+        self._tty = bool(getattr(stream, "isatty", lambda: False)())
+        self._current: str | None = None
+        self._counts: StreamCounts | None = None
+        self._started = self._drawn = time.monotonic()
+
+    def update(self, stream: str, counts: StreamCounts) -> None:
+        if stream != self._current:
+            self._end_stream()
+            self._current, self._started = stream, time.monotonic()
+        self._counts = counts
+        now = time.monotonic()
+        if self._tty and now - self._drawn > 0.1:
+            self._drawn = now
+            self._out.write("\r\033[K" + self._line())
+            self._out.flush()
+
+    def finish(self) -> None:
+        self._end_stream()
+
+    def _end_stream(self) -> None:
+        if self._current is None:
+            return
+        self._out.write(("\r\033[K" if self._tty else "") + self._line() + "\n")
+        self._out.flush()
+        self._current = None
+
+    def _line(self) -> str:
+        counts = self._counts or StreamCounts()
+        elapsed = max(time.monotonic() - self._started, 1e-6)
+        filled = int(time.monotonic() * 4) % 20
+        bar = "=" * filled + ">" + " " * (19 - filled) if self._tty else "=" * 20
+        return (
+            f"{self._current:<12} [{bar}] {counts.fetched:>9,} records "
+            f"({counts.created:,} new, {counts.updated:,} changed, {counts.skipped:,} skipped) "
+            f"{counts.fetched / elapsed:,.0f}/s"
+        )
+
+
 async def _serve_http(runtime: Runtime, services: Services, host: str, port: int) -> None:
     config = uvicorn.Config(
         runtime.http_app(services),
@@ -260,6 +388,50 @@ def _read_checkpoint(path: Any) -> dict[UUID, ChainHead]:
         raise InvalidValue(
             f"{path} is not a checkpoint written by 'vectis audit checkpoint'"
         ) from None
+
+
+def _vendor(services: Services, key: str) -> VendorInfo:
+    for vendor in services.integrations.vendors():
+        if vendor.key == key:
+            return vendor
+    known = ", ".join(vendor.key for vendor in services.integrations.vendors())
+    raise InvalidValue(f"unknown vendor {key!r}; choose one of {known}")
+
+
+def _read_credentials(vendor: VendorInfo, path: Any) -> Credentials:
+    """Credentials from a JSON file (or stdin with ``-``), or asked for one by one on a
+    terminal; never from the command line, where they would land in shell history."""
+    if path is None and sys.stdin.isatty():
+        values = {}
+        for field in vendor.credential_fields:
+            ask = getpass.getpass if field.secret else input
+            values[field.key] = ask(f"{field.label}: ").strip()
+        return Credentials(values=values)
+    try:
+        text = sys.stdin.read() if path in (None, "-") else Path(path).read_text()
+        document = json.loads(text)
+    except OSError as error:
+        raise InvalidValue(f"cannot read {path}: {error.strerror}") from None
+    except ValueError:
+        raise InvalidValue("the credentials must be a JSON object of strings") from None
+    if not isinstance(document, dict) or not all(
+        isinstance(value, str) for value in document.values()
+    ):
+        raise InvalidValue("the credentials must be a JSON object of strings")
+    return Credentials(values=document)
+
+
+def _pairs(items: list[str], option: str) -> list[tuple[str, Any]]:
+    pairs = []
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise InvalidValue(f"{option} takes key=value, not {item!r}")
+        try:
+            pairs.append((key, json.loads(value)))
+        except ValueError:
+            pairs.append((key, value))
+    return pairs
 
 
 def _url_host(host: str) -> str:

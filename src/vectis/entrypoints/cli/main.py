@@ -59,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     _token_commands(sub, database)
     _audit_commands(sub, database)
     _tenancy_commands(sub, database)
+    _integration_commands(sub, database)
     return parser
 
 
@@ -162,3 +163,41 @@ def _tenancy_commands(sub: argparse._SubParsersAction, database: argparse.Argume
     add_customer.add_argument("name")
     add_customer.add_argument("--site", action="append", default=[], help="a site (repeatable)")
     add_customer.set_defaults(run=commands.customer_add)
+
+
+def _integration_commands(
+    sub: argparse._SubParsersAction,  # type: ignore[type-arg]
+    database: argparse.ArgumentParser,
+) -> None:
+    integration = sub.add_parser("integration", help="connect and sync vendor accounts")
+    actions = integration.add_subparsers(dest="action", required=True, metavar="ACTION")
+    add = actions.add_parser(
+        "add",
+        parents=[database],
+        help="connect a vendor account; its credentials are tested before they are saved",
+        description="Credentials are asked for on a terminal, or read as a JSON object from "
+        "--credentials-file (or stdin), never taken from the command line.",
+    )
+    add.add_argument("--tenant", required=True, help="the tenant's slug")
+    add.add_argument("--vendor", required=True, help="connectwise, autotask, halopsa or ninjaone")
+    add.add_argument("--name", help="a name for this connection (default: the vendor's)")
+    add.add_argument("--base-url", help="the account's API address (default: the vendor's cloud)")
+    add.add_argument("--credentials-file", help="a JSON file of credentials, or - for stdin")
+    add.add_argument("--setting", action="append", default=[], help="key=value (repeatable)")
+    add.add_argument("--no-test", action="store_true", help="save without testing the credentials")
+    add.set_defaults(run=commands.integration_add)
+    for name, run, text in (
+        ("test", commands.integration_test, "test an integration's credentials"),
+        ("sync", commands.integration_sync, "sync an integration now, showing progress"),
+    ):
+        action = actions.add_parser(name, parents=[database], help=text)
+        action.add_argument("--tenant", required=True, help="the tenant's slug")
+        action.add_argument("integration", help="the integration's name or id")
+        if name == "sync":
+            action.add_argument(
+                "--full", action="store_true", help="re-read everything and detect deletions"
+            )
+        action.set_defaults(run=run)
+    listing = actions.add_parser("list", parents=[database], help="list a tenant's integrations")
+    listing.add_argument("--tenant", required=True, help="the tenant's slug")
+    listing.set_defaults(run=commands.integration_list)

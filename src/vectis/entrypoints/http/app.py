@@ -12,7 +12,7 @@ from attrs import frozen
 from vectis.application.services import Services
 from vectis.entrypoints.http import health, problems, webhooks
 from vectis.entrypoints.http.api import resources as api
-from vectis.entrypoints.http.hub import pages
+from vectis.entrypoints.http.hub import pages, records
 from vectis.entrypoints.http.hub.rendering import error_page
 from vectis.entrypoints.http.security import (
     AuthMiddleware,
@@ -44,6 +44,16 @@ def create_app(services: Services, config: HttpConfig) -> falcon.asgi.App[Any, A
     app.add_route("/logout", pages.SignOut(services))
     app.add_route("/customers", pages.Customers(services))
     app.add_route("/audit", pages.AuditLog(services))
+    app.add_route("/customers/{customer_id:uuid}", records.CustomerPage(services))
+    app.add_route("/customers/{customer_id:uuid}/tickets", records.CustomerTickets(services))
+    app.add_route("/tickets/{integration_id:uuid}/{ticket_id}", records.TicketPage(services))
+    app.add_route(
+        "/alerts/{integration_id:uuid}/{alert_id}/acknowledge",
+        records.AlertAcknowledgement(services),
+    )
+    app.add_route("/writebacks/{writeback_id:uuid}", records.WriteBackPage(services))
+    app.add_route("/integrations", records.IntegrationsPage(services))
+    app.add_route("/integrations/{integration_id:uuid}", records.IntegrationPage(services))
     app.add_static_route("/static", str(STATIC))
 
     app.add_route("/api/v1/openapi.json", api.OpenApiDocument())

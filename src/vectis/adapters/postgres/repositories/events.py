@@ -10,6 +10,7 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from vectis.adapters.postgres.bulk import insert_rows
 from vectis.adapters.postgres.storage import dump_inbound, load_inbound
 from vectis.adapters.postgres.tables import events, inbox
 from vectis.application.unit_of_work import InboxItem
@@ -42,15 +43,15 @@ class PostgresEventStream:
             }
             for event in new_events
         ]
-        statement = (
-            pg_insert(events)
-            .on_conflict_do_nothing(
-                index_elements=[events.c.integration_id, events.c.dedup_key],
-                index_where=events.c.dedup_key.is_not(None),
-            )
-            .returning(events.c.id)
+        stored = await insert_rows(
+            self._connection,
+            events,
+            rows,
+            conflict=["integration_id", "dedup_key"],
+            conflict_where="dedup_key IS NOT NULL",
+            returning="id",
         )
-        return [row.id for row in await self._connection.execute(statement, rows)]
+        return [row.id for row in stored]
 
 
 class PostgresInbox:

@@ -8,19 +8,22 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
 import attrs
-from sqlalchemy import Table, literal_column, select, tuple_, update
+from sqlalchemy import Table, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from vectis.adapters.postgres.bulk import insert_rows
 from vectis.adapters.postgres.tables import (
     SYNCED_TABLES,
     alerts,
     contacts,
     contracts,
+    customer_links,
     daily_metrics,
     devices,
     sync_cursors,
@@ -36,8 +39,10 @@ from vectis.domain.records import (
     AlertState,
     Contact,
     Contract,
+    ContractLine,
     DailyMetric,
     Device,
+    Held,
     Named,
     Reference,
     Ticket,
@@ -166,17 +171,19 @@ class PostgresRecordStore:
             rows.append(row)
         data = [column.name for column in table.c if column.name not in _KEYS]
         watched = [*data, "customer_id", "deleted_at"]
-        insert = pg_insert(table)
-        statement = insert.on_conflict_do_update(
-            index_elements=[column for column in table.primary_key.columns],
-            set_={name: insert.excluded[name] for name in [*watched, "synced_at"]},
-            where=tuple_(*(table.c[name] for name in watched)).is_distinct_from(
-                tuple_(*(insert.excluded[name] for name in watched))
-            ),
-        ).returning(table.c.vendor_id, (literal_column("xmax") == 0).label("created"))
         # One row per key: a page may repeat a record (vendors re-send the boundary record).
-        unique = list({(row.get("kind"), row["vendor_id"]): row for row in rows}.values())
-        result = (await self._connection.execute(statement, unique)).all()
+        # Sorted by key, so two pages written at once lock shared rows in the same order.
+        by_key = {(row.get("kind") or "", row["vendor_id"]): row for row in rows}
+        unique = [by_key[key] for key in sorted(by_key)]
+        result = await insert_rows(
+            self._connection,
+            table,
+            unique,
+            conflict=[column.name for column in table.primary_key.columns],
+            update=[*watched, "synced_at"],
+            only_if_changed=watched,
+            returning="vendor_id, (xmax = 0) AS created",
+        )
         return (
             [row.vendor_id for row in result if row.created],
             [row.vendor_id for row in result if not row.created],
@@ -187,17 +194,11 @@ class PostgresRecordStore:
     ) -> dict[str, StoredTicket]:
         if not ticket_ids:
             return {}
-        statement = select(
-            tickets.c.vendor_id,
-            tickets.c.closed,
-            tickets.c.status,
-            tickets.c.summary,
-            tickets.c.number,
-            tickets.c.company_id,
-            tickets.c.opened_at,
-            tickets.c.customer_id,
-        ).where(
-            tickets.c.integration_id == integration_id, tickets.c.vendor_id.in_(list(ticket_ids))
+        # One array parameter, not an IN list of hundreds: the statement stays the same.
+        result = await self._connection.exec_driver_sql(
+            "SELECT vendor_id, closed, status, summary, number, company_id, opened_at "
+            "FROM tickets WHERE integration_id = %b AND vendor_id = ANY(%b::text[])",
+            (integration_id, list(ticket_ids)),
         )
         return {
             row.vendor_id: StoredTicket(
@@ -208,7 +209,7 @@ class PostgresRecordStore:
                 company_id=row.company_id,
                 opened_at=row.opened_at,
             )
-            for row in await self._connection.execute(statement)
+            for row in result
         }
 
     async def stored_alerts(
@@ -238,33 +239,25 @@ class PostgresRecordStore:
             .values(state=AlertState.RESOLVED, resolved_at=at, updated_at=at, synced_at=at)
             .returning(*alerts.c)
         )
-        return [
-            Alert(
-                id=row.vendor_id,
-                company_id=row.company_id,
-                message=row.message,
-                severity=row.severity,
-                raised_at=row.raised_at,
-                state=AlertState.RESOLVED,
-                device_id=row.device_id,
-                source=row.source,
-                updated_at=at,
-                url=row.url,
-            )
-            for row in await self._connection.execute(statement)
-        ]
+        return [_alert_of(row) for row in await self._connection.execute(statement)]
 
     async def delete_missing(
         self, integration_id: UUID, record_type: type[Any], seen: Collection[str], at: datetime
     ) -> int:
         """Mark rows a complete listing no longer shows as deleted at the vendor."""
         table = _WRITERS[record_type][0]
+        # Keys as the sync names them: ``kind:id`` for references, the vendor id otherwise.
+        key = (
+            table.c.kind + ":" + table.c.vendor_id
+            if table is ticket_references
+            else table.c.vendor_id
+        )
         statement = (
             update(table)
             .where(
                 table.c.integration_id == integration_id,
                 table.c.deleted_at.is_(None),
-                table.c.vendor_id.not_in(list(seen)),
+                key.not_in(list(seen)),
             )
             .values(deleted_at=at)
         )
@@ -358,3 +351,206 @@ class PostgresRecordStore:
                 set_={"cursor": cursor, "updated_at": at},
             )
         )
+
+
+class PostgresRecordReader:
+    """Reads of the unified model for one customer (the hub's tabs and the API)."""
+
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
+
+    async def tickets(
+        self, customer_id: UUID, *, open_only: bool, limit: int
+    ) -> list[Held[Ticket]]:
+        statement = (
+            select(tickets)
+            .where(tickets.c.customer_id == customer_id, tickets.c.deleted_at.is_(None))
+            .order_by(tickets.c.updated_at.desc(), tickets.c.vendor_id)
+            .limit(limit)
+        )
+        if open_only:
+            statement = statement.where(tickets.c.closed.is_(False))
+        return [
+            Held(integration_id=row.integration_id, record=_ticket_of(row))
+            for row in await self._connection.execute(statement)
+        ]
+
+    async def ticket(self, integration_id: UUID, ticket_id: str) -> Held[Ticket] | None:
+        statement = select(tickets).where(
+            tickets.c.integration_id == integration_id, tickets.c.vendor_id == ticket_id
+        )
+        row = (await self._connection.execute(statement)).first()
+        return Held(integration_id=row.integration_id, record=_ticket_of(row)) if row else None
+
+    async def notes(self, integration_id: UUID, ticket_id: str) -> list[TicketNote]:
+        statement = (
+            select(ticket_notes)
+            .where(
+                ticket_notes.c.integration_id == integration_id,
+                ticket_notes.c.ticket_id == ticket_id,
+                ticket_notes.c.deleted_at.is_(None),
+            )
+            .order_by(ticket_notes.c.created_at, ticket_notes.c.vendor_id)
+        )
+        return [
+            TicketNote(
+                id=row.vendor_id,
+                ticket_id=row.ticket_id,
+                text=row.text,
+                internal=row.internal,
+                created_at=row.created_at,
+                author=row.author,
+                from_customer=row.from_customer,
+            )
+            for row in await self._connection.execute(statement)
+        ]
+
+    async def alerts(
+        self, customer_id: UUID, *, active_only: bool, limit: int
+    ) -> list[Held[Alert]]:
+        statement = (
+            select(alerts)
+            .where(alerts.c.customer_id == customer_id, alerts.c.deleted_at.is_(None))
+            .order_by(alerts.c.raised_at.desc(), alerts.c.vendor_id)
+            .limit(limit)
+        )
+        if active_only:
+            statement = statement.where(alerts.c.state != AlertState.RESOLVED)
+        return [
+            Held(integration_id=row.integration_id, record=_alert_of(row))
+            for row in await self._connection.execute(statement)
+        ]
+
+    async def alert(self, integration_id: UUID, alert_id: str) -> Held[Alert] | None:
+        statement = select(alerts).where(
+            alerts.c.integration_id == integration_id, alerts.c.vendor_id == alert_id
+        )
+        row = (await self._connection.execute(statement)).first()
+        return Held(integration_id=row.integration_id, record=_alert_of(row)) if row else None
+
+    async def devices(self, customer_id: UUID, *, limit: int) -> list[Held[Device]]:
+        statement = (
+            select(devices)
+            .where(devices.c.customer_id == customer_id, devices.c.deleted_at.is_(None))
+            .order_by(devices.c.name, devices.c.vendor_id)
+            .limit(limit)
+        )
+        return [
+            Held(
+                integration_id=row.integration_id,
+                record=Device(
+                    id=row.vendor_id,
+                    company_id=row.company_id,
+                    name=row.name,
+                    kind=row.kind,
+                    os=row.os,
+                    site=row.site,
+                    online=row.online,
+                    last_seen_at=row.last_seen_at,
+                    patch_state=row.patch_state,
+                    patches_pending=row.patches_pending,
+                    av_state=row.av_state,
+                    av_definitions_at=row.av_definitions_at,
+                    updated_at=row.updated_at,
+                    url=row.url,
+                ),
+            )
+            for row in await self._connection.execute(statement)
+        ]
+
+    async def contracts(self, customer_id: UUID) -> list[Held[Contract]]:
+        statement = (
+            select(contracts)
+            .where(contracts.c.customer_id == customer_id, contracts.c.deleted_at.is_(None))
+            .order_by(contracts.c.ends_on.desc().nulls_last(), contracts.c.vendor_id)
+        )
+        return [
+            Held(
+                integration_id=row.integration_id,
+                record=Contract(
+                    id=row.vendor_id,
+                    company_id=row.company_id,
+                    name=row.name,
+                    kind=row.kind,
+                    status=row.status,
+                    starts_on=row.starts_on,
+                    ends_on=row.ends_on,
+                    lines=[
+                        ContractLine(
+                            id=line["id"],
+                            description=line["description"],
+                            quantity=Decimal(line["quantity"]),
+                            unit_price=None
+                            if line["unit_price"] is None
+                            else Decimal(line["unit_price"]),
+                        )
+                        for line in row.lines
+                    ],
+                    updated_at=row.updated_at,
+                ),
+            )
+            for row in await self._connection.execute(statement)
+        ]
+
+    async def references(self, integration_id: UUID) -> list[Reference]:
+        statement = (
+            select(ticket_references)
+            .where(
+                ticket_references.c.integration_id == integration_id,
+                ticket_references.c.deleted_at.is_(None),
+            )
+            .order_by(ticket_references.c.kind, ticket_references.c.name)
+        )
+        return [
+            Reference(kind=row.kind, id=row.vendor_id, name=row.name, closed=row.closed)
+            for row in await self._connection.execute(statement)
+        ]
+
+    async def customer_companies(self, customer_id: UUID) -> dict[UUID, str]:
+        """For each integration, the vendor company linked to this customer."""
+        statement = select(customer_links.c.integration_id, customer_links.c.company_ref).where(
+            customer_links.c.customer_id == customer_id
+        )
+        return {
+            row.integration_id: row.company_ref for row in await self._connection.execute(statement)
+        }
+
+
+def _ticket_of(row: Any) -> Ticket:
+    def named(prefix: str) -> Named | None:
+        identifier, name = getattr(row, f"{prefix}_id"), getattr(row, prefix)
+        return Named(id=identifier, name=name) if identifier is not None else None
+
+    return Ticket(
+        id=row.vendor_id,
+        company_id=row.company_id,
+        summary=row.summary,
+        opened_at=row.opened_at,
+        updated_at=row.updated_at,
+        number=row.number,
+        description=row.description,
+        board=named("board"),
+        status=named("status"),
+        priority=named("priority"),
+        owner=named("owner"),
+        contact_id=row.contact_id,
+        site_id=row.site_id,
+        closed=row.closed,
+        closed_at=row.closed_at,
+        url=row.url,
+    )
+
+
+def _alert_of(row: Any) -> Alert:
+    return Alert(
+        id=row.vendor_id,
+        company_id=row.company_id,
+        message=row.message,
+        severity=row.severity,
+        raised_at=row.raised_at,
+        state=row.state,
+        device_id=row.device_id,
+        source=row.source,
+        updated_at=row.updated_at,
+        url=row.url,
+    )

@@ -9,12 +9,20 @@ from uuid import UUID
 import cattrs
 from attrs import frozen
 from cattrs.preconf.json import make_converter
+from cattrs.v import format_exception
 
 from vectis.domain.audit import AuditRecord
 from vectis.domain.customer import Customer
 from vectis.domain.errors import InvalidValue
 from vectis.domain.identity import Principal
-from vectis.domain.writeback import AddTicketNote, WriteBack
+from vectis.domain.writeback import (
+    AddTicketNote,
+    CreateTicket,
+    ResetAlert,
+    UpdateTicket,
+    WriteBack,
+    WriteBackAction,
+)
 
 
 @frozen(kw_only=True)
@@ -24,23 +32,90 @@ class AddTicketNoteBody:
     text: str
     internal: bool = False
 
+    def to_action(self) -> WriteBackAction:
+        return AddTicketNote(ticket_id=self.ticket_id, text=self.text, internal=self.internal)
+
+
+@frozen(kw_only=True)
+class CreateTicketBody:
+    type: Literal["ticket.create"]
+    company_id: str
+    summary: str
+    description: str = ""
+    board_id: str | None = None
+    priority_id: str | None = None
+
+    def to_action(self) -> WriteBackAction:
+        return CreateTicket(
+            company_id=self.company_id,
+            summary=self.summary,
+            description=self.description,
+            board_id=self.board_id,
+            priority_id=self.priority_id,
+        )
+
+
+@frozen(kw_only=True)
+class UpdateTicketBody:
+    type: Literal["ticket.update"]
+    ticket_id: str
+    status_id: str | None = None
+    priority_id: str | None = None
+    board_id: str | None = None
+    owner_id: str | None = None
+
+    def to_action(self) -> WriteBackAction:
+        return UpdateTicket(
+            ticket_id=self.ticket_id,
+            status_id=self.status_id,
+            priority_id=self.priority_id,
+            board_id=self.board_id,
+            owner_id=self.owner_id,
+        )
+
+
+@frozen(kw_only=True)
+class ResetAlertBody:
+    type: Literal["alert.reset"]
+    alert_id: str
+
+    def to_action(self) -> WriteBackAction:
+        return ResetAlert(alert_id=self.alert_id)
+
+
+ActionBody = AddTicketNoteBody | CreateTicketBody | UpdateTicketBody | ResetAlertBody
+ACTION_BODIES: dict[str, type[Any]] = {
+    "ticket.add_note": AddTicketNoteBody,
+    "ticket.create": CreateTicketBody,
+    "ticket.update": UpdateTicketBody,
+    "alert.reset": ResetAlertBody,
+}
+
 
 @frozen(kw_only=True)
 class RequestWriteBack:
     integration_id: UUID
-    action: AddTicketNoteBody
+    action: ActionBody
     idempotency_key: str | None = None
 
-    def to_action(self) -> AddTicketNote:
-        return AddTicketNote(
-            ticket_id=self.action.ticket_id, text=self.action.text, internal=self.action.internal
-        )
+    def to_action(self) -> WriteBackAction:
+        return self.action.to_action()
+
+
+def _structure_action(value: Any, _: Any) -> ActionBody:
+    kind = value.get("type") if isinstance(value, dict) else None
+    body = ACTION_BODIES.get(kind) if isinstance(kind, str) else None
+    if body is None:
+        raise _UnknownAction(f"type must be one of {', '.join(ACTION_BODIES)}")
+    structured: ActionBody = converter.structure(value, body)
+    return structured
 
 
 def register_hooks(converter: cattrs.Converter) -> cattrs.Converter:
     converter.register_unstructure_hook(UUID, str)
     converter.register_structure_hook(UUID, lambda value, _: UUID(str(value)))
     converter.register_unstructure_hook(datetime, lambda value: value.isoformat())
+    converter.register_structure_hook(ActionBody, _structure_action)
     return converter
 
 
@@ -52,10 +127,22 @@ def parse_command(media: Any, kind: type[Any]) -> Any:
     try:
         return converter.structure(media, kind)
     except cattrs.BaseValidationError as error:
-        problems = "; ".join(cattrs.transform_error(error, path="body"))
+        problems = "; ".join(
+            cattrs.transform_error(error, path="body", format_exception=_format_problem)
+        )
         raise InvalidValue(f"the request body is not valid: {problems}") from None
     except (TypeError, ValueError) as error:
         raise InvalidValue(f"the request body is not valid: {error}") from None
+
+
+class _UnknownAction(ValueError):
+    pass
+
+
+def _format_problem(error: BaseException, kind: type[Any] | None) -> str:
+    if isinstance(error, _UnknownAction):
+        return str(error)
+    return format_exception(error, kind)
 
 
 def customer_json(customer: Customer) -> dict[str, Any]:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import falcon
 import falcon.asgi
 
 from vectis.application.errors import AuthenticationFailed, LoginThrottled
 from vectis.application.services import Services
+from vectis.entrypoints.http.hub.forms import form_fields, local_path
 from vectis.entrypoints.http.hub.rendering import page
 from vectis.entrypoints.http.security import (
     CSRF_FIELD,
@@ -35,12 +34,12 @@ class SignIn:
         self._csrf = csrf
 
     async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
-        self._form(req, resp, next_url=_safe_next(req.get_param("next")))
+        self._form(req, resp, next_url=local_path(req.get_param("next")))
 
     async def on_post(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
-        form = await _form_fields(req)
+        form = await form_fields(req)
         check_login_csrf(req, self._csrf, form.get(CSRF_FIELD))
-        email, next_url = form.get("email", ""), _safe_next(form.get("next"))
+        email, next_url = form.get("email", ""), local_path(form.get("next"))
         try:
             signed_in = await self._services.identity.sign_in(
                 email, form.get("password", ""), address=req.remote_addr or "unknown"
@@ -130,17 +129,3 @@ class AuditLog:
         req.context.tenant = await self._services.tenancy.get_tenant(principal)
         records = await self._services.audit.recent(principal, limit=200)
         page(req, resp, "audit.html", records=records, zone=principal.time_zone)
-
-
-async def _form_fields(req: falcon.asgi.Request) -> dict[str, str]:
-    media: Any = await req.get_media(default_when_empty={})
-    if not isinstance(media, dict):
-        raise falcon.HTTPBadRequest(title="Bad form", description="Send the form as a form.")
-    return {key: value if isinstance(value, str) else "" for key, value in media.items()}
-
-
-def _safe_next(candidate: str | None) -> str:
-    """Only same-site paths, so the sign-in form cannot be turned into an open redirect."""
-    if candidate and candidate.startswith("/") and not candidate.startswith(("//", "/\\")):
-        return candidate
-    return "/customers"

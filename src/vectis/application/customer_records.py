@@ -1,0 +1,213 @@
+"""What the connectors synced for one customer, and the write-backs an operator starts from it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from uuid import UUID
+
+from attrs import frozen
+
+from vectis.application.errors import NotFound
+from vectis.application.identity import require
+from vectis.application.integrations import IntegrationService
+from vectis.application.unit_of_work import UnitOfWorkFactory
+from vectis.application.writebacks import WriteBackService
+from vectis.domain.customer import Customer
+from vectis.domain.errors import InvalidValue
+from vectis.domain.identity import Principal
+from vectis.domain.integration import Capability, Integration
+from vectis.domain.records import (
+    Alert,
+    AlertState,
+    AvState,
+    Contract,
+    Device,
+    Held,
+    PatchState,
+    Reference,
+    Ticket,
+    TicketNote,
+)
+from vectis.domain.tenancy import Permission
+from vectis.domain.writeback import AddTicketNote, CreateTicket, ResetAlert, UpdateTicket, WriteBack
+
+LIST_LIMIT = 200
+
+
+@frozen(kw_only=True)
+class TicketDesk:
+    """A PSA this customer is linked to: where new tickets for it can be opened."""
+
+    integration: Integration
+    company_id: str
+    references: Sequence[Reference]
+
+    def choices(self, kind: str) -> list[Reference]:
+        return [reference for reference in self.references if reference.kind == kind]
+
+
+@frozen(kw_only=True)
+class CustomerRecords:
+    customer: Customer
+    integrations: Sequence[Integration]
+    open_tickets: Sequence[Held[Ticket]]
+    active_alerts: Sequence[Held[Alert]]
+    devices: Sequence[Held[Device]]
+    contracts: Sequence[Held[Contract]]
+    desks: Sequence[TicketDesk]
+
+
+@frozen(kw_only=True)
+class TicketView:
+    integration: Integration
+    ticket: Ticket
+    notes: Sequence[TicketNote]
+    statuses: Sequence[Reference]
+
+
+class CustomerRecordsService:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        integrations: IntegrationService,
+        writebacks: WriteBackService,
+    ) -> None:
+        self._uow = uow
+        self._integrations = integrations
+        self._writebacks = writebacks
+
+    async def overview(self, principal: Principal, customer_id: UUID) -> CustomerRecords:
+        require(principal, Permission.READ)
+        ticketing = self._vendors_with(Capability.TICKETS)
+        async with self._uow(principal.tenant_id) as uow:
+            customer = await uow.customers.get(customer_id)
+            if customer is None:
+                raise NotFound(f"no customer {customer_id}")
+            companies = await uow.reader.customer_companies(customer_id)
+            integrations = {i.id: i for i in await uow.integrations.list_all()}
+            desks = [
+                TicketDesk(
+                    integration=integrations[integration_id],
+                    company_id=company_id,
+                    references=await uow.reader.references(integration_id),
+                )
+                for integration_id, company_id in companies.items()
+                if integration_id in integrations
+                and integrations[integration_id].vendor in ticketing
+            ]
+            return CustomerRecords(
+                customer=customer,
+                integrations=[integrations[i] for i in companies if i in integrations],
+                open_tickets=await uow.reader.tickets(
+                    customer_id, open_only=True, limit=LIST_LIMIT
+                ),
+                active_alerts=await uow.reader.alerts(
+                    customer_id, active_only=True, limit=LIST_LIMIT
+                ),
+                devices=one_per_device(await uow.reader.devices(customer_id, limit=LIST_LIMIT)),
+                contracts=await uow.reader.contracts(customer_id),
+                desks=desks,
+            )
+
+    async def ticket(
+        self, principal: Principal, integration_id: UUID, ticket_id: str
+    ) -> TicketView:
+        require(principal, Permission.READ)
+        async with self._uow(principal.tenant_id) as uow:
+            integration = await uow.integrations.get(integration_id)
+            held = await uow.reader.ticket(integration_id, ticket_id)
+            if integration is None or held is None:
+                raise NotFound(f"no ticket {ticket_id}")
+            return TicketView(
+                integration=integration,
+                ticket=held.record,
+                notes=await uow.reader.notes(integration_id, ticket_id),
+                statuses=[
+                    reference
+                    for reference in await uow.reader.references(integration_id)
+                    if reference.kind == "status"
+                ],
+            )
+
+    async def open_ticket(
+        self,
+        principal: Principal,
+        customer_id: UUID,
+        integration_id: UUID,
+        *,
+        summary: str,
+        description: str = "",
+        priority_id: str | None = None,
+        board_id: str | None = None,
+    ) -> WriteBack:
+        """Open a ticket for a customer in a PSA it is linked to."""
+        async with self._uow(principal.tenant_id) as uow:
+            company_id = (await uow.reader.customer_companies(customer_id)).get(integration_id)
+        if company_id is None:
+            raise InvalidValue("this customer is not linked to a company in that PSA")
+        action = CreateTicket(
+            company_id=company_id,
+            summary=summary.strip(),
+            description=description.strip(),
+            priority_id=priority_id or None,
+            board_id=board_id or None,
+        )
+        return await self._writebacks.request(principal, integration_id, action)
+
+    async def reply(
+        self,
+        principal: Principal,
+        integration_id: UUID,
+        ticket_id: str,
+        text: str,
+        *,
+        internal: bool,
+    ) -> WriteBack:
+        await self.ticket(principal, integration_id, ticket_id)
+        action = AddTicketNote(ticket_id=ticket_id, text=text, internal=internal)
+        return await self._writebacks.request(principal, integration_id, action)
+
+    async def change_status(
+        self, principal: Principal, integration_id: UUID, ticket_id: str, status_id: str
+    ) -> WriteBack:
+        await self.ticket(principal, integration_id, ticket_id)
+        action = UpdateTicket(ticket_id=ticket_id, status_id=status_id)
+        return await self._writebacks.request(principal, integration_id, action)
+
+    async def acknowledge_alert(
+        self, principal: Principal, integration_id: UUID, alert_id: str
+    ) -> WriteBack:
+        async with self._uow(principal.tenant_id) as uow:
+            held = await uow.reader.alert(integration_id, alert_id)
+        if held is None:
+            raise NotFound(f"no alert {alert_id}")
+        if held.record.state == AlertState.RESOLVED:
+            raise InvalidValue("this alert is already cleared")
+        return await self._writebacks.request(
+            principal, integration_id, ResetAlert(alert_id=alert_id)
+        )
+
+    def _vendors_with(self, capability: str) -> set[str]:
+        return {v.key for v in self._integrations.vendors() if capability in v.capabilities}
+
+
+def one_per_device(devices: Sequence[Held[Device]]) -> list[Held[Device]]:
+    """A machine in both the PSA's asset list and the RMM is one device: the record that knows
+    more (last seen, patch and antivirus state — the RMM's) stands for it."""
+
+    def knowledge(held: Held[Device]) -> int:
+        device = held.record
+        return sum(
+            (
+                device.last_seen_at is not None,
+                device.patch_state != PatchState.UNKNOWN,
+                device.av_state != AvState.UNKNOWN,
+            )
+        )
+
+    best: dict[str, Held[Device]] = {}
+    for held in devices:
+        name = held.record.name.strip().lower()
+        if name not in best or knowledge(held) > knowledge(best[name]):
+            best[name] = held
+    return sorted(best.values(), key=lambda held: held.record.name.lower())

@@ -1,0 +1,249 @@
+"""Hub pages for what connectors bring in: a customer's records, a ticket, the integrations
+settings, and the state of a write-back an operator started."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+import falcon
+import falcon.asgi
+
+from vectis.application.services import Services
+from vectis.domain.errors import InvalidValue
+from vectis.domain.integration import Credentials
+from vectis.domain.records import Severity
+from vectis.domain.tenancy import Permission
+from vectis.entrypoints.http.hub.forms import form_fields, local_path
+from vectis.entrypoints.http.hub.rendering import page
+
+
+class _Page:
+    auth = "session"
+
+    def __init__(self, services: Services) -> None:
+        self._services = services
+
+    async def _chrome(self, req: falcon.asgi.Request) -> Any:
+        principal = req.context.principal
+        req.context.tenant = await self._services.tenancy.get_tenant(principal)
+        return principal
+
+
+class CustomerPage(_Page):
+    async def on_get(
+        self, req: falcon.asgi.Request, resp: falcon.asgi.Response, customer_id: UUID
+    ) -> None:
+        principal = await self._chrome(req)
+        records = await self._services.records.overview(principal, customer_id)
+        alerts = sorted(
+            records.active_alerts,
+            key=lambda held: (Severity.ORDER.index(held.record.severity), held.record.raised_at),
+        )
+        page(
+            req,
+            resp,
+            "customer.html",
+            records=records,
+            alerts=alerts,
+            can_write=principal.can(Permission.WRITE_BACK),
+            zone=principal.time_zone,
+        )
+
+
+class CustomerTickets(_Page):
+    """POST: open a ticket for the customer in one of its PSAs."""
+
+    async def on_post(
+        self, req: falcon.asgi.Request, resp: falcon.asgi.Response, customer_id: UUID
+    ) -> None:
+        form = await form_fields(req)
+        writeback = await self._services.records.open_ticket(
+            req.context.principal,
+            customer_id,
+            _uuid(form.get("integration_id")),
+            summary=form.get("summary", ""),
+            description=form.get("description", ""),
+            priority_id=form.get("priority_id"),
+            board_id=form.get("board_id"),
+        )
+        raise falcon.HTTPSeeOther(f"/writebacks/{writeback.id}?back=/customers/{customer_id}")
+
+
+class TicketPage(_Page):
+    async def on_get(
+        self,
+        req: falcon.asgi.Request,
+        resp: falcon.asgi.Response,
+        integration_id: UUID,
+        ticket_id: str,
+    ) -> None:
+        principal = await self._chrome(req)
+        view = await self._services.records.ticket(principal, integration_id, ticket_id)
+        page(
+            req,
+            resp,
+            "ticket.html",
+            view=view,
+            can_write=principal.can(Permission.WRITE_BACK),
+            zone=principal.time_zone,
+        )
+
+    async def on_post(
+        self,
+        req: falcon.asgi.Request,
+        resp: falcon.asgi.Response,
+        integration_id: UUID,
+        ticket_id: str,
+    ) -> None:
+        form = await form_fields(req)
+        principal = req.context.principal
+        if form.get("status_id"):
+            writeback = await self._services.records.change_status(
+                principal, integration_id, ticket_id, form["status_id"]
+            )
+        else:
+            writeback = await self._services.records.reply(
+                principal,
+                integration_id,
+                ticket_id,
+                form.get("text", ""),
+                internal=form.get("internal") == "on",
+            )
+        back = f"/tickets/{integration_id}/{ticket_id}"
+        raise falcon.HTTPSeeOther(f"/writebacks/{writeback.id}?back={back}")
+
+
+class AlertAcknowledgement(_Page):
+    async def on_post(
+        self,
+        req: falcon.asgi.Request,
+        resp: falcon.asgi.Response,
+        integration_id: UUID,
+        alert_id: str,
+    ) -> None:
+        form = await form_fields(req)
+        writeback = await self._services.records.acknowledge_alert(
+            req.context.principal, integration_id, alert_id
+        )
+        back = local_path(form.get("back"))
+        raise falcon.HTTPSeeOther(f"/writebacks/{writeback.id}?back={back}")
+
+
+class WriteBackPage(_Page):
+    """Where an action lands: pending → succeeded/failed, refreshing itself until final."""
+
+    async def on_get(
+        self, req: falcon.asgi.Request, resp: falcon.asgi.Response, writeback_id: UUID
+    ) -> None:
+        principal = await self._chrome(req)
+        writeback = await self._services.writebacks.get(principal, writeback_id)
+        page(
+            req,
+            resp,
+            "writeback.html",
+            writeback=writeback,
+            back=local_path(req.get_param("back")),
+            zone=principal.time_zone,
+        )
+
+
+class IntegrationsPage(_Page):
+    async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
+        principal = await self._chrome(req)
+        await self._render(req, resp, principal)
+
+    async def on_post(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
+        principal = await self._chrome(req)
+        form = await form_fields(req)
+        vendors = {vendor.key: vendor for vendor in self._services.integrations.vendors()}
+        vendor = vendors.get(form.get("vendor", ""))
+        if vendor is None:
+            raise InvalidValue("choose a vendor to connect")
+        credentials = Credentials(
+            values={
+                field.key: form.get(f"credential_{field.key}", "").strip()
+                for field in vendor.credential_fields
+            }
+        )
+        integration = await self._services.integrations.add(
+            principal,
+            vendor=vendor.key,
+            name=form.get("name", "").strip() or vendor.label,
+            base_url=form.get("base_url", "").strip() or vendor.base_url_hint,
+            credentials=credentials,
+        )
+        await self._services.sync.request(principal, integration.id)
+        raise falcon.HTTPSeeOther(f"/integrations/{integration.id}")
+
+    async def _render(
+        self, req: falcon.asgi.Request, resp: falcon.asgi.Response, principal: Any
+    ) -> None:
+        integrations = await self._services.integrations.list(principal)
+        page(
+            req,
+            resp,
+            "integrations.html",
+            integrations=integrations,
+            vendors=self._services.integrations.vendors(),
+            can_manage=principal.can(Permission.MANAGE_INTEGRATIONS),
+            zone=principal.time_zone,
+        )
+
+
+class IntegrationPage(_Page):
+    async def on_get(
+        self, req: falcon.asgi.Request, resp: falcon.asgi.Response, integration_id: UUID
+    ) -> None:
+        principal = await self._chrome(req)
+        integration = await self._services.integrations.get(principal, integration_id)
+        page(
+            req,
+            resp,
+            "integration.html",
+            integration=integration,
+            runs=await self._services.sync.runs(principal, integration_id, limit=10),
+            suggestions=await self._services.integrations.suggest_links(principal, integration_id),
+            customers={
+                customer.id: customer
+                for customer in await self._services.tenancy.list_customers(principal)
+            },
+            can_manage=principal.can(Permission.MANAGE_INTEGRATIONS),
+            checked=req.get_param("checked"),
+            queued=req.get_param("queued"),
+            zone=principal.time_zone,
+        )
+
+    async def on_post(
+        self, req: falcon.asgi.Request, resp: falcon.asgi.Response, integration_id: UUID
+    ) -> None:
+        principal = req.context.principal
+        form = await form_fields(req)
+        action = form.get("action")
+        target = f"/integrations/{integration_id}"
+        if action == "test":
+            account = await self._services.sync.check(principal, integration_id)
+            raise falcon.HTTPSeeOther(f"{target}?checked={account}")
+        if action == "sync":
+            await self._services.sync.request(
+                principal, integration_id, full=form.get("full") == "on"
+            )
+            raise falcon.HTTPSeeOther(f"{target}?queued=1")
+        if action == "link":
+            await self._services.integrations.link_customer(
+                principal,
+                integration_id,
+                form.get("company_id", ""),
+                _uuid(form.get("customer_id")),
+            )
+            raise falcon.HTTPSeeOther(target)
+        raise falcon.HTTPBadRequest(title="Unknown action", description="Pick test, sync or link.")
+
+
+def _uuid(value: str | None) -> UUID:
+    try:
+        return UUID(value or "")
+    except ValueError:
+        raise InvalidValue(
+            "the form names no valid choice; reload the page and try again"
+        ) from None

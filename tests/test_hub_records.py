@@ -1,0 +1,182 @@
+"""The hub's customer page over real synced data: sandboxed HaloPSA and NinjaOne, synced over
+HTTP into PostgreSQL; an operator opens a ticket and acknowledges an alert, and the audit log
+shows both; a read-only operator sees and may do neither."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+
+from tests.conftest import TEST_SECRET_KEY
+from tests.factories import PASSWORD, World, add_operator, make_tenant
+from tests.http_client import csrf_token, hub_client, sign_in
+from vectis.application.services import Services
+from vectis.domain.integration import Credentials, Integration
+from vectis.domain.tenancy import Role
+from vectis.domain.writeback import WriteBackStatus
+from vectis_sandbox.server import Sandbox, running_sandbox
+from vectis_sandbox.world import build_world
+
+CUSTOMER = "Drexel Dental"
+
+
+@pytest.fixture
+async def sandbox() -> AsyncIterator[Sandbox]:
+    world = build_world(tickets_per_company=6)  # small: these tests are about the hub
+    async with running_sandbox(vendors=("halopsa", "ninjaone"), world=world) as sandbox:
+        yield sandbox
+
+
+@pytest.fixture
+async def client(services: Services) -> AsyncIterator[httpx.AsyncClient]:
+    async with hub_client(services, TEST_SECRET_KEY) as client:
+        yield client
+
+
+async def _synced(services: Services, sandbox: Sandbox) -> tuple[World, dict[str, Integration]]:
+    world = await make_tenant(services, customers=(CUSTOMER,))
+    integrations = {}
+    for account in sandbox.accounts:
+        integration = await services.integrations.add(
+            world.principal,
+            vendor=account.vendor,
+            name=account.name,
+            base_url=account.base_url,
+            credentials=Credentials(values=account.credentials),
+            settings={"requests_per_minute": 100_000},
+        )
+        company = next(ref for ref, name in account.companies.items() if name == CUSTOMER)
+        await services.integrations.link_customer(
+            world.principal, integration.id, company, world.customers[0].id
+        )
+        run = await services.sync.run(world.tenant.id, integration.id)
+        assert not run.errors, run.errors
+        integrations[account.vendor] = integration
+    return world, integrations
+
+
+async def test_the_customer_page_shows_what_every_connector_synced(
+    services: Services, sandbox: Sandbox, client: httpx.AsyncClient
+) -> None:
+    world, _ = await _synced(services, sandbox)
+    await sign_in(client, world.owner.email, PASSWORD)
+
+    page = await client.get(f"/customers/{world.customers[0].id}")
+
+    assert page.status_code == 200
+    open_tickets = [
+        t for t in sandbox.world.tickets if t.company == "DrexelDental" and not t.closed
+    ]
+    assert f'Open tickets <span class="count">{len(open_tickets)}</span>' in page.text
+    devices = [d for d in sandbox.world.devices if d.company == "DrexelDental"]
+    assert f'Devices <span class="count">{len(devices)}</span>' in page.text
+    assert devices[0].name in page.text
+    assert "New ticket in HaloPSA (sandbox)" in page.text
+    assert "Managed Services" in page.text  # the contract
+
+
+async def test_an_operator_opens_a_ticket_and_acknowledges_an_alert_with_audit_entries(
+    services: Services, sandbox: Sandbox, client: httpx.AsyncClient
+) -> None:
+    world, integrations = await _synced(services, sandbox)
+    customer = world.customers[0].id
+    await sign_in(client, world.owner.email, PASSWORD)
+    page = await client.get(f"/customers/{customer}")
+    token = csrf_token(page.text)
+
+    created = await client.post(
+        f"/customers/{customer}/tickets",
+        data={
+            "csrf_token": token,
+            "integration_id": str(integrations["halopsa"].id),
+            "summary": "Replace the reception <b>printer</b>",
+            "description": "Paper jams daily.",
+        },
+    )
+    alert = re.search(r'action="/alerts/([0-9a-f-]+)/([^/"]+)/acknowledge"', page.text)
+    assert alert, "an active alert has an Acknowledge button"
+    acknowledged = await client.post(
+        alert.group(0).split('"')[1],
+        data={"csrf_token": token, "back": f"/customers/{customer}"},
+    )
+
+    assert created.status_code == acknowledged.status_code == 303
+    for response in (created, acknowledged):
+        writeback_id = response.headers["location"].split("/writebacks/")[1].split("?")[0]
+        pending = await client.get(response.headers["location"])
+        assert "Waiting to run" in pending.text and 'http-equiv="refresh"' in pending.text
+        done = await services.writebacks.perform(world.tenant.id, _uuid(writeback_id))
+        assert done.status is WriteBackStatus.SUCCEEDED, done.error
+        finished = await client.get(response.headers["location"])
+        assert "Done." in finished.text and "refresh" not in finished.text
+    halo = sandbox.state("halopsa")
+    assert any(
+        t.get("summary") == "Replace the reception <b>printer</b>" for t in halo.tickets.values()
+    )
+    assert alert.group(2) not in sandbox.state("ninjaone").alerts
+    audit = await client.get("/audit")
+    assert "writeback.ticket.create" in audit.text and "writeback.alert.reset" in audit.text
+    assert "<b>printer</b>" not in audit.text, "vendor-bound text renders inert"
+
+
+async def test_a_read_only_operator_sees_no_actions_and_is_refused_them(
+    services: Services, sandbox: Sandbox, client: httpx.AsyncClient
+) -> None:
+    world, integrations = await _synced(services, sandbox)
+    viewer = await add_operator(services, world, "riley", Role.READ_ONLY)
+    customer = world.customers[0].id
+    await sign_in(client, viewer.email, PASSWORD)
+
+    page = await client.get(f"/customers/{customer}")
+    refused = await client.post(
+        f"/customers/{customer}/tickets",
+        data={
+            "csrf_token": csrf_token(page.text),
+            "integration_id": str(integrations["halopsa"].id),
+            "summary": "Should not happen",
+        },
+    )
+
+    assert "Acknowledge" not in page.text and "New ticket in" not in page.text
+    assert refused.status_code == 403
+
+
+async def test_the_integrations_page_shows_sync_runs_and_confirms_a_suggested_mapping(
+    services: Services, sandbox: Sandbox, client: httpx.AsyncClient
+) -> None:
+    world, integrations = await _synced(services, sandbox)
+    await services.tenancy.add_customer(world.tenant.id, name="Coast Logistics Ltd")
+    await sign_in(client, world.owner.email, PASSWORD)
+    halo = integrations["halopsa"]
+
+    page = await client.get(f"/integrations/{halo.id}")
+
+    assert page.status_code == 200
+    assert "succeeded" in page.text
+    assert re.search(r"Suggested: Coast Logistics Ltd", page.text)
+    company = next(
+        ref for ref, name in sandbox.accounts[0].companies.items() if name == "Coast Logistics"
+    )
+    customers = {c.name: c.id for c in await services.tenancy.list_customers(world.principal)}
+    linked = await client.post(
+        f"/integrations/{halo.id}",
+        data={
+            "csrf_token": csrf_token(page.text),
+            "action": "link",
+            "company_id": company,
+            "customer_id": str(customers["Coast Logistics Ltd"]),
+        },
+    )
+    assert linked.status_code == 303
+    suggestions = await services.integrations.suggest_links(world.principal, halo.id)
+    coast = next(s for s in suggestions if s.company.id == company)
+    assert coast.confirmed and coast.customer_id == customers["Coast Logistics Ltd"]
+
+
+def _uuid(text: str):  # type: ignore[no-untyped-def]
+    from uuid import UUID
+
+    return UUID(text)
