@@ -8,7 +8,9 @@ import os
 import socket
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -26,6 +28,7 @@ COMMANDS = [
     "tenant",
     "operator",
     "customer",
+    "integration",
 ]
 
 
@@ -67,6 +70,10 @@ def test_help_lists_every_command() -> None:
         ["token", "list"],
         ["audit", "verify"],
         ["audit", "checkpoint"],
+        ["integration", "add"],
+        ["integration", "test"],
+        ["integration", "list"],
+        ["integration", "sync"],
     ],
 )
 def test_every_command_has_help(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
@@ -239,3 +246,57 @@ def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def autotask() -> Iterator[dict[str, Any]]:
+    """A sandboxed Autotask in its own process (the CLI runs its own event loop)."""
+    server = subprocess.Popen(
+        [sys.executable, "-m", "vectis_sandbox.autotask", "--tickets", "120"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        yield json.loads(server.stdout.readline())
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def test_an_integration_is_added_tested_listed_and_synced_from_the_command_line(
+    env: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    autotask: dict[str, Any],
+    database_url: str,
+) -> None:
+    monkeypatch.setenv("VECTIS_ALLOW_PRIVATE_URLS", "true")
+    assert run(capsys, "tenant", "create", "Harbor Point IT")[0] == 0
+    wrong = {**autotask["credentials"], "secret": "not-the-secret"}
+
+    refused = run(
+        capsys, "integration", "add", "--tenant", "harbor-point-it", "--vendor", "autotask",
+        "--base-url", autotask["base_url"], "--credentials-file", "-", stdin=json.dumps(wrong),
+    )  # fmt: skip
+    added = run(
+        capsys, "integration", "add", "--tenant", "harbor-point-it", "--vendor", "autotask",
+        "--base-url", autotask["base_url"], "--credentials-file", "-", "--name", "Autotask",
+        stdin=json.dumps(autotask["credentials"]),
+    )  # fmt: skip
+    tested = run(capsys, "integration", "test", "--tenant", "harbor-point-it", "Autotask")
+    synced = run(capsys, "integration", "sync", "--tenant", "harbor-point-it", "Autotask")
+    listed = run(capsys, "integration", "list", "--tenant", "harbor-point-it")
+
+    assert refused[0] == 1 and refused[2].count("\n") == 1 and "refused" in refused[2]
+    assert added[0] == 0 and "credentials work" in added[1]
+    assert tested[0] == 0 and "credentials work" in tested[1]
+    assert synced[0] == 0 and "sync succeeded" in synced[1]
+    assert "records read" in synced[1] and "240" in synced[2], "notes stream: 2 per ticket"
+    assert "tickets" in synced[2] and "records" in synced[2], "a progress line per stream"
+    assert "last sync" in listed[1] and "succeeded; healthy" in listed[1]
+    with owner_connection(database_url) as owner:
+        stored = owner.execute("SELECT count(*) FROM tickets").fetchone()
+        secrets = owner.execute("SELECT credentials FROM integrations").fetchone()
+    assert stored is not None and stored[0] >= 120
+    assert secrets is not None and autotask["credentials"]["secret"].encode() not in secrets[0]

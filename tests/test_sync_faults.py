@@ -16,8 +16,10 @@ import pytest
 from tests.conftest import owner_connection
 from tests.factories import World, make_tenant
 from vectis.application.services import Services
+from vectis.domain.errors import VendorUnavailable
 from vectis.domain.integration import Credentials, Integration
 from vectis.domain.sync import SyncStatus
+from vectis.domain.writeback import CreateTicket, WriteBackStatus
 from vectis.settings import Settings
 from vectis_sandbox.server import Sandbox, running_sandbox
 
@@ -161,3 +163,49 @@ async def test_a_record_missing_required_fields_is_skipped_and_reported(
     assert run.counts["devices"].skipped >= 1
     assert any("devices: skipped" in error for error in run.errors), run.errors
     assert _count(database_url, "SELECT count(*) FROM devices") == len(sandbox.world.devices)
+
+
+async def test_a_ticket_whose_answer_was_lost_is_created_once_through_the_write_back_service(
+    services: Services, database_url: str
+) -> None:
+    async with running_sandbox(vendors=("autotask",)) as sandbox:
+        world = await make_tenant(services, customers=("Coast Logistics",))
+        (account,) = sandbox.accounts
+        integration = await services.integrations.add(
+            world.principal,
+            vendor=account.vendor,
+            name=account.name,
+            base_url=account.base_url,
+            credentials=Credentials(values=account.credentials),
+            settings={"requests_per_minute": 100_000},
+        )
+        company = next(ref for ref, name in account.companies.items() if name == "Coast Logistics")
+        state = sandbox.state("autotask")
+        # Autotask creates the ticket, but its answer never arrives before the client gives up.
+        state.faults.lost_responses, state.faults.timeout_seconds = 1, 3.0
+        state.faults.path_contains = "/Tickets"
+        requested = await services.writebacks.request(
+            world.principal,
+            integration.id,
+            CreateTicket(company_id=company, summary="Server room is too hot"),
+        )
+
+        with pytest.raises(VendorUnavailable):
+            await services.writebacks.perform(world.tenant.id, requested.id)
+        pending = await services.writebacks.get(world.principal, requested.id)
+        retried = await services.writebacks.perform(world.tenant.id, requested.id)
+
+        created = [
+            row
+            for row in state.table("Tickets").rows()
+            if row.get("title") == "Server room is too hot"
+        ]
+    assert pending.status is WriteBackStatus.PENDING and "did not answer" in (pending.error or "")
+    assert retried.status is WriteBackStatus.SUCCEEDED and retried.attempts == 2
+    assert len(created) == 1, "the retry found the first ticket instead of opening a second"
+    assert retried.result["ticket_id"] == str(created[0]["id"])
+    outcomes = _count(
+        database_url,
+        "SELECT count(*) FROM audit_log WHERE action = 'writeback.ticket.create'",
+    )
+    assert outcomes == 3, "requested, the failed attempt, and the success are all audited"
