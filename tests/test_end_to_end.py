@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import importlib
+import random
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
@@ -23,6 +25,7 @@ from vectis.application.automation import DEFAULT_ACKNOWLEDGEMENT
 from vectis.application.demo import DemoSeeder
 from vectis.application.services import Services
 from vectis.container import Runtime
+from vectis.domain.identity import Principal
 from vectis_sandbox.connectwise import ConnectWiseState, callback_body, sign
 from vectis_sandbox.server import QuietServer, Sandbox, running_sandbox
 from vectis_sandbox.world import build_world
@@ -30,14 +33,16 @@ from vectis_sandbox.world import build_world
 T = TypeVar("T")
 
 
-async def eventually(probe: Callable[[], Awaitable[T]], *, timeout: float = 20.0) -> T:
+async def eventually(
+    probe: Callable[[], Awaitable[T]], *, timeout: float = 20.0, what: str = "condition"
+) -> T:
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
         result = await probe()
         if result:
             return result
         if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met in time")
+            raise AssertionError(f"{what}: not met in time")
         await asyncio.sleep(0.1)
 
 
@@ -203,6 +208,31 @@ async def test_a_forged_or_malformed_delivery_is_refused_and_stores_nothing(
     assert stored == (0,)
 
 
+@pytest.mark.parametrize("vendor", ["autotask", "halopsa", "ninjaone"])
+async def test_each_vendors_webhooks_are_registered_delivered_and_become_events(
+    demo: tuple[Services, Sandbox, str], database_url: str, vendor: str
+) -> None:
+    services, sandbox, url = demo
+    integration = await _integration_of(services, sandbox, vendor)
+    state = sandbox.state(vendor)
+    await eventually(lambda: _true(_subscribed(state)), what="the receiver is registered")
+    before = _inbox_count(database_url, integration)
+
+    module = importlib.import_module(f"vectis_sandbox.{vendor}")
+    chooser = random.Random(3)
+    for _ in range(4):  # a few customer actions; not every one changes a watched field
+        module.simulate_activity(state, chooser)
+
+    await eventually(
+        lambda: _value(_inbox_count(database_url, integration) > before),
+        what="the delivery reached the inbox",
+    )
+
+    forged = await _post(f"{url}webhooks/{integration}", b'{"Action": "Create", "Id": 1}')
+    assert forged.status_code in (400, 401)
+    assert forged.headers["content-type"] == "application/problem+json"
+
+
 async def test_a_webhook_for_an_unknown_integration_is_404(
     demo: tuple[Services, Sandbox, str],
 ) -> None:
@@ -243,6 +273,35 @@ def _account(info: Any) -> Any:
         credentials=dict(info.credentials),
         companies=dict(info.companies),
     )
+
+
+async def _integration_of(services: Services, sandbox: Sandbox, vendor: str) -> str:
+    tenant = await services.tenancy.find_tenant("harbor-point")
+    listed = await services.integrations.list(Principal.system(tenant.id, "test"))
+    name = next(account.name for account in sandbox.accounts if account.vendor == vendor)
+    return str(next(integration.id for integration in listed if integration.name == name))
+
+
+def _subscribed(state: Any) -> bool:
+    """Whether Vectis registered its receiver with this sandboxed vendor."""
+    return bool(
+        getattr(state, "webhook", None)
+        or getattr(state, "webhooks", None)
+        or (hasattr(state, "table") and len(state.table("TicketWebhooks")))
+    )
+
+
+def _inbox_count(database_url: str, integration_id: str) -> int:
+    with owner_connection(database_url) as owner:
+        row = owner.execute(
+            "SELECT count(*) FROM inbox WHERE integration_id = %s", (integration_id,)
+        ).fetchone()
+    return int(row[0]) if row else 0
+
+
+async def _post(url: str, body: bytes) -> httpx.Response:
+    async with httpx.AsyncClient() as client:
+        return await client.post(url, content=body, headers={"Content-Type": "application/json"})
 
 
 async def _settled_jobs(owner: Any) -> int:

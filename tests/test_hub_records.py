@@ -14,6 +14,7 @@ from tests.conftest import TEST_SECRET_KEY
 from tests.factories import PASSWORD, World, add_operator, make_tenant
 from tests.http_client import csrf_token, hub_client, sign_in
 from vectis.application.services import Services
+from vectis.container import Container
 from vectis.domain.integration import Credentials, Integration
 from vectis.domain.tenancy import Role
 from vectis.domain.writeback import WriteBackStatus
@@ -180,3 +181,33 @@ def _uuid(text: str):  # type: ignore[no-untyped-def]
     from uuid import UUID
 
     return UUID(text)
+
+
+async def test_new_credentials_are_tested_before_they_replace_the_old_ones(
+    services: Services, sandbox: Sandbox, client: httpx.AsyncClient, container: Container
+) -> None:
+    world, integrations = await _synced(services, sandbox)
+    halo = integrations["halopsa"]
+    await sign_in(client, world.owner.email, PASSWORD)
+    page = await client.get(f"/integrations/{halo.id}")
+    account = next(a for a in sandbox.accounts if a.vendor == "halopsa")
+    form = {
+        "csrf_token": csrf_token(page.text),
+        "action": "connection",
+        "base_url": account.base_url,
+        **{f"credential_{key}": value for key, value in account.credentials.items()},
+    }
+    async with container.uow()(world.tenant.id) as uow:
+        before = await services.integrations.open_credentials(uow, halo.id)
+
+    refused = await client.post(
+        f"/integrations/{halo.id}", data={**form, "credential_client_secret": "wrong"}
+    )
+    saved = await client.post(f"/integrations/{halo.id}", data=form)
+
+    assert refused.status_code == 502 and "refused the client credentials" in refused.text
+    assert saved.status_code == 303
+    async with container.uow()(world.tenant.id) as uow:
+        after = await services.integrations.open_credentials(uow, halo.id)
+    assert after["webhook_secret"] == before["webhook_secret"], "the vendor's webhooks go on"
+    assert "Change the address or credentials" in page.text

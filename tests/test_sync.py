@@ -376,3 +376,29 @@ async def test_a_complete_listing_tells_references_apart_by_kind(
         "SELECT kind, deleted_at IS NOT NULL FROM ticket_references ORDER BY kind",
     )
     assert rows == [("priority", True), ("status", False)]
+
+
+async def test_the_schedule_queues_one_sync_per_integration_that_is_due(
+    services: Services, database_url: str
+) -> None:
+    world = await make_tenant(services)
+    due = await _integration(services, world)
+    recent = await services.integrations.add(
+        world.principal,
+        vendor="connectwise",
+        name="Synced just now",
+        base_url="https://api-eu.myconnectwise.net/v4_6_release",
+        credentials=Credentials(values={"private_key": "k"}),
+    )
+    await services.sync.run(world.tenant.id, recent.id)
+
+    first = await services.sync.schedule_due()
+    again = await services.sync.schedule_due()
+
+    assert first == 1 and again == 0, "a waiting sync is not queued twice"
+    queued = _rows(
+        database_url,
+        "SELECT args->>'integration_id' FROM procrastinate_jobs WHERE task_name LIKE %s",
+        "%sync_integration",
+    )
+    assert queued == [(str(due.id),)]

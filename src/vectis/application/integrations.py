@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from typing import Any
 from uuid import UUID, uuid4
 
+import attrs
+
 from vectis.application.audit import record
 from vectis.application.errors import NotFound
 from vectis.application.identity import require
@@ -97,13 +99,27 @@ class IntegrationService:
         return integration
 
     async def update_connection(
-        self, principal: Principal, integration_id: UUID, *, base_url: str, credentials: Credentials
+        self,
+        principal: Principal,
+        integration_id: UUID,
+        *,
+        base_url: str,
+        credentials: Credentials,
+        test: bool = True,
     ) -> Integration:
-        """Point an integration at a new address or give it new credentials."""
+        """Point an integration at a new address or give it new credentials (tested first,
+        unless ``test`` is false); the webhook secret the vendor already holds is kept."""
         require(principal, Permission.MANAGE_INTEGRATIONS)
         base_url = await self._urls.check_base_url(base_url)
         async with self._uow(principal.tenant_id) as uow:
-            await self._get(uow, integration_id)
+            integration = await self._get(uow, integration_id)
+            previous = await self.open_credentials(uow, integration_id)
+        kept = {WEBHOOK_SECRET: previous[WEBHOOK_SECRET]} if previous.get(WEBHOOK_SECRET) else {}
+        credentials = Credentials(values={**kept, **credentials.values})
+        if test:
+            moved = attrs.evolve(integration, base_url=base_url)
+            await self._connectors.check_credentials(moved, credentials)
+        async with self._uow(principal.tenant_id) as uow:
             await uow.integrations.update_connection(
                 integration_id,
                 base_url=base_url,
@@ -116,7 +132,11 @@ class IntegrationService:
                 action="integration.update_connection",
                 target=AuditTarget(system="vectis", object_id=str(integration_id)),
                 outcome=Outcome.SUCCEEDED,
-                payload={"base_url": base_url, "credential_fields": sorted(credentials.values)},
+                payload={
+                    "base_url": base_url,
+                    "credential_fields": sorted(credentials.values),
+                    "tested": test,
+                },
             )
             updated = await self._get(uow, integration_id)
             await uow.commit()

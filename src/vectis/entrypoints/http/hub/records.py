@@ -208,6 +208,10 @@ class IntegrationPage(_Page):
                 customer.id: customer
                 for customer in await self._services.tenancy.list_customers(principal)
             },
+            vendor=next(
+                (v for v in self._services.integrations.vendors() if v.key == integration.vendor),
+                None,
+            ),
             can_manage=principal.can(Permission.MANAGE_INTEGRATIONS),
             checked=req.get_param("checked"),
             queued=req.get_param("queued"),
@@ -229,6 +233,23 @@ class IntegrationPage(_Page):
                 principal, integration_id, full=form.get("full") == "on"
             )
             raise falcon.HTTPSeeOther(f"{target}?queued=1")
+        if action == "connection":
+            integration = await self._services.integrations.get(principal, integration_id)
+            vendor = next(
+                v for v in self._services.integrations.vendors() if v.key == integration.vendor
+            )
+            await self._services.integrations.update_connection(
+                principal,
+                integration_id,
+                base_url=form.get("base_url", "").strip() or integration.base_url,
+                credentials=Credentials(
+                    values={
+                        field.key: form.get(f"credential_{field.key}", "").strip()
+                        for field in vendor.credential_fields
+                    }
+                ),
+            )
+            raise falcon.HTTPSeeOther(f"{target}?checked=new+credentials+saved")
         if action == "link":
             await self._services.integrations.link_customer(
                 principal,
