@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 from collections import defaultdict, deque
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -63,6 +63,8 @@ class _StreamState:
     seen: set[str] = attrs.field(factory=set)
     record_type: type[Any] | None = None
     skipped: list[str] = attrs.field(factory=list)
+    links: dict[str, UUID] = attrs.field(factory=dict)
+    """The integration's company → customer links, read once per stream."""
 
 
 @attrs.define
@@ -240,6 +242,8 @@ class SyncService:
     ) -> None:
         """Store a stream's pages as they come, two at a time (one prepares while the other
         is written), committing in page order so a stored cursor never skips a page."""
+        async with self._uow(integration.tenant_id) as uow:
+            state.links = await uow.integrations.customer_links(integration.id)
         in_flight: deque[asyncio.Task[None]] = deque()
         previous: asyncio.Task[None] | None = None
         try:
@@ -278,26 +282,26 @@ class SyncService:
         after: asyncio.Task[None] | None,
     ) -> None:
         """Read what the page needs to know, then — once the page before has committed —
-        write it. Writes never overlap, so two pages can never wait on each other's locks."""
+        write it. Reads take no locks and writes never overlap, so two pages can never wait
+        on each other."""
         now = self._clock.now()
         by_type: dict[type[Any], list[Any]] = defaultdict(list)
         for record in batch.records:
             by_type[type(record)].append(record)
-        async with self._uow(integration.tenant_id) as uow:
-            plans = [
-                await self._plan(uow, integration, records)
-                for record_type, records in by_type.items()
-                if record_type not in (InboundEvent, Deletion)
-            ]
-        if track_seen:
-            for plan in plans:
-                state.record_type = type(plan.records[0])
-                state.seen.update(seen_key(record) for record in plan.records)
-        if after is not None:
-            await after  # the page before commits first (and if it failed, this one stops)
         created = updated = 0
         inbound: list[InboundEvent] = list(by_type.get(InboundEvent, []))
         async with self._uow(integration.tenant_id) as uow:
+            plans = [
+                await self._plan(uow, integration, records, state.links)
+                for record_type, records in by_type.items()
+                if record_type not in (InboundEvent, Deletion)
+            ]
+            if track_seen:
+                for plan in plans:
+                    state.record_type = type(plan.records[0])
+                    state.seen.update(seen_key(record) for record in plan.records)
+            if after is not None:
+                await after  # the page before commits first (and if it failed, this one stops)
             for plan in plans:
                 new, changed = await uow.records.upsert(
                     integration.id, plan.records, plan.customer_ids, now
@@ -306,7 +310,7 @@ class SyncService:
                 updated += len(changed)
                 inbound.extend(plan.events(integration.vendor, new))
             inbound.extend(await self._delete(uow, integration, by_type.get(Deletion, []), now))
-            await self._append_events(uow, integration, inbound)
+            await self._append_events(uow, integration, inbound, state.links)
             if batch.cursor is not None:
                 await uow.records.save_cursor(integration.id, stream, batch.cursor, now)
             await uow.commit()
@@ -318,7 +322,13 @@ class SyncService:
             skipped=counts.skipped + len(batch.skipped),
         )
 
-    async def _plan(self, uow: UnitOfWork, integration: Integration, records: list[Any]) -> _Plan:
+    async def _plan(
+        self,
+        uow: UnitOfWork,
+        integration: Integration,
+        records: list[Any],
+        links: Mapping[str, UUID],
+    ) -> _Plan:
         """What storing records of one type needs: their customers and prior state."""
         record_type = type(records[0])
         plan = _Plan(records=records)
@@ -333,11 +343,10 @@ class SyncService:
             }
         else:
             companies = {str(record.id): _company_of(record) for record in records}
-        links = await uow.integrations.linked_customers(
-            integration.id, [company for company in companies.values() if company]
-        )
         plan.customer_ids = {
-            key: links[company] for key, company in companies.items() if company in links
+            key: links[company]
+            for key, company in companies.items()
+            if company is not None and company in links
         }
         if record_type is Ticket:
             before = await uow.records.stored_tickets(integration.id, [t.id for t in records])
@@ -401,12 +410,18 @@ class SyncService:
             await uow.commit()
 
     async def _append_events(
-        self, uow: UnitOfWork, integration: Integration, inbound: Sequence[InboundEvent]
+        self,
+        uow: UnitOfWork,
+        integration: Integration,
+        inbound: Sequence[InboundEvent],
+        links: Mapping[str, UUID] | None = None,
     ) -> None:
         if not inbound:
             return
-        refs = [event.company_ref for event in inbound if event.company_ref]
-        customers = await uow.integrations.linked_customers(integration.id, refs)
+        if links is None:
+            refs = [event.company_ref for event in inbound if event.company_ref]
+            links = await uow.integrations.linked_customers(integration.id, refs)
+        customers = dict(links)
         await uow.events.append([to_event(integration, event, customers) for event in inbound])
 
     async def _record_health(self, integration: Integration, error: str | None) -> None:

@@ -229,6 +229,9 @@ class IntegrationRepository(Protocol):
     async def linked_customers(
         self, integration_id: UUID, company_refs: Sequence[str]
     ) -> dict[str, UUID]: ...
+    async def customer_links(self, integration_id: UUID) -> dict[str, UUID]:
+        """Every company of this integration linked to a customer."""
+        ...
 
 
 class WriteBackRepository(Protocol):

@@ -1,24 +1,40 @@
-"""Many rows in one statement: ``INSERT … SELECT FROM unnest(arrays)`` with one array per column.
+"""Many rows in one round of work: ``COPY`` into a session-local staging table, then one
+``INSERT … SELECT`` from it with the conflict handling and ``RETURNING`` the caller needs.
 
 A multi-row ``VALUES`` list makes the driver parse a statement with thousands of placeholders
-on every batch; one array per column keeps the statement short and constant, so a page of
-500 records costs one round trip and almost no client-side work.
+on every batch, and array parameters are encoded element by element in Python; binary
+``COPY`` is encoded by the driver's C code and keeps every statement short and constant.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from functools import cache
 from typing import Any
 
+import psycopg
+from psycopg.rows import namedtuple_row
 from psycopg.types.json import Jsonb
 from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import JSON, JSONB
-from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 _DIALECT = postgresql.dialect()  # type: ignore[no-untyped-call]
+# psycopg's names for the column types our tables use (binary COPY needs them spelled out).
+_COPY_TYPES = {
+    "UUID": "uuid",
+    "TEXT": "text",
+    "BOOLEAN": "bool",
+    "INTEGER": "int4",
+    "BIGINT": "int8",
+    "DOUBLE PRECISION": "float8",
+    "DATE": "date",
+    "TIMESTAMP WITH TIME ZONE": "timestamptz",
+    "JSONB": "jsonb",
+    "JSON": "json",
+}
 
 
 async def insert_rows(
@@ -31,47 +47,68 @@ async def insert_rows(
     only_if_changed: Sequence[str] = (),
     conflict_where: str = "",
     returning: str = "",
-) -> Sequence[Row[Any]]:
+) -> list[Any]:
     """Insert ``rows`` (all with the same keys); on a ``conflict`` either do nothing or update
-    the ``update`` columns — only where one of ``only_if_changed`` differs, when given."""
+    the ``update`` columns — only where one of ``only_if_changed`` differs, when given.
+    Returns the ``RETURNING`` rows as named tuples."""
     if not rows:
         return []
     columns = tuple(rows[0])
-    statement = _statement(
+    types = tuple(_copy_type(table, column) for column in columns)
+    stage, create, insert = _statements(
         table.name,
         columns,
-        tuple(_array_type(table, column) for column in columns),
         tuple(conflict),
         tuple(update),
         tuple(only_if_changed),
         conflict_where,
         returning,
     )
-    jsonish = {column for column in columns if isinstance(table.c[column].type, JSON | JSONB)}
-    parameters = tuple(
-        [Jsonb(row[column]) if column in jsonish else row[column] for row in rows]
-        for column in columns
-    )
-    result = await connection.exec_driver_sql(statement, parameters)
-    return result.all() if returning else []
+    driver = await _driver(connection)
+    jsonish = {index for index, kind in enumerate(types) if kind in ("json", "jsonb")}
+    async with driver.cursor(row_factory=namedtuple_row) as cursor:
+        # Each time, not once per connection: a rolled-back transaction takes its DDL along.
+        await cursor.execute(create)
+        async with cursor.copy(f"COPY {stage} FROM STDIN (FORMAT BINARY)") as copy:
+            copy.set_types(list(types))
+            for row in rows:
+                values = [row[column] for column in columns]
+                for index in jsonish:
+                    values[index] = Jsonb(values[index])
+                await copy.write_row(values)
+        await cursor.execute(insert)
+        return await cursor.fetchall() if returning else []
+
+
+async def _driver(connection: AsyncConnection) -> psycopg.AsyncConnection[Any]:
+    raw = await connection.get_raw_connection()
+    driver = raw.driver_connection
+    assert isinstance(driver, psycopg.AsyncConnection)
+    return driver
 
 
 @cache
-def _statement(
+def _statements(
     table: str,
     columns: tuple[str, ...],
-    types: tuple[str, ...],
     conflict: tuple[str, ...],
     update: tuple[str, ...],
     only_if_changed: tuple[str, ...],
     conflict_where: str,
     returning: str,
-) -> str:
+) -> tuple[str, str, str]:
+    """The staging table's name, its DDL, and the insert from it.
+
+    Identifiers come from the SQLAlchemy ``Table`` (unknown names fail the type lookup first);
+    every value travels through ``COPY``.
+    """
     names = ", ".join(columns)
-    arrays = ", ".join(f"%b::{kind}[]" for kind in types)  # %b: sent in binary, unescaped
-    # Identifiers come from the SQLAlchemy Table (unknown names fail the lookup first);
-    # every value travels as a parameter.
-    sql = f"INSERT INTO {table} AS t ({names}) SELECT * FROM unnest({arrays})"  # noqa: S608
+    stage = f"stage_{table}_{hashlib.sha256(names.encode()).hexdigest()[:8]}"
+    create = (
+        f"CREATE TEMP TABLE IF NOT EXISTS {stage} ON COMMIT DELETE ROWS AS "  # noqa: S608
+        f"SELECT {names} FROM {table} WITH NO DATA"
+    )
+    sql = f"INSERT INTO {table} AS t ({names}) SELECT {names} FROM {stage}"  # noqa: S608
     if conflict:
         target = f"({', '.join(conflict)})" + (f" WHERE {conflict_where}" if conflict_where else "")
         if update:
@@ -85,11 +122,12 @@ def _statement(
             sql += f" ON CONFLICT {target} DO NOTHING"
     if returning:
         sql += f" RETURNING {returning}"
-    return sql
+    return stage, create, sql
 
 
-def _array_type(table: Table, column: str) -> str:
+def _copy_type(table: Table, column: str) -> str:
     kind = table.c[column].type
     if isinstance(kind, JSON):
         return "jsonb" if isinstance(kind, JSONB) else "json"
-    return str(kind.compile(dialect=_DIALECT)).lower()
+    compiled = str(kind.compile(dialect=_DIALECT))
+    return _COPY_TYPES[compiled.upper()]

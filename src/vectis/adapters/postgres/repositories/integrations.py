@@ -107,6 +107,14 @@ class PostgresIntegrationRepository:
             row.company_ref: row.customer_id for row in await self._connection.execute(statement)
         }
 
+    async def customer_links(self, integration_id: UUID) -> dict[str, UUID]:
+        statement = select(customer_links.c.company_ref, customer_links.c.customer_id).where(
+            customer_links.c.integration_id == integration_id
+        )
+        return {
+            row.company_ref: row.customer_id for row in await self._connection.execute(statement)
+        }
+
 
 _PUBLIC_COLUMNS = [column for column in integrations.c if column.name != "credentials"]
 
