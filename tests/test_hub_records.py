@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
+from uuid import UUID
 
 import httpx
 import pytest
@@ -109,7 +110,7 @@ async def test_an_operator_opens_a_ticket_and_acknowledges_an_alert_with_audit_e
         writeback_id = response.headers["location"].split("/writebacks/")[1].split("?")[0]
         pending = await client.get(response.headers["location"])
         assert "Waiting to run" in pending.text and 'http-equiv="refresh"' in pending.text
-        done = await services.writebacks.perform(world.tenant.id, _uuid(writeback_id))
+        done = await services.writebacks.perform(world.tenant.id, UUID(writeback_id))
         assert done.status is WriteBackStatus.SUCCEEDED, done.error
         finished = await client.get(response.headers["location"])
         assert "Done." in finished.text and "refresh" not in finished.text
@@ -177,12 +178,6 @@ async def test_the_integrations_page_shows_sync_runs_and_confirms_a_suggested_ma
     assert coast.confirmed and coast.customer_id == customers["Coast Logistics Ltd"]
 
 
-def _uuid(text: str):  # type: ignore[no-untyped-def]
-    from uuid import UUID
-
-    return UUID(text)
-
-
 async def test_new_credentials_are_tested_before_they_replace_the_old_ones(
     services: Services, sandbox: Sandbox, client: httpx.AsyncClient, container: Container
 ) -> None:
@@ -211,3 +206,49 @@ async def test_new_credentials_are_tested_before_they_replace_the_old_ones(
         after = await services.integrations.open_credentials(uow, halo.id)
     assert after["webhook_secret"] == before["webhook_secret"], "the vendor's webhooks go on"
     assert "Change the address or credentials" in page.text
+
+
+async def test_a_ticket_is_replied_to_and_reprioritised_from_its_page(
+    services: Services, sandbox: Sandbox, client: httpx.AsyncClient
+) -> None:
+    world, _ = await _synced(services, sandbox)
+    await sign_in(client, world.owner.email, PASSWORD)
+    customer = await client.get(f"/customers/{world.customers[0].id}")
+    link = re.search(r'href="(/tickets/[0-9a-f-]+/([^"]+))"', customer.text)
+    assert link, "open tickets link to their page"
+    page = await client.get(link.group(1))
+    priorities = re.search(r'<select name="priority_id">(.*?)</select>', page.text)
+    assert priorities and "selected" in priorities.group(1)
+    other = next(
+        value
+        for value, attributes in re.findall(r'<option value="([^"]+)"([^>]*)>', priorities.group(1))
+        if "selected" not in attributes
+    )
+    token = csrf_token(page.text)
+
+    replied = await client.post(link.group(1), data={"csrf_token": token, "text": "On our way."})
+    changed = await client.post(
+        link.group(1),
+        data={
+            "csrf_token": token,
+            "action": "change",
+            "priority_id": other,
+            **{
+                name: value
+                for name, value in re.findall(
+                    r'<select name="(status_id|board_id|owner_id)">.*?<option value="([^"]*)"[^>]*selected',
+                    page.text,
+                )
+            },
+        },
+    )
+
+    for response in (replied, changed):
+        writeback_id = UUID(response.headers["location"].split("/writebacks/")[1].split("?")[0])
+        done = await services.writebacks.perform(world.tenant.id, writeback_id)
+        assert done.status is WriteBackStatus.SUCCEEDED, done.error
+    update = await services.writebacks.get(world.principal, writeback_id)
+    assert update.action.priority_id == other  # type: ignore[union-attr]
+    assert update.action.status_id is None, "only what the operator changed is sent"  # type: ignore[union-attr]
+    halo = sandbox.state("halopsa").tickets[int(link.group(2))]
+    assert str(halo["priority_id"]) == other

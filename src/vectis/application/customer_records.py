@@ -23,6 +23,7 @@ from vectis.domain.records import (
     Contract,
     Device,
     Held,
+    Named,
     PatchState,
     Reference,
     Ticket,
@@ -62,7 +63,11 @@ class TicketView:
     integration: Integration
     ticket: Ticket
     notes: Sequence[TicketNote]
-    statuses: Sequence[Reference]
+    references: Sequence[Reference]
+    """The PSA's boards, statuses, priorities and members, for changing the ticket."""
+
+    def choices(self, kind: str) -> list[Reference]:
+        return [reference for reference in self.references if reference.kind == kind]
 
 
 class CustomerRecordsService:
@@ -122,11 +127,7 @@ class CustomerRecordsService:
                 integration=integration,
                 ticket=held.record,
                 notes=await uow.reader.notes(integration_id, ticket_id),
-                statuses=[
-                    reference
-                    for reference in await uow.reader.references(integration_id)
-                    if reference.kind == "status"
-                ],
+                references=await uow.reader.references(integration_id),
             )
 
     async def open_ticket(
@@ -167,11 +168,31 @@ class CustomerRecordsService:
         action = AddTicketNote(ticket_id=ticket_id, text=text, internal=internal)
         return await self._writebacks.request(principal, integration_id, action)
 
-    async def change_status(
-        self, principal: Principal, integration_id: UUID, ticket_id: str, status_id: str
+    async def change(
+        self,
+        principal: Principal,
+        integration_id: UUID,
+        ticket_id: str,
+        *,
+        status_id: str | None = None,
+        priority_id: str | None = None,
+        board_id: str | None = None,
+        owner_id: str | None = None,
     ) -> WriteBack:
-        await self.ticket(principal, integration_id, ticket_id)
-        action = UpdateTicket(ticket_id=ticket_id, status_id=status_id)
+        """Change what differs from the ticket as synced (status, priority, board, owner)."""
+        view = await self.ticket(principal, integration_id, ticket_id)
+        ticket = view.ticket
+
+        def changed(wanted: str | None, current: Named | None) -> str | None:
+            return wanted if wanted and wanted != (current.id if current else None) else None
+
+        action = UpdateTicket(
+            ticket_id=ticket_id,
+            status_id=changed(status_id, ticket.status),
+            priority_id=changed(priority_id, ticket.priority),
+            board_id=changed(board_id, ticket.board),
+            owner_id=changed(owner_id, ticket.owner),
+        )
         return await self._writebacks.request(principal, integration_id, action)
 
     async def acknowledge_alert(

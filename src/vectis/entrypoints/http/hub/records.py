@@ -98,9 +98,15 @@ class TicketPage(_Page):
     ) -> None:
         form = await form_fields(req)
         principal = req.context.principal
-        if form.get("status_id"):
-            writeback = await self._services.records.change_status(
-                principal, integration_id, ticket_id, form["status_id"]
+        if form.get("action") == "change":
+            writeback = await self._services.records.change(
+                principal,
+                integration_id,
+                ticket_id,
+                status_id=form.get("status_id"),
+                priority_id=form.get("priority_id"),
+                board_id=form.get("board_id"),
+                owner_id=form.get("owner_id"),
             )
         else:
             writeback = await self._services.records.reply(
