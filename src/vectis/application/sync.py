@@ -76,15 +76,14 @@ class _Plan:
     changes: list[InboundEvent] = attrs.field(factory=list)
     tickets: dict[str, StoredTicket] = attrs.field(factory=dict)
 
-    def events(self, vendor: str, created: Sequence[str]) -> list[InboundEvent]:
-        """The events of these records once written (notes count only once: when created)."""
+    def events(self, vendor: str) -> list[InboundEvent]:
+        """The events these records stand for. A note's event is keyed by the note, so one
+        seen again (a re-read page) adds nothing to the stream."""
         if not self.records or type(self.records[0]) is not TicketNote:
             return self.changes
-        new = set(created)
         return [
             event
             for note in self.records
-            if note.id in new
             for event in note_events(vendor, note, self.tickets.get(note.ticket_id))
         ]
 
@@ -300,17 +299,24 @@ class SyncService:
                 for plan in plans:
                     state.record_type = type(plan.records[0])
                     state.seen.update(seen_key(record) for record in plan.records)
+            # Copy everything aside first (no locks taken), so the wait for the page before
+            # is spent encoding this one, and only the writes themselves are serial.
+            staged = [
+                await uow.records.stage(integration.id, plan.records, plan.customer_ids, now)
+                for plan in plans
+            ]
+            for plan in plans:
+                inbound.extend(plan.events(integration.vendor))
+            events = await uow.events.stage(self._events(integration, inbound, state.links))
             if after is not None:
                 await after  # the page before commits first (and if it failed, this one stops)
-            for plan in plans:
-                new, changed = await uow.records.upsert(
-                    integration.id, plan.records, plan.customer_ids, now
-                )
+            for batch_of_records in staged:
+                new, changed = await uow.records.apply(batch_of_records)
                 created += len(new)
                 updated += len(changed)
-                inbound.extend(plan.events(integration.vendor, new))
-            inbound.extend(await self._delete(uow, integration, by_type.get(Deletion, []), now))
-            await self._append_events(uow, integration, inbound, state.links)
+            await uow.events.apply(events)
+            deleted = await self._delete(uow, integration, by_type.get(Deletion, []), now)
+            await self._append_events(uow, integration, deleted, state.links)
             if batch.cursor is not None:
                 await uow.records.save_cursor(integration.id, stream, batch.cursor, now)
             await uow.commit()
@@ -421,8 +427,14 @@ class SyncService:
         if links is None:
             refs = [event.company_ref for event in inbound if event.company_ref]
             links = await uow.integrations.linked_customers(integration.id, refs)
+        await uow.events.append(self._events(integration, inbound, links))
+
+    @staticmethod
+    def _events(
+        integration: Integration, inbound: Sequence[InboundEvent], links: Mapping[str, UUID]
+    ) -> list[Event]:
         customers = dict(links)
-        await uow.events.append([to_event(integration, event, customers) for event in inbound])
+        return [to_event(integration, event, customers) for event in inbound]
 
     async def _record_health(self, integration: Integration, error: str | None) -> None:
         async with self._uow(integration.tenant_id) as uow:

@@ -123,10 +123,22 @@ class AuditLog(Protocol):
         ...
 
 
+class Staged(Protocol):
+    """A batch copied aside in the unit of work, written when it is applied."""
+
+
 class EventStream(Protocol):
     async def append(self, events: Sequence[Event]) -> list[int]:
         """Append events; one whose ``dedup_key`` the integration already has is dropped.
         Return the ids of those stored."""
+        ...
+
+    async def stage(self, events: Sequence[Event]) -> Staged | None:
+        """``append`` in two steps: copy aside now (taking no locks)…"""
+        ...
+
+    async def apply(self, staged: Staged | None) -> list[int]:
+        """…and append when ``apply`` is called."""
         ...
 
 
@@ -142,6 +154,20 @@ class RecordStore(Protocol):
     ) -> tuple[list[str], list[str]]:
         """Store records of one type (``customer_ids`` by vendor id); return the vendor ids
         created and those changed (unchanged records are not written)."""
+        ...
+
+    async def stage(
+        self,
+        integration_id: UUID,
+        records: Sequence[Any],
+        customer_ids: Mapping[str, UUID],
+        at: datetime,
+    ) -> Staged | None:
+        """``upsert`` in two steps: copy aside now (taking no locks)…"""
+        ...
+
+    async def apply(self, staged: Staged | None) -> tuple[list[str], list[str]]:
+        """…and write when ``apply`` is called."""
         ...
 
     async def stored_tickets(

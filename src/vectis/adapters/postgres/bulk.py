@@ -14,6 +14,7 @@ from functools import cache
 from typing import Any
 
 import psycopg
+from attrs import frozen
 from psycopg.rows import namedtuple_row
 from psycopg.types.json import Jsonb
 from sqlalchemy import Table
@@ -37,7 +38,15 @@ _COPY_TYPES = {
 }
 
 
-async def insert_rows(
+@frozen
+class Staged:
+    """Rows copied into a staging table, waiting for ``apply`` in the same transaction."""
+
+    statement: str
+    returning: bool
+
+
+async def stage_rows(
     connection: AsyncConnection,
     table: Table,
     rows: Sequence[Mapping[str, Any]],
@@ -47,12 +56,13 @@ async def insert_rows(
     only_if_changed: Sequence[str] = (),
     conflict_where: str = "",
     returning: str = "",
-) -> list[Any]:
-    """Insert ``rows`` (all with the same keys); on a ``conflict`` either do nothing or update
-    the ``update`` columns — only where one of ``only_if_changed`` differs, when given.
-    Returns the ``RETURNING`` rows as named tuples."""
+) -> Staged | None:
+    """Copy ``rows`` (all with the same keys) into a session-local staging table. Nothing is
+    locked yet, so a caller may stage while another transaction still holds rows it needs.
+    ``apply`` then inserts them: on a ``conflict`` it does nothing or updates the ``update``
+    columns — only where one of ``only_if_changed`` differs, when given."""
     if not rows:
-        return []
+        return None
     columns = tuple(rows[0])
     types = tuple(_copy_type(table, column) for column in columns)
     stage, create, insert = _statements(
@@ -66,7 +76,7 @@ async def insert_rows(
     )
     driver = await _driver(connection)
     jsonish = {index for index, kind in enumerate(types) if kind in ("json", "jsonb")}
-    async with driver.cursor(row_factory=namedtuple_row) as cursor:
+    async with driver.cursor() as cursor:
         # Each time, not once per connection: a rolled-back transaction takes its DDL along.
         await cursor.execute(create)
         async with cursor.copy(f"COPY {stage} FROM STDIN (FORMAT BINARY)") as copy:
@@ -76,8 +86,24 @@ async def insert_rows(
                 for index in jsonish:
                     values[index] = Jsonb(values[index])
                 await copy.write_row(values)
-        await cursor.execute(insert)
-        return await cursor.fetchall() if returning else []
+    return Staged(statement=insert, returning=bool(returning))
+
+
+async def apply(connection: AsyncConnection, staged: Staged | None) -> list[Any]:
+    """Move staged rows into their table; the ``RETURNING`` rows as named tuples."""
+    if staged is None:
+        return []
+    driver = await _driver(connection)
+    async with driver.cursor(row_factory=namedtuple_row) as cursor:
+        await cursor.execute(staged.statement)
+        return await cursor.fetchall() if staged.returning else []
+
+
+async def insert_rows(
+    connection: AsyncConnection, table: Table, rows: Sequence[Mapping[str, Any]], **rules: Any
+) -> list[Any]:
+    """``stage_rows`` then ``apply``, for a caller with nothing to overlap."""
+    return await apply(connection, await stage_rows(connection, table, rows, **rules))
 
 
 async def _driver(connection: AsyncConnection) -> psycopg.AsyncConnection[Any]:
@@ -108,7 +134,11 @@ def _statements(
         f"CREATE TEMP TABLE IF NOT EXISTS {stage} ON COMMIT DELETE ROWS AS "  # noqa: S608
         f"SELECT {names} FROM {table} WITH NO DATA"
     )
-    sql = f"INSERT INTO {table} AS t ({names}) SELECT {names} FROM {stage}"  # noqa: S608
+    # The rows leave the staging table as they go in, so it can be staged again at once.
+    sql = (
+        f"WITH staged AS (DELETE FROM {stage} RETURNING {names}) "  # noqa: S608
+        f"INSERT INTO {table} AS t ({names}) SELECT {names} FROM staged"
+    )
     if conflict:
         target = f"({', '.join(conflict)})" + (f" WHERE {conflict_where}" if conflict_where else "")
         if update:

@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from vectis.adapters.postgres.bulk import insert_rows
+from vectis.adapters.postgres.bulk import Staged, apply, stage_rows
 from vectis.adapters.postgres.storage import dump_inbound, load_inbound
 from vectis.adapters.postgres.tables import events, inbox
 from vectis.application.unit_of_work import InboxItem
@@ -22,8 +22,15 @@ class PostgresEventStream:
         self._connection = connection
 
     async def append(self, new_events: Sequence[Event]) -> list[int]:
+        return await self.apply(await self.stage(new_events))
+
+    async def apply(self, staged: Staged | None) -> list[int]:
+        return [row.id for row in await apply(self._connection, staged)]
+
+    async def stage(self, new_events: Sequence[Event]) -> Staged | None:
+        """Copy events aside, to be appended by ``apply`` (locks nothing)."""
         if not new_events:
-            return []
+            return None
         rows = [
             {
                 "tenant_id": event.tenant_id,
@@ -43,7 +50,7 @@ class PostgresEventStream:
             }
             for event in new_events
         ]
-        stored = await insert_rows(
+        return await stage_rows(
             self._connection,
             events,
             rows,
@@ -51,7 +58,6 @@ class PostgresEventStream:
             conflict_where="dedup_key IS NOT NULL",
             returning="id",
         )
-        return [row.id for row in stored]
 
 
 class PostgresInbox:

@@ -17,7 +17,7 @@ from sqlalchemy import Table, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from vectis.adapters.postgres.bulk import insert_rows
+from vectis.adapters.postgres.bulk import Staged, apply, stage_rows
 from vectis.adapters.postgres.tables import (
     SYNCED_TABLES,
     alerts,
@@ -147,8 +147,25 @@ class PostgresRecordStore:
         at: datetime,
     ) -> tuple[list[str], list[str]]:
         """Store records of one type; return the vendor ids created and those changed."""
+        return await self.apply(await self.stage(integration_id, records, customer_ids, at))
+
+    async def apply(self, staged: Staged | None) -> tuple[list[str], list[str]]:
+        result = await apply(self._connection, staged)
+        return (
+            [row.vendor_id for row in result if row.created],
+            [row.vendor_id for row in result if not row.created],
+        )
+
+    async def stage(
+        self,
+        integration_id: UUID,
+        records: Sequence[Any],
+        customer_ids: Mapping[str, UUID],
+        at: datetime,
+    ) -> Staged | None:
+        """Copy records of one type aside, to be upserted by ``apply`` (locks nothing)."""
         if not records:
-            return [], []
+            return None
         table, to_row = _WRITERS[type(records[0])]
         rows = []
         for record in records:
@@ -175,7 +192,7 @@ class PostgresRecordStore:
         # Sorted by key, so two pages written at once lock shared rows in the same order.
         by_key = {(row.get("kind") or "", row["vendor_id"]): row for row in rows}
         unique = [by_key[key] for key in sorted(by_key)]
-        result = await insert_rows(
+        return await stage_rows(
             self._connection,
             table,
             unique,
@@ -183,10 +200,6 @@ class PostgresRecordStore:
             update=[*watched, "synced_at"],
             only_if_changed=watched,
             returning="vendor_id, (xmax = 0) AS created",
-        )
-        return (
-            [row.vendor_id for row in result if row.created],
-            [row.vendor_id for row in result if not row.created],
         )
 
     async def stored_tickets(
