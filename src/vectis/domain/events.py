@@ -37,7 +37,10 @@ def event_key(kind: str, subject_id: str, *qualifiers: object) -> str:
     """The id one change has however it reaches Vectis (a webhook, then a sync): the event
     stream keeps one event per key and integration. ``qualifiers`` tell repeated changes of
     the same kind apart (a ticket closed, reopened and closed again)."""
-    return ":".join([kind, subject_id, *(str(part) for part in qualifiers)])
+    key = f"{kind}:{subject_id}"
+    for part in qualifiers:
+        key += f":{part}"
+    return key
 
 
 @frozen(kw_only=True)

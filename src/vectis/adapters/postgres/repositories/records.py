@@ -119,6 +119,10 @@ TABLE_OF_TYPE = {
     "contract": contracts,
     "note": ticket_notes,
 }
+_DATA_COLUMNS = {
+    table.name: frozenset(column.name for column in table.c) - {"id"}
+    for table, _ in _WRITERS.values()
+}
 _KEYS = {
     "integration_id",
     "vendor_id",
@@ -167,13 +171,10 @@ class PostgresRecordStore:
         if not records:
             return None
         table, to_row = _WRITERS[type(records[0])]
+        columns = _DATA_COLUMNS[table.name]
         rows = []
         for record in records:
-            row = {
-                column: value
-                for column, value in to_row(record).items()
-                if column in table.c and column not in ("id",)
-            }
+            row = {column: value for column, value in to_row(record).items() if column in columns}
             if isinstance(record, Reference):
                 row["kind"] = record.kind
             key = record_key(record)
