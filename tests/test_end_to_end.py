@@ -118,7 +118,10 @@ async def test_a_ticket_opened_in_the_psa_is_acknowledged_through_every_layer(
 
     async def finished() -> bool:
         with owner_connection(database_url) as owner:
-            row = owner.execute("SELECT count(*) FROM writebacks WHERE status = 'succeeded'")
+            row = owner.execute(
+                "SELECT count(*) FROM writebacks "
+                "WHERE action = 'ticket.add_note' AND status = 'succeeded'"
+            )
             return bool(row.fetchone()[0])  # type: ignore[index]
 
     await eventually(finished)
