@@ -402,3 +402,20 @@ async def test_the_schedule_queues_one_sync_per_integration_that_is_due(
         "%sync_integration",
     )
     assert queued == [(str(due.id),)]
+
+
+async def test_a_sync_that_breaks_on_our_side_is_recorded_as_failed_not_left_running(
+    services: Services, source: FakeSource
+) -> None:
+    world = await make_tenant(services)
+    integration = await _integration(services, world)
+    source.failures["tickets"] = RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError, match="disk full"):
+        await services.sync.run(world.tenant.id, integration.id)
+
+    (stored,) = await services.sync.runs(world.principal, integration.id)
+    assert stored.status is SyncStatus.FAILED and stored.finished_at is not None
+    assert stored.errors[-1] == "the sync stopped: RuntimeError: disk full"
+    (health,) = await services.integrations.list(world.principal)
+    assert health.failing

@@ -26,6 +26,7 @@ from vectis.domain.records import (
     Named,
     PatchState,
     Reference,
+    Severity,
     Ticket,
     TicketNote,
 )
@@ -106,8 +107,8 @@ class CustomerRecordsService:
                 open_tickets=await uow.reader.tickets(
                     customer_id, open_only=True, limit=LIST_LIMIT
                 ),
-                active_alerts=await uow.reader.alerts(
-                    customer_id, active_only=True, limit=LIST_LIMIT
+                active_alerts=most_urgent_first(
+                    await uow.reader.alerts(customer_id, active_only=True, limit=LIST_LIMIT)
                 ),
                 devices=one_per_device(await uow.reader.devices(customer_id, limit=LIST_LIMIT)),
                 contracts=await uow.reader.contracts(customer_id),
@@ -210,6 +211,14 @@ class CustomerRecordsService:
 
     def _vendors_with(self, capability: str) -> set[str]:
         return {v.key for v in self._integrations.vendors() if capability in v.capabilities}
+
+
+def most_urgent_first(alerts: Sequence[Held[Alert]]) -> list[Held[Alert]]:
+    """Critical before low; within a severity, the longest-standing first."""
+    return sorted(
+        alerts,
+        key=lambda held: (Severity.ORDER.index(held.record.severity), held.record.raised_at),
+    )
 
 
 def one_per_device(devices: Sequence[Held[Device]]) -> list[Held[Device]]:

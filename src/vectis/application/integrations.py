@@ -51,7 +51,7 @@ class IntegrationService:
     ) -> Integration:
         """Add an integration; unless ``test`` is false, its credentials must work first."""
         require(principal, Permission.MANAGE_INTEGRATIONS)
-        vendor_info = self._vendor(vendor)
+        vendor_info = self.vendor(vendor)
         base_url = await self._urls.check_base_url(base_url)
         missing = [
             field.label
@@ -206,7 +206,8 @@ class IntegrationService:
         values = json.loads(self._secret_box.open(sealed, context=integration_id.bytes))
         return Credentials(values=values)
 
-    def _vendor(self, vendor: str) -> VendorInfo:
+    def vendor(self, vendor: str) -> VendorInfo:
+        """What connecting ``vendor`` asks for; ``InvalidValue`` naming the known ones."""
         for info in self._connectors.vendors():
             if info.key == vendor:
                 return info

@@ -121,14 +121,15 @@ class SyncService:
             tenants = await uow.tenants.list_all()
         for tenant in tenants:
             async with self._uow(tenant.id) as uow:
+                last = await uow.sync_runs.last_started()
                 for integration in await uow.integrations.list_all():
                     if not integration.setting("sync_enabled", True):
                         continue
                     minutes = float(
                         integration.setting("sync_interval_minutes", DEFAULT_INTERVAL_MINUTES)
                     )
-                    latest = await uow.sync_runs.latest(integration.id, limit=1)
-                    if latest and (now - latest[0].started_at).total_seconds() < minutes * 60:
+                    started = last.get(integration.id)
+                    if started and (now - started).total_seconds() < minutes * 60:
                         continue
                     queued += await request_sync(uow, integration.id)
                 await uow.commit()
@@ -159,6 +160,18 @@ class SyncService:
         await self._record_health(integration, None)
         return label
 
+    async def sync_now(
+        self,
+        principal: Principal,
+        integration_id: UUID,
+        *,
+        full: bool = False,
+        progress: Progress | None = None,
+    ) -> SyncRun:
+        """An operator's sync, run here rather than queued (``vectis integration sync``)."""
+        require(principal, Permission.MANAGE_INTEGRATIONS)
+        return await self.run(principal.tenant_id, integration_id, full=full, progress=progress)
+
     async def run(
         self,
         tenant_id: UUID,
@@ -184,33 +197,53 @@ class SyncService:
             await uow.sync_runs.add(run)
             await uow.commit()
         source = self._connectors.sync_source(integration, credentials)
-        snapshots = set(getattr(source, "snapshots", ()))
         states: dict[str, _StreamState] = {}
         errors: list[str] = []
-        failed_streams = 0
-        for stream in source.streams:
-            state = states[stream] = _StreamState()
-            complete = full or stream in snapshots
-            try:
-                await self._sync_stream(
-                    integration, source, stream, cursors.get(stream), state, complete, progress
-                )
+        stream_errors: list[str] = []
+        try:
+            for stream in source.streams:
+                state = states[stream] = _StreamState()
+                complete = full or stream in source.snapshots
+                try:
+                    await self._sync_stream(
+                        integration, source, stream, cursors.get(stream), state, complete, progress
+                    )
+                except VendorError as error:
+                    errors.extend(state.skipped)
+                    stream_errors.append(f"{stream}: {error}")
+                    errors.append(stream_errors[-1])
+                    logger.warning("sync of %s stopped in %s: %s", integration.name, stream, error)
+                    if isinstance(error, VendorAuthFailed):
+                        break  # every other stream would be refused the same way
+                    continue
                 errors.extend(state.skipped)
-            except VendorError as error:
-                errors.extend(state.skipped)
-                failed_streams += 1
-                errors.append(f"{stream}: {error}")
-                logger.warning("sync of %s stopped in %s: %s", integration.name, stream, error)
-                if isinstance(error, VendorAuthFailed):
-                    break  # every other stream would be refused the same way
-                continue
-            if complete and state.record_type is not None:
-                await self._remove_missing(integration, state)
+                if complete and state.record_type is not None:
+                    await self._remove_missing(integration, state)
+        except BaseException as error:
+            # Not a vendor's refusal but a failure of ours (or a cancelled job): the run must
+            # not stay "running" for ever.
+            errors.append(f"the sync stopped: {type(error).__name__}: {error}")
+            with contextlib.suppress(Exception):  # the original failure is what to report
+                await self._finish(run, states, errors, SyncStatus.FAILED, errors[-1])
+            raise
         status = SyncStatus.SUCCEEDED
-        if failed_streams and failed_streams >= len(states):
+        if stream_errors and len(stream_errors) >= len(states):
             status = SyncStatus.FAILED
         elif errors:
             status = SyncStatus.PARTIAL
+        return await self._finish(
+            run, states, errors, status, "; ".join(stream_errors) if stream_errors else None
+        )
+
+    async def _finish(
+        self,
+        run: SyncRun,
+        states: Mapping[str, _StreamState],
+        errors: Sequence[str],
+        status: SyncStatus,
+        health_error: str | None,
+    ) -> SyncRun:
+        """Record how the run ended, on the run and on the integration's health."""
         finished = attrs.evolve(
             run,
             status=status,
@@ -218,13 +251,12 @@ class SyncService:
             counts={stream: state.counts for stream, state in states.items()},
             errors=tuple(errors[:MAX_REPORTED_ERRORS]),
         )
-        stream_errors = [error for error in errors if ": skipped " not in error]
-        async with self._uow(tenant_id) as uow:
+        async with self._uow(run.tenant_id) as uow:
             await uow.sync_runs.save(finished)
             await uow.integrations.record_health(
-                integration_id,
+                run.integration_id,
                 at=finished.finished_at or run.started_at,
-                error="; ".join(stream_errors)[:1000] if stream_errors else None,
+                error=health_error[:1000] if health_error else None,
             )
             await uow.commit()
         return finished

@@ -25,6 +25,12 @@ class SyncSource(Protocol):
     @property
     def streams(self) -> Sequence[str]: ...
 
+    @property
+    def snapshots(self) -> Sequence[str]:
+        """Streams read in full every time (the vendor has no updated-since filter): what
+        such a read no longer lists is gone at the vendor."""
+        ...
+
     async def check(self) -> str:
         """One cheap authenticated call; return a label for the account (raise ``VendorError``)."""
         ...

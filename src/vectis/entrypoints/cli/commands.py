@@ -19,14 +19,13 @@ import uvicorn
 
 from vectis.application.demo import DemoSeeder
 from vectis.application.errors import ConfigurationError
-from vectis.application.identity import require
 from vectis.application.services import Services
 from vectis.domain.audit import ChainHead
 from vectis.domain.errors import InvalidValue
 from vectis.domain.identity import Principal
 from vectis.domain.integration import Credentials, VendorInfo
 from vectis.domain.sync import StreamCounts, SyncStatus
-from vectis.domain.tenancy import Permission, Role
+from vectis.domain.tenancy import Role
 from vectis.entrypoints.cli.runtime import Runtime
 
 _DURATION = re.compile(r"^(\d+)([dhm])$")
@@ -211,7 +210,7 @@ async def integration_add(runtime: Runtime, args: argparse.Namespace) -> int:
     with runtime.database():
         async with runtime.services() as services:
             tenant = await services.tenancy.find_tenant(args.tenant)
-            vendor = _vendor(services, args.vendor)
+            vendor = services.integrations.vendor(args.vendor)
             credentials = _read_credentials(vendor, args.credentials_file)
             integration = await services.integrations.add(
                 Principal.system(tenant.id, "cli"),
@@ -268,10 +267,9 @@ async def integration_sync(runtime: Runtime, args: argparse.Namespace) -> int:
             tenant = await services.tenancy.find_tenant(args.tenant)
             principal = Principal.system(tenant.id, "cli")
             integration = await services.integrations.find(principal, args.integration)
-            require(principal, Permission.MANAGE_INTEGRATIONS)
             bar = ProgressLine(sys.stderr)
-            run = await services.sync.run(
-                tenant.id, integration.id, full=args.full, progress=bar.update
+            run = await services.sync.sync_now(
+                principal, integration.id, full=args.full, progress=bar.update
             )
             bar.finish()
     total = run.total
@@ -388,14 +386,6 @@ def _read_checkpoint(path: Any) -> dict[UUID, ChainHead]:
         raise InvalidValue(
             f"{path} is not a checkpoint written by 'vectis audit checkpoint'"
         ) from None
-
-
-def _vendor(services: Services, key: str) -> VendorInfo:
-    for vendor in services.integrations.vendors():
-        if vendor.key == key:
-            return vendor
-    known = ", ".join(vendor.key for vendor in services.integrations.vendors())
-    raise InvalidValue(f"unknown vendor {key!r}; choose one of {known}")
 
 
 def _read_credentials(vendor: VendorInfo, path: Any) -> Credentials:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 import attrs
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from vectis.adapters.postgres.tables import sync_runs
@@ -33,6 +34,12 @@ class PostgresSyncRunRepository:
             .limit(limit)
         )
         return [_run(row._mapping) for row in await self._connection.execute(statement)]
+
+    async def last_started(self) -> dict[UUID, datetime]:
+        statement = select(sync_runs.c.integration_id, func.max(sync_runs.c.started_at)).group_by(
+            sync_runs.c.integration_id
+        )
+        return {row[0]: row[1] for row in await self._connection.execute(statement)}
 
 
 def _row(run: SyncRun) -> dict[str, Any]:

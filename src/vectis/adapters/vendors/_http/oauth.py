@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 from attrs import field, frozen
 
-from vectis.adapters.vendors._http.transport import VendorTransport
+from vectis.adapters.vendors._http.transport import VendorTransport, json_body
 from vectis.domain.errors import VendorAuthFailed, VendorRejected
 
 MARGIN_SECONDS = 60
@@ -109,12 +109,7 @@ class BearerSession:
             raise VendorAuthFailed(
                 f"{self._vendor} refused the client credentials: {error}"
             ) from error
-        try:
-            document = response.json()
-        except ValueError:
-            raise VendorRejected(
-                f"{self._vendor} answered the token request without JSON"
-            ) from None
+        document = json_body(response, self._vendor)
         token = document.get("access_token") if isinstance(document, dict) else None
         if not isinstance(token, str) or not token:
             raise VendorRejected(f"{self._vendor} issued no access_token")

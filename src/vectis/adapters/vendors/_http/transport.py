@@ -108,6 +108,17 @@ class VendorTransport:
         raise AssertionError("unreachable")
 
 
+def json_body(response: httpx.Response, vendor: str, *, allow_empty: bool = False) -> Any:
+    """A response's JSON; ``VendorRejected`` when it is not JSON (``None`` for an empty body
+    when ``allow_empty``, as vendors answer 204s and some writes)."""
+    if allow_empty and not response.content:
+        return None
+    try:
+        return response.json()
+    except ValueError:
+        raise VendorRejected(f"{vendor} answered with a body that is not JSON") from None
+
+
 def classify(vendor: str, response: httpx.Response) -> VendorError:
     """The domain error for a vendor's non-success response."""
     status = response.status_code

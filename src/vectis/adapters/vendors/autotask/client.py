@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 import httpx
 from attrs import field, frozen
 
-from vectis.adapters.vendors._http.transport import RateLimit, VendorTransport
+from vectis.adapters.vendors._http.transport import RateLimit, VendorTransport, json_body
 from vectis.domain.errors import VendorAuthFailed, VendorNotFound, VendorRejected
 from vectis.domain.integration import Credentials, Integration
 
@@ -305,10 +305,7 @@ def _item_id(response: httpx.Response, what: str) -> str:
 
 
 def _json(response: httpx.Response) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        raise VendorRejected("Autotask answered with a body that is not JSON") from None
+    return json_body(response, "Autotask")
 
 
 def _optional(value: Any) -> str | None:

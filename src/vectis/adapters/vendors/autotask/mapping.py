@@ -244,7 +244,7 @@ def webhook_events(
             title=f"Ticket {number} {verb}",
             detail=str(fields.get("title") or ""),
             company_ref=_id(fields.get("companyid")),
-            payload={"action": delivery.Action, "fields": dict(delivery.Fields)},
+            payload={"action": delivery.Action.lower(), **_delivered_changes(fields)},
         )
     ]
 
@@ -289,6 +289,21 @@ def units_by_service(units: Iterable[wire.ContractServiceUnit]) -> dict[int, Dec
                 _decimal(unit.units) or Decimal(0)
             )
     return found
+
+
+# A delivery's ticket fields, in Vectis's words (the vendor's field names stay here).
+_DELIVERED_FIELDS = {
+    "status": "status_id",
+    "priority": "priority_id",
+    "queueid": "board_id",
+    "assignedresourceid": "owner_id",
+}
+
+
+def _delivered_changes(fields: Mapping[str, Any]) -> dict[str, str | None]:
+    return {
+        ours: _id(fields[theirs]) for theirs, ours in _DELIVERED_FIELDS.items() if theirs in fields
+    }
 
 
 def _ticket_change(

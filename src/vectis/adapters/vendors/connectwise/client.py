@@ -14,7 +14,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 import httpx
 from attrs import frozen
 
-from vectis.adapters.vendors._http.transport import RateLimit, VendorTransport
+from vectis.adapters.vendors._http.transport import RateLimit, VendorTransport, json_body
 from vectis.domain.errors import VendorRejected
 from vectis.domain.integration import Credentials, Integration
 
@@ -214,7 +214,4 @@ def _next_page(response: httpx.Response, page: int, count: int, page_size: int) 
 
 
 def _json(response: httpx.Response) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        raise VendorRejected("ConnectWise answered with a body that is not JSON") from None
+    return json_body(response, "ConnectWise")

@@ -16,7 +16,7 @@ import httpx
 from attrs import field, frozen
 
 from vectis.adapters.vendors._http.oauth import BearerSession, ClientCredentials
-from vectis.adapters.vendors._http.transport import RateLimit, VendorTransport
+from vectis.adapters.vendors._http.transport import RateLimit, VendorTransport, json_body
 from vectis.domain.errors import (
     VendorRejected,
 )
@@ -189,9 +189,4 @@ def _row_id(row: Any) -> Any:
 
 
 def _json(response: httpx.Response) -> Any:
-    if not response.content:
-        return None
-    try:
-        return response.json()
-    except ValueError:
-        raise VendorRejected(f"{VENDOR_LABEL} answered with a body that is not JSON") from None
+    return json_body(response, VENDOR_LABEL, allow_empty=True)

@@ -11,6 +11,7 @@ from typing import Any
 from attrs import field, frozen
 
 from vectis.adapters.vendors.halopsa import VENDOR, wire
+from vectis.domain.changes import delivered_ticket_events
 from vectis.domain.errors import InvalidValue
 from vectis.domain.events import EventKind, InboundEvent, SubjectRef, event_key
 from vectis.domain.records import (
@@ -288,42 +289,12 @@ def webhook_events(
             mapped = ticket(row, base_url=base_url, closed_status_ids=closed_status_ids)
         except InvalidValue:
             return [_bare_event(str(row.id), received_at, delivery_id, row.summary or "")]
-        return [_ticket_event(mapped)]
+        created = mapped.updated_at - mapped.opened_at < OPENED_WINDOW
+        return delivered_ticket_events(VENDOR, mapped, created=created)
     ticket_id = document.get("ticket_id") or document.get("faultid")
     if isinstance(ticket_id, bool) or not isinstance(ticket_id, (int, str)) or not str(ticket_id):
         return []
     return [_bare_event(str(ticket_id), received_at, delivery_id, "")]
-
-
-def _ticket_event(mapped: Ticket) -> InboundEvent:
-    if mapped.closed:
-        closed_at = mapped.closed_at or mapped.updated_at
-        kind, verb, at = EventKind.TICKET_CLOSED, "closed", closed_at
-        key = event_key(kind, mapped.id, closed_at.isoformat())
-    elif mapped.updated_at - mapped.opened_at < OPENED_WINDOW:
-        kind, verb, at = EventKind.TICKET_OPENED, "opened", mapped.opened_at
-        key = event_key(kind, mapped.id)
-    else:
-        kind, verb, at = EventKind.TICKET_UPDATED, "updated", mapped.updated_at
-        key = event_key(kind, mapped.id, mapped.updated_at.isoformat())
-    priority = mapped.priority.name if mapped.priority else ""
-    return InboundEvent(
-        external_id=key,
-        kind=kind,
-        occurred_at=at,
-        subject=SubjectRef(system=VENDOR, type="ticket", id=mapped.id),
-        title=f"Ticket #{mapped.number or mapped.id} {verb}",
-        detail=" · ".join(part for part in (mapped.summary, priority) if part),
-        company_ref=mapped.company_id,
-        payload={
-            "summary": mapped.summary,
-            "status": mapped.status.name if mapped.status else None,
-            "priority": priority or None,
-            "board": mapped.board.name if mapped.board else None,
-            "owner": mapped.owner.name if mapped.owner else None,
-            "url": mapped.url,
-        },
-    )
 
 
 def _bare_event(ticket_id: str, at: datetime, delivery_id: str, summary: str) -> InboundEvent:

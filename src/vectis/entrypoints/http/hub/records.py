@@ -11,8 +11,7 @@ import falcon.asgi
 
 from vectis.application.services import Services
 from vectis.domain.errors import InvalidValue
-from vectis.domain.integration import Credentials
-from vectis.domain.records import Severity
+from vectis.domain.integration import Credentials, VendorInfo
 from vectis.domain.tenancy import Permission
 from vectis.entrypoints.http.hub.forms import form_fields, local_path
 from vectis.entrypoints.http.hub.rendering import page
@@ -36,16 +35,12 @@ class CustomerPage(_Page):
     ) -> None:
         principal = await self._chrome(req)
         records = await self._services.records.overview(principal, customer_id)
-        alerts = sorted(
-            records.active_alerts,
-            key=lambda held: (Severity.ORDER.index(held.record.severity), held.record.raised_at),
-        )
         page(
             req,
             resp,
             "customer.html",
             records=records,
-            alerts=alerts,
+            alerts=records.active_alerts,
             can_write=principal.can(Permission.WRITE_BACK),
             zone=principal.time_zone,
         )
@@ -162,22 +157,13 @@ class IntegrationsPage(_Page):
     async def on_post(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
         principal = await self._chrome(req)
         form = await form_fields(req)
-        vendors = {vendor.key: vendor for vendor in self._services.integrations.vendors()}
-        vendor = vendors.get(form.get("vendor", ""))
-        if vendor is None:
-            raise InvalidValue("choose a vendor to connect")
-        credentials = Credentials(
-            values={
-                field.key: form.get(f"credential_{field.key}", "").strip()
-                for field in vendor.credential_fields
-            }
-        )
+        vendor = self._services.integrations.vendor(form.get("vendor", ""))
         integration = await self._services.integrations.add(
             principal,
             vendor=vendor.key,
             name=form.get("name", "").strip() or vendor.label,
             base_url=form.get("base_url", "").strip() or vendor.base_url_hint,
-            credentials=credentials,
+            credentials=_credentials(vendor, form),
         )
         await self._services.sync.request(principal, integration.id)
         raise falcon.HTTPSeeOther(f"/integrations/{integration.id}")
@@ -214,10 +200,7 @@ class IntegrationPage(_Page):
                 customer.id: customer
                 for customer in await self._services.tenancy.list_customers(principal)
             },
-            vendor=next(
-                (v for v in self._services.integrations.vendors() if v.key == integration.vendor),
-                None,
-            ),
+            vendor=self._services.integrations.vendor(integration.vendor),
             can_manage=principal.can(Permission.MANAGE_INTEGRATIONS),
             checked=req.get_param("checked"),
             queued=req.get_param("queued"),
@@ -241,19 +224,12 @@ class IntegrationPage(_Page):
             raise falcon.HTTPSeeOther(f"{target}?queued=1")
         if action == "connection":
             integration = await self._services.integrations.get(principal, integration_id)
-            vendor = next(
-                v for v in self._services.integrations.vendors() if v.key == integration.vendor
-            )
+            vendor = self._services.integrations.vendor(integration.vendor)
             await self._services.integrations.update_connection(
                 principal,
                 integration_id,
                 base_url=form.get("base_url", "").strip() or integration.base_url,
-                credentials=Credentials(
-                    values={
-                        field.key: form.get(f"credential_{field.key}", "").strip()
-                        for field in vendor.credential_fields
-                    }
-                ),
+                credentials=_credentials(vendor, form),
             )
             raise falcon.HTTPSeeOther(f"{target}?checked=new+credentials+saved")
         if action == "link":
@@ -264,7 +240,19 @@ class IntegrationPage(_Page):
                 _uuid(form.get("customer_id")),
             )
             raise falcon.HTTPSeeOther(target)
-        raise falcon.HTTPBadRequest(title="Unknown action", description="Pick test, sync or link.")
+        raise falcon.HTTPBadRequest(
+            title="Unknown action", description="Pick test, sync, connection or link."
+        )
+
+
+def _credentials(vendor: VendorInfo, form: dict[str, str]) -> Credentials:
+    """The vendor's credential fields from a form (``credential_<key>``)."""
+    return Credentials(
+        values={
+            field.key: form.get(f"credential_{field.key}", "").strip()
+            for field in vendor.credential_fields
+        }
+    )
 
 
 def _uuid(value: str | None) -> UUID:
