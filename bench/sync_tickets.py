@@ -9,6 +9,9 @@ with two notes each. In the same run, each in a fresh child process:
 - (b) COPY: the rows the sync stored, copied back into the same tables with ``COPY FROM``;
 - incremental: a second sync with nothing changed, counting the requests it sends per stream.
 
+Each phase also reports the CPU seconds spent by the phase's own process, the sandbox and the
+PostgreSQL server (all on this machine), so the figures say which of them bounds the rate.
+
 The integration's own rate limit is lifted for the run (it would otherwise measure the
 vendor's quota, 10,000 requests an hour for Autotask, rather than Vectis).
 """
@@ -73,9 +76,9 @@ def run(tickets: int) -> None:
         sandbox = json.loads(server.stdout.readline())
         with bench_database() as database:
             asyncio.run(migrate(database))
-            fetch = _child("fetch", sandbox, database)
-            sync = _child("sync", sandbox, database)
-            copy = _child("copy", sandbox, database)
+            fetch = _child("fetch", sandbox, database, server.pid)
+            sync = _child("sync", sandbox, database, server.pid)
+            copy = _child("copy", sandbox, database, server.pid)
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -93,6 +96,13 @@ def run(tickets: int) -> None:
         f"  sync = {sync['rate'] / copy['rate']:.2f} x (b)   [context]"
     )
     print(f"    peak RSS of the sync : {sync['peak_rss_mb']:.0f} MB   [goal < 300 MB]")
+    print("CPU seconds per phase (own process / sandbox / PostgreSQL; wall):")
+    for name, phase in (("(a) fetch", fetch), ("sync", sync), ("(b) COPY", copy)):
+        cpu = phase["cpu"]
+        print(
+            f"    {name:<10} {cpu['own']:6.1f} / {cpu['sandbox']:5.1f} / {cpu['postgres']:5.1f}"
+            f"   ({phase['wall']:.1f} s wall, {os.cpu_count()} cores)"
+        )
     print(f"    events recorded      : {sync['events']:,}")
     print("incremental sync with nothing changed:")
     for stream, count in sync["incremental_requests"].items():
@@ -103,8 +113,10 @@ def run(tickets: int) -> None:
     )
 
 
-def _child(phase: str, sandbox: dict[str, Any], database: str) -> dict[str, Any]:
+def _child(phase: str, sandbox: dict[str, Any], database: str, sandbox_pid: int) -> dict[str, Any]:
     print(f"running {phase}…", flush=True)
+    before = _cpu_seconds(sandbox_pid)
+    started = time.perf_counter()
     output = subprocess.run(
         [
             sys.executable,
@@ -121,9 +133,39 @@ def _child(phase: str, sandbox: dict[str, Any], database: str) -> dict[str, Any]
         text=True,
         env={**os.environ, "VECTIS_LOG_LEVEL": "WARNING"},
     )
+    wall = time.perf_counter() - started
     if output.returncode != 0:
         raise SystemExit(f"the {phase} phase failed:\n{output.stderr[-3000:]}")
-    return dict(json.loads(output.stdout.strip().splitlines()[-1]))
+    after = _cpu_seconds(sandbox_pid)
+    result = dict(json.loads(output.stdout.strip().splitlines()[-1]))
+    result["cpu"] = {part: after[part] - before[part] for part in after}
+    result["wall"] = wall
+    return result
+
+
+def _cpu_seconds(sandbox_pid: int) -> dict[str, float]:
+    """CPU used so far by finished child phases, the sandbox, and PostgreSQL's processes
+    (read from /proc; PostgreSQL counts only when it runs on this machine)."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    ticks = os.sysconf("SC_CLK_TCK")
+    postgres = sandbox = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue  # a process that ended meanwhile
+        name = text[text.index("(") + 1 : text.rindex(")")]
+        fields = text[text.rindex(")") + 2 :].split()
+        if stat.parent.name == str(sandbox_pid):
+            sandbox = (int(fields[11]) + int(fields[12])) / ticks
+        elif name.startswith("postgres"):
+            # With its reaped children's: a backend that has ended counts in the postmaster.
+            postgres += sum(int(field) for field in fields[11:15]) / ticks
+    return {
+        "own": children.ru_utime + children.ru_stime,
+        "sandbox": sandbox,
+        "postgres": postgres,
+    }
 
 
 async def fetch_phase(sandbox: dict[str, Any], database: str) -> dict[str, Any]:
