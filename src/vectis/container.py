@@ -39,6 +39,7 @@ from vectis.application.integrations import IntegrationService
 from vectis.application.services import Services
 from vectis.application.sync import SyncService
 from vectis.application.tenancy import TenancyService
+from vectis.application.timeline import TimelineService
 from vectis.application.writebacks import WriteBackService
 from vectis.entrypoints.http.app import HttpConfig, create_app
 from vectis.settings import Settings
@@ -90,6 +91,7 @@ class Container(containers.DeclarativeContainer):
     inbox = providers.Singleton(InboxService, uow, integrations, connectors, writebacks, clock)
     records = providers.Singleton(CustomerRecordsService, uow, integrations, writebacks)
     health = providers.Singleton(HealthService, probe)
+    timeline = providers.Singleton(TimelineService, uow, clock)
     services = providers.Singleton(
         Services,
         tenancy=tenancy,
@@ -101,6 +103,7 @@ class Container(containers.DeclarativeContainer):
         writebacks=writebacks,
         inbox=inbox,
         health=health,
+        timeline=timeline,
     )
 
 

@@ -12,6 +12,7 @@ from vectis.application.inbox import InboxService
 from vectis.application.integrations import IntegrationService
 from vectis.application.sync import SyncService
 from vectis.application.tenancy import TenancyService
+from vectis.application.timeline import TimelineService
 from vectis.application.writebacks import WriteBackService
 
 
@@ -26,3 +27,4 @@ class Services:
     writebacks: WriteBackService
     inbox: InboxService
     health: HealthService
+    timeline: TimelineService

@@ -22,6 +22,7 @@ from vectis.domain.customer import Customer, Site
 from vectis.domain.events import Event, InboundEvent
 from vectis.domain.identity import OperatorSession, PersonalAccessToken
 from vectis.domain.integration import Integration
+from vectis.domain.notes import CustomerNote, NoteRevision
 from vectis.domain.records import (
     Alert,
     Contract,
@@ -34,6 +35,7 @@ from vectis.domain.records import (
 )
 from vectis.domain.sync import SyncRun
 from vectis.domain.tenancy import Operator, Tenant
+from vectis.domain.timeline import TimelineQuery
 from vectis.domain.writeback import WriteBack
 
 
@@ -139,6 +141,23 @@ class EventStream(Protocol):
 
     async def apply(self, staged: Staged | None) -> list[int]:
         """…and append when ``apply`` is called."""
+        ...
+
+    async def timeline(self, query: TimelineQuery) -> list[Event]:
+        """Up to ``query.limit`` events of one customer, newest first, after ``query.after``."""
+        ...
+
+
+class NoteRepository(Protocol):
+    async def add(self, note: CustomerNote) -> None: ...
+    async def get(self, note_id: UUID, *, for_update: bool = False) -> CustomerNote | None: ...
+    async def save(self, note: CustomerNote) -> None:
+        """Store an edited note and its new text as the next revision."""
+        ...
+
+    async def for_customer(self, customer_id: UUID, *, limit: int) -> list[CustomerNote]: ...
+    async def revisions(self, note_id: UUID) -> list[NoteRevision]:
+        """Every text the note has had, newest first."""
         ...
 
 
@@ -281,6 +300,7 @@ class UnitOfWork(Protocol):
     throttle: LoginThrottleStore
     audit: AuditLog
     events: EventStream
+    notes: NoteRepository
     inbox: Inbox
     integrations: IntegrationRepository
     writebacks: WriteBackRepository

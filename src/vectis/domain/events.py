@@ -31,6 +31,8 @@ class EventKind:
     AV_DEFINITIONS_UPDATED = "av.definitions_updated"
     WRITEBACK_SUCCEEDED = "writeback.succeeded"
     WRITEBACK_FAILED = "writeback.failed"
+    NOTE_ADDED = "note.added"
+    NOTE_EDITED = "note.edited"
 
 
 def event_key(kind: str, subject_id: str, *qualifiers: object) -> str:

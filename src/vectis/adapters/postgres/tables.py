@@ -40,6 +40,9 @@ tenants = Table(
     Column("slug", Text, nullable=False, unique=True),
     Column("name", Text, nullable=False),
     _created_at(),
+    Column("accent_color", Text),
+    Column("logo", LargeBinary),
+    Column("logo_type", Text),
 )
 
 customers = Table(
@@ -157,6 +160,33 @@ events = Table(
     Column("integration_id", Uuid),
     Column("payload", JSONB, nullable=False),
     Column("dedup_key", Text),
+)
+
+customer_notes = Table(
+    "customer_notes",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    _tenant_id(),
+    Column("customer_id", Uuid, nullable=False),
+    Column("body", Text, nullable=False),
+    Column("format", Text, nullable=False),
+    Column("author", Text, nullable=False),
+    Column("edited_by", Text, nullable=False),
+    _created_at(),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("revision", Integer, nullable=False),
+)
+
+customer_note_revisions = Table(
+    "customer_note_revisions",
+    metadata,
+    _tenant_id(),
+    Column("note_id", Uuid, primary_key=True),
+    Column("revision", Integer, primary_key=True),
+    Column("body", Text, nullable=False),
+    Column("format", Text, nullable=False),
+    Column("author", Text, nullable=False),
+    Column("written_at", DateTime(timezone=True), nullable=False),
 )
 
 inbox = Table(
@@ -423,4 +453,6 @@ TENANT_TABLES = (
     *(table.name for table in SYNCED_TABLES),
     "sync_runs",
     "sync_cursors",
+    "customer_notes",
+    "customer_note_revisions",
 )

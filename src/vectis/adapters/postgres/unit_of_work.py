@@ -20,6 +20,7 @@ from vectis.adapters.postgres.repositories.identity import (
     PostgresTokenRepository,
 )
 from vectis.adapters.postgres.repositories.integrations import PostgresIntegrationRepository
+from vectis.adapters.postgres.repositories.notes import PostgresNoteRepository
 from vectis.adapters.postgres.repositories.records import (
     PostgresRecordReader,
     PostgresRecordStore,
@@ -74,7 +75,6 @@ class PostgresUnitOfWork:
         self.sessions = PostgresSessionRepository(connection)
         self.throttle = PostgresLoginThrottleStore(connection)
         self.audit = PostgresAuditLog(connection, driver)
-        self.events = PostgresEventStream(connection)
         self.writebacks = PostgresWriteBackRepository(connection)
         self.sync_runs = PostgresSyncRunRepository(connection)
         self.reader = PostgresRecordReader(connection)
@@ -125,6 +125,8 @@ class PostgresUnitOfWork:
     def _bind_repositories(self, tenant_id: UUID | None) -> None:
         assert self._connection is not None
         self.inbox = PostgresInbox(self._connection, tenant_id)
+        self.events = PostgresEventStream(self._connection, self._driver, tenant_id)
+        self.notes = PostgresNoteRepository(self._connection, tenant_id)
         self.integrations = PostgresIntegrationRepository(self._connection, tenant_id)
         self.records = PostgresRecordStore(self._connection, tenant_id)
 

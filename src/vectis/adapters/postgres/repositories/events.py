@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from functools import cache
+from typing import Any
 from uuid import UUID
 
+import psycopg
+from psycopg.rows import tuple_row
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -14,12 +18,74 @@ from vectis.adapters.postgres.bulk import Staged, apply, stage_rows
 from vectis.adapters.postgres.storage import dump_inbound, load_inbound
 from vectis.adapters.postgres.tables import events, inbox
 from vectis.application.unit_of_work import InboxItem
-from vectis.domain.events import Event, InboundEvent
+from vectis.domain.events import Event, InboundEvent, SubjectRef
+from vectis.domain.timeline import TimelineQuery
+
+_TIMELINE_COLUMNS = (
+    "id, source, kind, occurred_at, title, detail, site_id, "
+    "subject_system, subject_type, subject_id, integration_id, payload"
+)
 
 
 class PostgresEventStream:
-    def __init__(self, connection: AsyncConnection) -> None:
+    def __init__(
+        self,
+        connection: AsyncConnection,
+        driver: psycopg.AsyncConnection[Any] | None = None,
+        tenant_id: UUID | None = None,
+    ) -> None:
         self._connection = connection
+        self._driver = driver
+        self._tenant_id = tenant_id
+
+    async def timeline(self, query: TimelineQuery) -> list[Event]:
+        """Up to ``query.limit`` entries of one customer, newest first, from ``query.after``.
+
+        One short statement per filter combination, walking the (tenant, customer, time)
+        index backwards: its cost follows the page size, not the history's length."""
+        assert self._driver is not None, "the unit of work hands its driver connection over"
+        assert self._tenant_id is not None, "a timeline belongs to one tenant"
+        params: dict[str, Any] = {
+            "tenant": self._tenant_id,
+            "customer": query.customer_id,
+            "limit": query.limit,
+            "since": query.since,
+            "until": query.until,
+            "sources": sorted(query.sources),
+            "kinds": sorted(query.kinds),
+            "site": query.site_id,
+            "at": query.after.occurred_at if query.after else None,
+            "id": query.after.event_id if query.after else None,
+        }
+        statement = _timeline_statement(
+            since=query.since is not None,
+            until=query.until is not None,
+            sources=bool(query.sources),
+            kinds=bool(query.kinds),
+            site=query.site_id is not None,
+            after=query.after is not None,
+        )
+        async with self._driver.cursor(row_factory=tuple_row) as cursor:
+            await cursor.execute(statement, params, prepare=True)
+            rows = await cursor.fetchall()
+        tenant, customer = self._tenant_id, query.customer_id
+        return [
+            Event(
+                id=row[0],
+                tenant_id=tenant,
+                customer_id=customer,
+                source=row[1],
+                kind=row[2],
+                occurred_at=row[3],
+                title=row[4],
+                detail=row[5],
+                site_id=row[6],
+                subject=SubjectRef(system=row[7], type=row[8], id=row[9]) if row[7] else None,
+                integration_id=row[10],
+                payload=row[11],
+            )
+            for row in rows
+        ]
 
     async def append(self, new_events: Sequence[Event]) -> list[int]:
         return await self.apply(await self.stage(new_events))
@@ -58,6 +124,31 @@ class PostgresEventStream:
             conflict_where="dedup_key IS NOT NULL",
             returning="id",
         )
+
+
+@cache
+def _timeline_statement(
+    *, since: bool, until: bool, sources: bool, kinds: bool, site: bool, after: bool
+) -> str:
+    """The timeline's SQL with only the conditions in use, so each plan stays simple."""
+    conditions = ["tenant_id = %(tenant)s", "customer_id = %(customer)s"]
+    if since:
+        conditions.append("occurred_at >= %(since)s")
+    if until:
+        conditions.append("occurred_at < %(until)s")
+    if sources:
+        conditions.append("source = ANY(%(sources)s)")
+    if kinds:
+        conditions.append("kind = ANY(%(kinds)s)")
+    if site:
+        conditions.append("site_id = %(site)s")
+    if after:
+        conditions.append("(occurred_at, id) < (%(at)s, %(id)s)")
+    return (
+        f"SELECT {_TIMELINE_COLUMNS} FROM events WHERE "  # noqa: S608 (fixed fragments only)
+        + " AND ".join(conditions)
+        + " ORDER BY occurred_at DESC, id DESC LIMIT %(limit)s"
+    )
 
 
 class PostgresInbox:
