@@ -66,18 +66,23 @@ async def test_the_customer_page_shows_what_every_connector_synced(
     world, _ = await _synced(services, sandbox)
     await sign_in(client, world.owner.email, PASSWORD)
 
-    page = await client.get(f"/customers/{world.customers[0].id}")
+    base = f"/customers/{world.customers[0].id}"
+    overview, tickets, devices_tab, contracts = [
+        await client.get(base + tab) for tab in ("", "/tickets", "/devices", "/contracts")
+    ]
 
-    assert page.status_code == 200
+    assert {overview.status_code, tickets.status_code, devices_tab.status_code} == {200}
     open_tickets = [
         t for t in sandbox.world.tickets if t.company == "DrexelDental" and not t.closed
     ]
-    assert f'Open tickets <span class="count">{len(open_tickets)}</span>' in page.text
+    assert re.search(
+        rf'Open tickets</a></h3>\s*<p class="figure">{len(open_tickets)}</p>', overview.text
+    )
+    assert all(ticket.summary in tickets.text for ticket in open_tickets)
     devices = [d for d in sandbox.world.devices if d.company == "DrexelDental"]
-    assert f'Devices <span class="count">{len(devices)}</span>' in page.text
-    assert devices[0].name in page.text
-    assert "New ticket in HaloPSA (sandbox)" in page.text
-    assert "Managed Services" in page.text  # the contract
+    assert all(device.name in devices_tab.text for device in devices)
+    assert "New ticket in HaloPSA (sandbox)" in tickets.text
+    assert "Managed Services" in contracts.text
 
 
 async def test_an_operator_opens_a_ticket_and_acknowledges_an_alert_with_audit_entries(
@@ -86,11 +91,11 @@ async def test_an_operator_opens_a_ticket_and_acknowledges_an_alert_with_audit_e
     world, integrations = await _synced(services, sandbox)
     customer = world.customers[0].id
     await sign_in(client, world.owner.email, PASSWORD)
-    page = await client.get(f"/customers/{customer}")
+    page = await client.get(f"/customers/{customer}/alerts")
     token = csrf_token(page.text)
 
     created = await client.post(
-        f"/customers/{customer}/tickets",
+        f"/customers/{customer}/tickets/new",
         data={
             "csrf_token": token,
             "integration_id": str(integrations["halopsa"].id),
@@ -132,9 +137,10 @@ async def test_a_read_only_operator_sees_no_actions_and_is_refused_them(
     customer = world.customers[0].id
     await sign_in(client, viewer.email, PASSWORD)
 
-    page = await client.get(f"/customers/{customer}")
+    page = await client.get(f"/customers/{customer}/alerts")
+    tickets = await client.get(f"/customers/{customer}/tickets")
     refused = await client.post(
-        f"/customers/{customer}/tickets",
+        f"/customers/{customer}/tickets/new",
         data={
             "csrf_token": csrf_token(page.text),
             "integration_id": str(integrations["halopsa"].id),
@@ -142,7 +148,8 @@ async def test_a_read_only_operator_sees_no_actions_and_is_refused_them(
         },
     )
 
-    assert "Acknowledge" not in page.text and "New ticket in" not in page.text
+    assert '<span class="severity' in page.text, "the alerts are listed, without actions"
+    assert "Acknowledge" not in page.text and "New ticket in" not in tickets.text
     assert refused.status_code == 403
 
 
@@ -213,7 +220,7 @@ async def test_a_ticket_is_replied_to_and_reprioritised_from_its_page(
 ) -> None:
     world, _ = await _synced(services, sandbox)
     await sign_in(client, world.owner.email, PASSWORD)
-    customer = await client.get(f"/customers/{world.customers[0].id}")
+    customer = await client.get(f"/customers/{world.customers[0].id}/tickets")
     link = re.search(r'href="(/tickets/[0-9a-f-]+/([^"]+))"', customer.text)
     assert link, "open tickets link to their page"
     page = await client.get(link.group(1))

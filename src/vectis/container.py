@@ -29,6 +29,7 @@ from vectis.adapters.security.secretbox import AesGcmSecretBox
 from vectis.adapters.vendors._http.urls import VendorUrlPolicy
 from vectis.adapters.vendors.registry import VendorConnectors
 from vectis.application.audit import AuditService
+from vectis.application.customer_hub import CustomerHubService
 from vectis.application.customer_records import CustomerRecordsService
 from vectis.application.demo import SandboxAccount
 from vectis.application.errors import ConfigurationError
@@ -92,6 +93,7 @@ class Container(containers.DeclarativeContainer):
     records = providers.Singleton(CustomerRecordsService, uow, integrations, writebacks)
     health = providers.Singleton(HealthService, probe)
     timeline = providers.Singleton(TimelineService, uow, clock)
+    hub = providers.Singleton(CustomerHubService, uow, clock)
     services = providers.Singleton(
         Services,
         tenancy=tenancy,
@@ -104,6 +106,7 @@ class Container(containers.DeclarativeContainer):
         inbox=inbox,
         health=health,
         timeline=timeline,
+        hub=hub,
     )
 
 

@@ -10,7 +10,7 @@ from attrs import frozen
 from vectis.application.errors import NotFound
 from vectis.application.identity import require
 from vectis.application.integrations import IntegrationService
-from vectis.application.unit_of_work import UnitOfWorkFactory
+from vectis.application.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from vectis.application.writebacks import WriteBackService
 from vectis.domain.customer import Customer
 from vectis.domain.errors import InvalidValue
@@ -84,23 +84,12 @@ class CustomerRecordsService:
 
     async def overview(self, principal: Principal, customer_id: UUID) -> CustomerRecords:
         require(principal, Permission.READ)
-        ticketing = self._vendors_with(Capability.TICKETS)
         async with self._uow(principal.tenant_id) as uow:
             customer = await uow.customers.get(customer_id)
             if customer is None:
                 raise NotFound(f"no customer {customer_id}")
             companies = await uow.reader.customer_companies(customer_id)
             integrations = {i.id: i for i in await uow.integrations.list_all()}
-            desks = [
-                TicketDesk(
-                    integration=integrations[integration_id],
-                    company_id=company_id,
-                    references=await uow.reader.references(integration_id),
-                )
-                for integration_id, company_id in companies.items()
-                if integration_id in integrations
-                and integrations[integration_id].vendor in ticketing
-            ]
             return CustomerRecords(
                 customer=customer,
                 integrations=[integrations[i] for i in companies if i in integrations],
@@ -112,8 +101,33 @@ class CustomerRecordsService:
                 ),
                 devices=one_per_device(await uow.reader.devices(customer_id, limit=LIST_LIMIT)),
                 contracts=await uow.reader.contracts(customer_id),
-                desks=desks,
+                desks=await self._desks(uow, companies, integrations),
             )
+
+    async def desks(self, principal: Principal, customer_id: UUID) -> list[TicketDesk]:
+        """The PSAs where a ticket for this customer can be opened."""
+        require(principal, Permission.READ)
+        async with self._uow(principal.tenant_id) as uow:
+            companies = await uow.reader.customer_companies(customer_id)
+            integrations = {i.id: i for i in await uow.integrations.list_all()}
+            return await self._desks(uow, companies, integrations)
+
+    async def _desks(
+        self,
+        uow: UnitOfWork,
+        companies: dict[UUID, str],
+        integrations: dict[UUID, Integration],
+    ) -> list[TicketDesk]:
+        ticketing = self._vendors_with(Capability.TICKETS)
+        return [
+            TicketDesk(
+                integration=integrations[integration_id],
+                company_id=company_id,
+                references=await uow.reader.references(integration_id),
+            )
+            for integration_id, company_id in companies.items()
+            if integration_id in integrations and integrations[integration_id].vendor in ticketing
+        ]
 
     async def ticket(
         self, principal: Principal, integration_id: UUID, ticket_id: str

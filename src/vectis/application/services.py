@@ -5,6 +5,7 @@ from __future__ import annotations
 from attrs import frozen
 
 from vectis.application.audit import AuditService
+from vectis.application.customer_hub import CustomerHubService
 from vectis.application.customer_records import CustomerRecordsService
 from vectis.application.health import HealthService
 from vectis.application.identity import IdentityService
@@ -28,3 +29,4 @@ class Services:
     inbox: InboxService
     health: HealthService
     timeline: TimelineService
+    hub: CustomerHubService

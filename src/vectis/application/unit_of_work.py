@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -22,6 +22,7 @@ from vectis.domain.customer import Customer, Site
 from vectis.domain.events import Event, InboundEvent
 from vectis.domain.identity import OperatorSession, PersonalAccessToken
 from vectis.domain.integration import Integration
+from vectis.domain.listing import Listed, ListQuery
 from vectis.domain.notes import CustomerNote, NoteRevision
 from vectis.domain.records import (
     Alert,
@@ -147,6 +148,12 @@ class EventStream(Protocol):
         """Up to ``query.limit`` events of one customer, newest first, after ``query.after``."""
         ...
 
+    async def daily_counts(
+        self, customer_id: UUID, kinds: Collection[str], since: datetime, zone: str
+    ) -> dict[date, dict[str, int]]:
+        """How many events of each of ``kinds`` a customer had per local day since ``since``."""
+        ...
+
 
 class NoteRepository(Protocol):
     async def add(self, note: CustomerNote) -> None: ...
@@ -235,6 +242,20 @@ class RecordReader(Protocol):
         ...
 
 
+class RecordListings(Protocol):
+    """The hub's tables and figures: sorted, filtered, keyset-paged, counted."""
+
+    async def tickets(self, query: ListQuery) -> Listed[Held[Ticket]]: ...
+    async def alerts(self, query: ListQuery) -> Listed[Held[Alert]]: ...
+    async def devices(self, query: ListQuery) -> Listed[Held[Device]]: ...
+    async def open_tickets_by_priority(self, customer_id: UUID) -> list[tuple[str, int]]: ...
+    async def active_alerts_by_severity(self, customer_id: UUID) -> dict[str, int]: ...
+    async def devices_by_patch_state(self, customer_id: UUID) -> dict[str, int]: ...
+    async def health(self, customer_ids: Collection[UUID]) -> dict[UUID, tuple[int, int]]:
+        """For each customer: open tickets and active alerts."""
+        ...
+
+
 class SyncRunRepository(Protocol):
     async def add(self, run: SyncRun) -> None: ...
     async def save(self, run: SyncRun) -> None: ...
@@ -306,6 +327,7 @@ class UnitOfWork(Protocol):
     writebacks: WriteBackRepository
     records: RecordStore
     reader: RecordReader
+    listings: RecordListings
     sync_runs: SyncRunRepository
     jobs: JobQueue
 

@@ -20,6 +20,7 @@ from vectis.adapters.postgres.repositories.identity import (
     PostgresTokenRepository,
 )
 from vectis.adapters.postgres.repositories.integrations import PostgresIntegrationRepository
+from vectis.adapters.postgres.repositories.listings import PostgresRecordListings
 from vectis.adapters.postgres.repositories.notes import PostgresNoteRepository
 from vectis.adapters.postgres.repositories.records import (
     PostgresRecordReader,
@@ -78,6 +79,7 @@ class PostgresUnitOfWork:
         self.writebacks = PostgresWriteBackRepository(connection)
         self.sync_runs = PostgresSyncRunRepository(connection)
         self.reader = PostgresRecordReader(connection)
+        self.listings = PostgresRecordListings(connection)
         self.jobs = ProcrastinateJobQueue(self._job_app, connection)
         self._bind_repositories(None)
         if self._requested_tenant is not None:

@@ -12,7 +12,7 @@ from attrs import frozen
 from vectis.application.services import Services
 from vectis.entrypoints.http import health, problems, webhooks
 from vectis.entrypoints.http.api import resources as api
-from vectis.entrypoints.http.hub import pages, records
+from vectis.entrypoints.http.hub import customer, pages, records
 from vectis.entrypoints.http.hub.rendering import error_page
 from vectis.entrypoints.http.security import (
     AuthMiddleware,
@@ -44,8 +44,14 @@ def create_app(services: Services, config: HttpConfig) -> falcon.asgi.App[Any, A
     app.add_route("/logout", pages.SignOut(services))
     app.add_route("/customers", pages.Customers(services))
     app.add_route("/audit", pages.AuditLog(services))
-    app.add_route("/customers/{customer_id:uuid}", records.CustomerPage(services))
-    app.add_route("/customers/{customer_id:uuid}/tickets", records.CustomerTickets(services))
+    hub = customer.CustomerHub(services)
+    app.add_route("/customers/{customer_id:uuid}", hub)
+    for tab in ("tickets", "alerts", "devices", "contracts", "notes", "timeline"):
+        app.add_route(f"/customers/{{customer_id:uuid}}/{tab}", hub, suffix=tab)
+    # Tabs whose connectors are yet to come (backups, invoices, security, M365, licensing).
+    app.add_route("/customers/{customer_id:uuid}/{tab}", hub, suffix="planned")
+    app.add_route("/customers/{customer_id:uuid}/notes/{note_id:uuid}", customer.NotePage(services))
+    app.add_route("/customers/{customer_id:uuid}/tickets/new", records.CustomerTickets(services))
     app.add_route("/tickets/{integration_id:uuid}/{ticket_id}", records.TicketPage(services))
     app.add_route(
         "/alerts/{integration_id:uuid}/{alert_id}/acknowledge",

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Collection, Sequence
+from datetime import date, datetime
 from functools import cache
 from typing import Any
 from uuid import UUID
@@ -24,6 +24,13 @@ from vectis.domain.timeline import TimelineQuery
 _TIMELINE_COLUMNS = (
     "id, source, kind, occurred_at, title, detail, site_id, "
     "subject_system, subject_type, subject_id, integration_id, payload"
+)
+
+
+_DAILY_COUNTS = (
+    "SELECT (timezone(%(zone)s, occurred_at))::date AS day, kind, count(*) FROM events "
+    "WHERE tenant_id = %(tenant)s AND customer_id = %(customer)s "
+    "AND occurred_at >= %(since)s AND kind = ANY(%(kinds)s) GROUP BY 1, 2"
 )
 
 
@@ -86,6 +93,27 @@ class PostgresEventStream:
             )
             for row in rows
         ]
+
+    async def daily_counts(
+        self, customer_id: UUID, kinds: Collection[str], since: datetime, zone: str
+    ) -> dict[date, dict[str, int]]:
+        """How many events of each of ``kinds`` a customer had per local day since ``since``."""
+        assert self._driver is not None, "the unit of work hands its driver connection over"
+        counts: dict[date, dict[str, int]] = {}
+        async with self._driver.cursor(row_factory=tuple_row) as cursor:
+            await cursor.execute(
+                _DAILY_COUNTS,
+                {
+                    "zone": zone,
+                    "tenant": self._tenant_id,
+                    "customer": customer_id,
+                    "since": since,
+                    "kinds": sorted(kinds),
+                },
+            )
+            for day, kind, count in await cursor.fetchall():
+                counts.setdefault(day, {})[kind] = count
+        return counts
 
     async def append(self, new_events: Sequence[Event]) -> list[int]:
         return await self.apply(await self.stage(new_events))

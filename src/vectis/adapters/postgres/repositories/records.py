@@ -253,7 +253,7 @@ class PostgresRecordStore:
             .values(state=AlertState.RESOLVED, resolved_at=at, updated_at=at, synced_at=at)
             .returning(*alerts.c)
         )
-        return [_alert_of(row) for row in await self._connection.execute(statement)]
+        return [alert_of(row) for row in await self._connection.execute(statement)]
 
     async def delete_missing(
         self, integration_id: UUID, record_type: type[Any], seen: Collection[str], at: datetime
@@ -385,7 +385,7 @@ class PostgresRecordReader:
         if open_only:
             statement = statement.where(tickets.c.closed.is_(False))
         return [
-            Held(integration_id=row.integration_id, record=_ticket_of(row))
+            Held(integration_id=row.integration_id, record=ticket_of(row))
             for row in await self._connection.execute(statement)
         ]
 
@@ -394,7 +394,7 @@ class PostgresRecordReader:
             tickets.c.integration_id == integration_id, tickets.c.vendor_id == ticket_id
         )
         row = (await self._connection.execute(statement)).first()
-        return Held(integration_id=row.integration_id, record=_ticket_of(row)) if row else None
+        return Held(integration_id=row.integration_id, record=ticket_of(row)) if row else None
 
     async def notes(self, integration_id: UUID, ticket_id: str) -> list[TicketNote]:
         statement = (
@@ -431,7 +431,7 @@ class PostgresRecordReader:
         if active_only:
             statement = statement.where(alerts.c.state != AlertState.RESOLVED)
         return [
-            Held(integration_id=row.integration_id, record=_alert_of(row))
+            Held(integration_id=row.integration_id, record=alert_of(row))
             for row in await self._connection.execute(statement)
         ]
 
@@ -440,7 +440,7 @@ class PostgresRecordReader:
             alerts.c.integration_id == integration_id, alerts.c.vendor_id == alert_id
         )
         row = (await self._connection.execute(statement)).first()
-        return Held(integration_id=row.integration_id, record=_alert_of(row)) if row else None
+        return Held(integration_id=row.integration_id, record=alert_of(row)) if row else None
 
     async def devices(self, customer_id: UUID, *, limit: int) -> list[Held[Device]]:
         statement = (
@@ -450,25 +450,7 @@ class PostgresRecordReader:
             .limit(limit)
         )
         return [
-            Held(
-                integration_id=row.integration_id,
-                record=Device(
-                    id=row.vendor_id,
-                    company_id=row.company_id,
-                    name=row.name,
-                    kind=row.kind,
-                    os=row.os,
-                    site=row.site,
-                    online=row.online,
-                    last_seen_at=row.last_seen_at,
-                    patch_state=row.patch_state,
-                    patches_pending=row.patches_pending,
-                    av_state=row.av_state,
-                    av_definitions_at=row.av_definitions_at,
-                    updated_at=row.updated_at,
-                    url=row.url,
-                ),
-            )
+            Held(integration_id=row.integration_id, record=device_of(row))
             for row in await self._connection.execute(statement)
         ]
 
@@ -530,7 +512,7 @@ class PostgresRecordReader:
         }
 
 
-def _ticket_of(row: Any) -> Ticket:
+def ticket_of(row: Any) -> Ticket:
     def named(prefix: str) -> Named | None:
         identifier, name = getattr(row, f"{prefix}_id"), getattr(row, prefix)
         return Named(id=identifier, name=name) if identifier is not None else None
@@ -555,7 +537,26 @@ def _ticket_of(row: Any) -> Ticket:
     )
 
 
-def _alert_of(row: Any) -> Alert:
+def device_of(row: Any) -> Device:
+    return Device(
+        id=row.vendor_id,
+        company_id=row.company_id,
+        name=row.name,
+        kind=row.kind,
+        os=row.os,
+        site=row.site,
+        online=row.online,
+        last_seen_at=row.last_seen_at,
+        patch_state=row.patch_state,
+        patches_pending=row.patches_pending,
+        av_state=row.av_state,
+        av_definitions_at=row.av_definitions_at,
+        updated_at=row.updated_at,
+        url=row.url,
+    )
+
+
+def alert_of(row: Any) -> Alert:
     return Alert(
         id=row.vendor_id,
         company_id=row.company_id,

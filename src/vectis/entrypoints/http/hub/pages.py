@@ -108,11 +108,13 @@ class Customers:
         principal = req.context.principal
         req.context.tenant = await self._services.tenancy.get_tenant(principal)
         customers = await self._services.tenancy.list_customers(principal, search=search or None)
+        health = await self._services.hub.health(principal, [c.id for c in customers])
         page(
             req,
             resp,
             "customers.html",
             customers=customers,
+            health=health,
             search=search,
             zone=principal.time_zone,
         )

@@ -29,23 +29,6 @@ class _Page:
         return principal
 
 
-class CustomerPage(_Page):
-    async def on_get(
-        self, req: falcon.asgi.Request, resp: falcon.asgi.Response, customer_id: UUID
-    ) -> None:
-        principal = await self._chrome(req)
-        records = await self._services.records.overview(principal, customer_id)
-        page(
-            req,
-            resp,
-            "customer.html",
-            records=records,
-            alerts=records.active_alerts,
-            can_write=principal.can(Permission.WRITE_BACK),
-            zone=principal.time_zone,
-        )
-
-
 class CustomerTickets(_Page):
     """POST: open a ticket for the customer in one of its PSAs."""
 
@@ -62,7 +45,9 @@ class CustomerTickets(_Page):
             priority_id=form.get("priority_id"),
             board_id=form.get("board_id"),
         )
-        raise falcon.HTTPSeeOther(f"/writebacks/{writeback.id}?back=/customers/{customer_id}")
+        raise falcon.HTTPSeeOther(
+            f"/writebacks/{writeback.id}?back=/customers/{customer_id}/tickets"
+        )
 
 
 class TicketPage(_Page):

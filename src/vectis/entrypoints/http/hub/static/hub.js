@@ -1,0 +1,19 @@
+// Progressive enhancement only: every page works without this file.
+"use strict";
+
+// Filters apply as soon as a choice changes (the Apply button stays for keyboards and no-JS).
+document.addEventListener("change", (event) => {
+  const field = event.target;
+  if (field instanceof HTMLSelectElement && field.hasAttribute("data-autosubmit") && field.form) {
+    field.form.requestSubmit();
+  }
+});
+
+// Choosing dates in the timeline's range selects the "Range" period.
+document.addEventListener("input", (event) => {
+  const field = event.target;
+  if (field instanceof HTMLInputElement && field.type === "date" && field.form) {
+    const range = field.form.querySelector('input[name="period"][value="range"]');
+    if (range) range.checked = true;
+  }
+});
