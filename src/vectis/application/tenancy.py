@@ -19,6 +19,8 @@ from vectis.domain.tenancy import (
     Permission,
     Role,
     Tenant,
+    accent_color,
+    logo_type,
     normalize_email,
     slugify,
     validate_name,
@@ -27,6 +29,8 @@ from vectis.domain.tenancy import (
 
 MINIMUM_PASSWORD_LENGTH = 10
 _CLI = Actor(kind=ActorKind.SYSTEM, id=None, label="cli")
+KEEP: object = object()
+"""``set_branding(logo=KEEP)``: leave the logo as it is."""
 
 
 class TenancyService:
@@ -180,6 +184,49 @@ class TenancyService:
         if customer is None:
             raise NotFound(f"no customer {customer_id}")
         return customer
+
+    async def set_branding(
+        self,
+        principal: Principal,
+        *,
+        accent: str | None,
+        logo: bytes | object | None = KEEP,
+    ) -> Tenant:
+        """The MSP's colour and logo in the hub's chrome (``None`` clears either)."""
+        require(principal, Permission.MANAGE_TENANT)
+        color = accent_color(accent) if accent else None
+        image = None
+        if isinstance(logo, bytes):
+            image = (logo, logo_type(logo))
+        async with self._uow(principal.tenant_id) as uow:
+            await uow.tenants.set_branding(
+                principal.tenant_id, accent_color=color, logo=image, keep_logo=logo is KEEP
+            )
+            await record(
+                uow,
+                self._clock,
+                actor=principal.actor,
+                action="tenant.branding",
+                target=AuditTarget(system="vectis", object_id=str(principal.tenant_id)),
+                outcome=Outcome.SUCCEEDED,
+                payload={
+                    "accent_color": color,
+                    "logo": "kept" if logo is KEEP else (image[1] if image else "removed"),
+                    "logo_bytes": len(image[0]) if image else 0,
+                },
+            )
+            tenant = await uow.tenants.get(principal.tenant_id)
+            await uow.commit()
+        assert tenant is not None
+        return tenant
+
+    async def logo(self, principal: Principal) -> tuple[bytes, str]:
+        require(principal, Permission.READ)
+        async with self._uow(principal.tenant_id) as uow:
+            found = await uow.tenants.logo(principal.tenant_id)
+        if found is None:
+            raise NotFound("this tenant has no logo")
+        return found
 
     async def get_tenant(self, principal: Principal) -> Tenant:
         async with self._uow(principal.tenant_id) as uow:

@@ -55,6 +55,17 @@ class TenantRepository(Protocol):
     async def get(self, tenant_id: UUID) -> Tenant | None: ...
     async def get_by_slug(self, slug: str) -> Tenant | None: ...
     async def list_all(self) -> list[Tenant]: ...
+    async def set_branding(
+        self,
+        tenant_id: UUID,
+        *,
+        accent_color: str | None,
+        logo: tuple[bytes, str] | None,
+        keep_logo: bool,
+    ) -> None: ...
+    async def logo(self, tenant_id: UUID) -> tuple[bytes, str] | None:
+        """The logo's bytes and media type."""
+        ...
 
 
 class CustomerRepository(Protocol):

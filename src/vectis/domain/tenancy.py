@@ -79,6 +79,38 @@ class Tenant:
     slug: str
     name: str
     created_at: datetime
+    accent_color: str | None = None
+    """The MSP's brand colour for the hub's chrome (``#rrggbb``)."""
+    has_logo: bool = False
+
+
+LOGO_TYPES = {b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg"}
+MAX_LOGO_BYTES = 256 * 1024
+_COLOR = re.compile(r"^#?([0-9a-fA-F]{6}|[0-9a-fA-F]{3})$")
+
+
+def accent_color(value: str) -> str:
+    """A brand colour as stored: ``#rrggbb`` in lower case (``#0A7`` → ``#00aa77``)."""
+    match = _COLOR.match(value.strip())
+    if not match:
+        raise InvalidValue(f"{value!r} is not a colour; use #rrggbb, e.g. #0a7d5a")
+    digits = match.group(1).lower()
+    if len(digits) == 3:
+        digits = "".join(digit * 2 for digit in digits)
+    return f"#{digits}"
+
+
+def logo_type(image: bytes) -> str:
+    """The media type of a logo, told by its first bytes (never by what the upload claims);
+    PNG, JPEG and WebP only, so nothing served as a logo can carry script (as SVG could)."""
+    if len(image) > MAX_LOGO_BYTES:
+        raise InvalidValue(f"a logo is at most {MAX_LOGO_BYTES // 1024} KB")
+    for magic, media_type in LOGO_TYPES.items():
+        if image.startswith(magic):
+            return media_type
+    if image[:4] == b"RIFF" and image[8:12] == b"WEBP":
+        return "image/webp"
+    raise InvalidValue("a logo must be a PNG, JPEG or WebP image")
 
 
 @frozen(kw_only=True)

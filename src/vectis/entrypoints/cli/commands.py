@@ -20,6 +20,7 @@ import uvicorn
 from vectis.application.demo import DemoSeeder
 from vectis.application.errors import ConfigurationError
 from vectis.application.services import Services
+from vectis.application.tenancy import KEEP
 from vectis.domain.audit import ChainHead
 from vectis.domain.errors import InvalidValue
 from vectis.domain.identity import Principal
@@ -178,6 +179,29 @@ async def tenant_create(runtime: Runtime, args: argparse.Namespace) -> int:
         async with runtime.services() as services:
             tenant = await services.tenancy.create_tenant(args.name, slug=args.slug)
     print(f"tenant {tenant.name} created with slug {tenant.slug} ({tenant.id})")
+    return 0
+
+
+async def tenant_brand(runtime: Runtime, args: argparse.Namespace) -> int:
+    logo: bytes | object | None = KEEP
+    if args.remove_logo:
+        logo = None
+    elif args.logo is not None:
+        try:
+            logo = args.logo.read_bytes()
+        except OSError as error:
+            raise InvalidValue(f"cannot read {args.logo}: {error.strerror}") from None
+    with runtime.database():
+        async with runtime.services() as services:
+            tenant = await services.tenancy.find_tenant(args.tenant)
+            current = await services.tenancy.get_tenant(Principal.system(tenant.id, "cli"))
+            branded = await services.tenancy.set_branding(
+                Principal.system(tenant.id, "cli"),
+                accent=args.accent if args.accent is not None else current.accent_color,
+                logo=logo,
+            )
+    logo_state = "with a logo" if branded.has_logo else "without a logo"
+    print(f"{branded.slug}: accent {branded.accent_color or 'default'}, {logo_state}")
     return 0
 
 

@@ -144,6 +144,14 @@ def _tenancy_commands(sub: argparse._SubParsersAction, database: argparse.Argume
     create.add_argument("name")
     create.add_argument("--slug", help="URL name (default: derived from the name)")
     create.set_defaults(run=commands.tenant_create)
+    brand = tenant_actions.add_parser(
+        "brand", parents=[database], help="set a tenant's accent colour and logo in the hub"
+    )
+    brand.add_argument("--tenant", required=True, help="the tenant's slug or id")
+    brand.add_argument("--accent", help="brand colour, #rrggbb")
+    brand.add_argument("--logo", type=Path, help="a PNG, JPEG or WebP image (at most 256 KB)")
+    brand.add_argument("--remove-logo", action="store_true", help="remove the current logo")
+    brand.set_defaults(run=commands.tenant_brand)
 
     operator = sub.add_parser("operator", help="manage operators (the MSP's techs and admins)")
     operator_actions = operator.add_subparsers(dest="action", required=True, metavar="ACTION")

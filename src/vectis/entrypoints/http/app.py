@@ -12,7 +12,7 @@ from attrs import frozen
 from vectis.application.services import Services
 from vectis.entrypoints.http import health, problems, webhooks
 from vectis.entrypoints.http.api import resources as api
-from vectis.entrypoints.http.hub import customer, pages, records
+from vectis.entrypoints.http.hub import customer, pages, records, settings
 from vectis.entrypoints.http.hub.rendering import error_page
 from vectis.entrypoints.http.security import (
     AuthMiddleware,
@@ -60,6 +60,9 @@ def create_app(services: Services, config: HttpConfig) -> falcon.asgi.App[Any, A
     app.add_route("/writebacks/{writeback_id:uuid}", records.WriteBackPage(services))
     app.add_route("/integrations", records.IntegrationsPage(services))
     app.add_route("/integrations/{integration_id:uuid}", records.IntegrationPage(services))
+    app.add_route("/settings", settings.BrandingSettings(services))
+    app.add_route("/branding/logo", settings.Logo(services))
+    app.add_route("/branding/theme.css", settings.Theme(services))
     app.add_static_route("/static", str(STATIC))
 
     app.add_route("/api/v1/openapi.json", api.OpenApiDocument())

@@ -78,12 +78,31 @@ class AuthMiddleware:
 
 
 async def form_field(req: falcon.asgi.Request, name: str) -> str | None:
-    """One field of a posted form; ``None`` when the body is absent or not a form."""
+    """One field of a posted form; ``None`` when the body is absent or not a form.
+
+    A multipart form (a file upload) must carry the field first: it is read off the stream
+    here, and the rest of the parts are left in ``req.context.parts`` for the resource."""
+    if (req.content_type or "").startswith("multipart/form-data"):
+        return await _first_part(req, name)
     try:
         form = await req.get_media(default_when_empty={})
     except (falcon.MediaMalformedError, falcon.HTTPUnsupportedMediaType):
         return None
     value = form.get(name) if isinstance(form, dict) else None
+    return value if isinstance(value, str) else None
+
+
+async def _first_part(req: falcon.asgi.Request, name: str) -> str | None:
+    try:
+        form = await req.get_media()
+        parts = form.__aiter__()
+        first = await parts.__anext__()
+        if first.name != name:
+            return None
+        value = await first.get_text()
+    except (StopAsyncIteration, falcon.MediaMalformedError, falcon.HTTPError):
+        return None
+    req.context.parts = parts
     return value if isinstance(value, str) else None
 
 

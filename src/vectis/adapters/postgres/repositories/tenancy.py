@@ -6,7 +6,7 @@ from collections import defaultdict
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -14,6 +14,16 @@ from vectis.adapters.postgres.tables import customers, sites, tenants
 from vectis.application.errors import Conflict
 from vectis.domain.customer import Customer, Site
 from vectis.domain.tenancy import Tenant
+
+# A tenant without its logo's bytes (served on their own): whether it has one is enough.
+_TENANT = (
+    tenants.c.id,
+    tenants.c.slug,
+    tenants.c.name,
+    tenants.c.created_at,
+    tenants.c.accent_color,
+    tenants.c.logo.is_not(None).label("has_logo"),
+)
 
 
 class PostgresTenantRepository:
@@ -32,18 +42,38 @@ class PostgresTenantRepository:
 
     async def get(self, tenant_id: UUID) -> Tenant | None:
         row = (
-            await self._connection.execute(select(tenants).where(tenants.c.id == tenant_id))
+            await self._connection.execute(select(*_TENANT).where(tenants.c.id == tenant_id))
         ).first()
         return _tenant(row._mapping) if row else None
 
     async def get_by_slug(self, slug: str) -> Tenant | None:
-        statement = select(tenants).where(tenants.c.slug == slug)
+        statement = select(*_TENANT).where(tenants.c.slug == slug)
         row = (await self._connection.execute(statement)).first()
         return _tenant(row._mapping) if row else None
 
     async def list_all(self) -> list[Tenant]:
-        rows = await self._connection.execute(select(tenants).order_by(tenants.c.created_at))
+        rows = await self._connection.execute(select(*_TENANT).order_by(tenants.c.created_at))
         return [_tenant(row._mapping) for row in rows]
+
+    async def set_branding(
+        self,
+        tenant_id: UUID,
+        *,
+        accent_color: str | None,
+        logo: tuple[bytes, str] | None,
+        keep_logo: bool,
+    ) -> None:
+        values: dict[str, Any] = {"accent_color": accent_color}
+        if not keep_logo:
+            values.update(logo=logo[0] if logo else None, logo_type=logo[1] if logo else None)
+        await self._connection.execute(
+            update(tenants).where(tenants.c.id == tenant_id).values(**values)
+        )
+
+    async def logo(self, tenant_id: UUID) -> tuple[bytes, str] | None:
+        statement = select(tenants.c.logo, tenants.c.logo_type).where(tenants.c.id == tenant_id)
+        row = (await self._connection.execute(statement)).first()
+        return (bytes(row.logo), row.logo_type) if row and row.logo else None
 
 
 class PostgresCustomerRepository:
@@ -115,7 +145,14 @@ class PostgresCustomerRepository:
 
 
 def _tenant(row: Any) -> Tenant:
-    return Tenant(id=row["id"], slug=row["slug"], name=row["name"], created_at=row["created_at"])
+    return Tenant(
+        id=row["id"],
+        slug=row["slug"],
+        name=row["name"],
+        created_at=row["created_at"],
+        accent_color=row["accent_color"],
+        has_logo=row["has_logo"],
+    )
 
 
 def _customer(row: Any, customer_sites: tuple[Site, ...]) -> Customer:
