@@ -1,0 +1,212 @@
+"""Real-browser fixtures: Debian's Chromium, driven by Playwright, against the hub served over
+real HTTP on loopback.
+
+Everything runs in the test session's one event loop: uvicorn serves the ASGI app as a task
+beside the test (the services' database pool belongs to that loop), Playwright talks to the
+browser from the same loop, and the procrastinate worker, when a test starts one, is a task too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import glob
+import os
+import re
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import pytest
+import uvicorn
+from attrs import frozen
+from playwright.async_api import Browser, Page, ViewportSize, async_playwright
+
+from tests.conftest import TEST_SECRET_KEY
+from tests.factories import World, make_tenant
+from vectis.adapters.security.keys import derive_key
+from vectis.application.services import Services
+from vectis.container import Container
+from vectis.domain.integration import Credentials, Integration
+from vectis.entrypoints.http.app import HttpConfig, create_app
+from vectis_sandbox.server import QuietServer, Sandbox, running_sandbox
+from vectis_sandbox.world import build_world
+
+CUSTOMER = "Drexel Dental"
+VIEWPORT: ViewportSize = {"width": 1280, "height": 900}
+PHONE: ViewportSize = {"width": 390, "height": 844}
+REPOSITORY = Path(__file__).resolve().parents[2]
+
+Screenshot = Callable[[Page, str], Awaitable[Path]]
+
+
+def chromium_executable() -> Path:
+    """Debian's chromium (``apt-get install chromium``), or ``$VECTIS_CHROMIUM``."""
+    return Path(os.environ.get("VECTIS_CHROMIUM") or "/usr/bin/chromium")
+
+
+def artifacts_directory() -> Path:
+    configured = os.environ.get("VECTIS_TEST_ARTIFACTS")
+    return Path(configured) if configured else REPOSITORY / "test-artifacts" / "browser"
+
+
+@pytest.fixture(scope="session")
+async def browser() -> AsyncIterator[Browser]:
+    executable = chromium_executable()
+    if not executable.exists():
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    args = ["--disable-dev-shm-usage"]  # containers often have a tiny /dev/shm
+    if os.geteuid() == 0:
+        args.append("--no-sandbox")  # Chromium refuses to sandbox itself as root
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(executable_path=str(executable), args=args)
+        try:
+            yield launched
+        finally:
+            await launched.close()
+
+
+@pytest.fixture
+async def hub(services: Services) -> AsyncIterator[str]:
+    """The real ASGI app served by uvicorn on a free loopback port; yields its base URL.
+
+    127.0.0.1 rather than an https test host: Chromium counts loopback as a secure context and
+    keeps the hub's ``Secure`` session cookie over plain http there.
+    """
+    app = create_app(services, HttpConfig(csrf_key=derive_key(TEST_SECRET_KEY, "csrf")))
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    listener.bind(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    server = QuietServer(uvicorn.Config(app, lifespan="off", log_level="warning"))
+    task = asyncio.create_task(server.serve(sockets=[listener]))
+    try:
+        while not server.started:
+            if task.done():
+                task.result()  # raises what stopped the server
+                raise RuntimeError("the hub's server stopped before it started")
+            await asyncio.sleep(0.01)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
+        listener.close()
+
+
+@pytest.fixture
+async def page(
+    browser: Browser, hub: str, request: pytest.FixtureRequest, screenshot: Screenshot
+) -> AsyncIterator[Page]:
+    """A fresh browser context (no cookies) on the hub, 1280x900; a screenshot if the test fails."""
+    context = await browser.new_context(base_url=hub, viewport=VIEWPORT)
+    context.set_default_timeout(10_000)
+    opened = await context.new_page()
+    try:
+        yield opened
+    finally:
+        report = getattr(request.node, "rep_call", None)
+        if report is not None and report.failed:
+            with contextlib.suppress(Exception):
+                await screenshot(opened, "failed")
+        await context.close()
+
+
+@pytest.fixture
+def screenshot(request: pytest.FixtureRequest) -> Screenshot:
+    """``await screenshot(page, "step")`` saves ``<artifacts>/<test name>-<step>.png``."""
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name)
+    for stale in artifacts_directory().glob(f"{glob.escape(name)}-*.png"):
+        stale.unlink()  # this test's shots from an earlier run
+
+    async def save(page: Page, step: str) -> Path:
+        path = artifacts_directory() / f"{name}-{step}.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        await page.screenshot(path=path, full_page=True)
+        return path
+
+    return save
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, Any, Any]:
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report
+
+
+@pytest.fixture
+async def sandbox() -> AsyncIterator[Sandbox]:
+    """Sandboxed HaloPSA and NinjaOne on loopback, with a small world."""
+    world = build_world(tickets_per_company=6)
+    async with running_sandbox(vendors=("halopsa", "ninjaone"), world=world) as running:
+        yield running
+
+
+@frozen(kw_only=True)
+class Seeded:
+    world: World
+    integrations: dict[str, Integration]
+
+    @property
+    def customer_id(self) -> UUID:
+        return self.world.customers[0].id
+
+
+async def seed_synced_customer(
+    services: Services, sandbox: Sandbox, *, others: tuple[str, ...] = ()
+) -> Seeded:
+    """A tenant whose first customer, Drexel Dental, is linked in every sandboxed vendor and
+    synced; ``others`` are further (unlinked) customers."""
+    world = await make_tenant(services, customers=(CUSTOMER, *others))
+    integrations = {}
+    for account in sandbox.accounts:
+        integration = await services.integrations.add(
+            world.principal,
+            vendor=account.vendor,
+            name=account.name,
+            base_url=account.base_url,
+            credentials=Credentials(values=account.credentials),
+            settings={"requests_per_minute": 100_000},
+        )
+        await services.integrations.link_customer(
+            world.principal,
+            integration.id,
+            company_ref(sandbox, account.vendor),
+            world.customers[0].id,
+        )
+        run = await services.sync.run(world.tenant.id, integration.id)
+        assert not run.errors, run.errors
+        integrations[account.vendor] = integration
+    return Seeded(world=world, integrations=integrations)
+
+
+def company_ref(sandbox: Sandbox, vendor: str, name: str = CUSTOMER) -> str:
+    """The vendor's own id for a sandbox company."""
+    account = next(a for a in sandbox.accounts if a.vendor == vendor)
+    return next(ref for ref, company in account.companies.items() if company == name)
+
+
+@contextlib.asynccontextmanager
+async def running_jobs(container: Container, services: Services) -> AsyncIterator[None]:
+    """A procrastinate worker on the test's database, as ``vectis worker`` runs one."""
+    jobs = container.job_app()
+    async with jobs.open_async():
+        worker = asyncio.create_task(
+            jobs.run_worker_async(
+                concurrency=1,
+                fetch_job_polling_interval=0.5,
+                listen_notify=True,
+                delete_jobs="always",
+                additional_context={"services": services},
+                install_signal_handlers=False,
+            )
+        )
+        try:
+            yield
+        finally:
+            worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await worker

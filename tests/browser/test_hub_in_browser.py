@@ -1,0 +1,307 @@
+"""The hub in a real browser: Debian's Chromium, driven by Playwright, against the app served
+over HTTP with real synced data from the vendor sandbox.
+
+Selectors go through the few helpers at the top (headings, link and button text, form
+actions), so a redesign of the customer page means changing them, not the tests.
+"""
+
+from __future__ import annotations
+
+import re
+
+from playwright.async_api import ConsoleMessage, Locator, Page, expect
+
+from tests.browser.conftest import (
+    CUSTOMER,
+    PHONE,
+    Screenshot,
+    company_ref,
+    running_jobs,
+    seed_synced_customer,
+)
+from tests.conftest import owner_connection
+from tests.factories import PASSWORD, add_operator
+from vectis.application.services import Services
+from vectis.container import Container
+from vectis.domain.tenancy import Role
+from vectis_sandbox.server import Sandbox
+
+SCRIPT = "<script>window.__pwned=1</script>"
+IMAGE = '<img src=x onerror="window.__pwned=2">'
+ACKNOWLEDGE_URL = re.compile(r"/alerts/([0-9a-f-]+)/([^/]+)/acknowledge$")
+ACKNOWLEDGE_FORM = "form[action^='/alerts/'][action$='/acknowledge']"
+
+
+# --- how the hub's pages are found (update these when the markup changes) -------------------
+
+
+async def sign_in(page: Page, email: str, password: str = PASSWORD) -> None:
+    await page.goto("/login")
+    await page.get_by_label("E-mail address").fill(email)
+    await page.get_by_label("Password").fill(password)
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page).not_to_have_url(re.compile(r"/login"))
+
+
+async def open_customer_tab(page: Page, label: str) -> None:
+    """Follow one of the customer page's tabs ("Overview", "Tickets", "Alerts", …)."""
+    tab = page.locator("nav").get_by_role("link", name=label, exact=True)
+    await tab.click()
+    await expect(tab).to_have_attribute("aria-current", "page")
+
+
+def overview_figure(page: Page, card: str) -> Locator:
+    """The number on an overview card ("Open tickets", "Active alerts", …)."""
+    heading = page.get_by_role("heading", name=card, exact=True)
+    return page.locator("article").filter(has=heading).locator(".figure")
+
+
+def listed_rows(page: Page) -> Locator:
+    """The rows of the table the open tab lists."""
+    return page.get_by_role("main").locator("table tbody tr")
+
+
+def acknowledge_forms(page: Page) -> Locator:
+    return page.get_by_role("main").locator(ACKNOWLEDGE_FORM)
+
+
+async def acknowledge(row: Locator) -> str:
+    """Acknowledge an alert row's alert, through the confirmation step if there is one;
+    return the alert's vendor id."""
+    form = row.locator(ACKNOWLEDGE_FORM)
+    action = await form.get_attribute("action")
+    match = ACKNOWLEDGE_URL.search(action or "")
+    assert match, f"the Acknowledge form posts to /alerts/…/acknowledge, not {action!r}"
+    submit = form.get_by_role("button", name=re.compile("acknowledge", re.I))
+    if not await submit.is_visible():
+        await row.get_by_text("Acknowledge", exact=True).click()  # opens the confirmation
+    await submit.click()
+    await expect(row.page).to_have_url(re.compile(r"/writebacks/[0-9a-f-]+"))
+    return match.group(2)
+
+
+def writeback_status(page: Page) -> Locator:
+    return page.get_by_role("status")
+
+
+def audit_rows(page: Page, action: str) -> Locator:
+    return page.locator("tbody tr").filter(has=page.locator("code", has_text=action))
+
+
+# --- the tests -----------------------------------------------------------------------------
+
+
+async def test_an_operator_signs_in_finds_the_customer_and_sees_what_was_synced(
+    services: Services, sandbox: Sandbox, page: Page, screenshot: Screenshot
+) -> None:
+    seeded = await seed_synced_customer(
+        services, sandbox, others=("Coast Logistics Ltd", "Aldridge & Co.")
+    )
+    company = next(c.key for c in sandbox.world.companies if c.name == CUSTOMER)
+    open_tickets = [t for t in sandbox.world.tickets if t.company == company and not t.closed]
+    alerts = _active_alerts(sandbox)
+    assert open_tickets and alerts, "the sandbox gives the customer tickets and alerts"
+    await page.goto("/login")
+    await screenshot(page, "login")
+
+    await sign_in(page, seeded.world.owner.email)
+
+    await expect(page).to_have_url(re.compile(r"/customers$"))
+    session = next(c for c in await page.context.cookies() if c["name"] == "vectis_session")
+    assert session["secure"] and session["httpOnly"], "Chromium keeps the Secure cookie"
+    await expect(page.get_by_role("link", name="Coast Logistics Ltd")).to_be_visible()
+
+    await page.get_by_role("searchbox").fill("drexel")
+    await page.get_by_role("searchbox").press("Enter")
+
+    await expect(page).to_have_url(re.compile(r"[?&]q=drexel"))
+    await expect(page.get_by_role("link", name="Coast Logistics Ltd")).to_have_count(0)
+    await screenshot(page, "search")
+    await page.get_by_role("link", name=CUSTOMER).click()
+
+    await expect(page).to_have_url(re.compile(rf"/customers/{seeded.customer_id}$"))
+    await expect(page.get_by_role("heading", level=1)).to_have_text(CUSTOMER)
+    await expect(overview_figure(page, "Open tickets")).to_have_text(str(len(open_tickets)))
+    await expect(overview_figure(page, "Active alerts")).to_have_text(str(len(alerts)))
+    await screenshot(page, "overview")
+
+    await open_customer_tab(page, "Tickets")
+
+    await expect(page).to_have_url(re.compile(rf"/customers/{seeded.customer_id}/tickets"))
+    await expect(listed_rows(page)).to_have_count(len(open_tickets))
+    for ticket in open_tickets:
+        await expect(listed_rows(page).filter(has_text=ticket.summary)).to_have_count(1)
+    await screenshot(page, "tickets")
+
+    await open_customer_tab(page, "Alerts")
+
+    await expect(listed_rows(page)).to_have_count(len(alerts))
+    for message in alerts.values():
+        await expect(listed_rows(page).filter(has_text=message).first).to_be_visible()
+    await screenshot(page, "alerts")
+
+    await open_customer_tab(page, "Overview")
+    await page.set_viewport_size(PHONE)
+    await expect(overview_figure(page, "Open tickets")).to_be_visible()
+    await screenshot(page, "overview-phone")
+
+
+async def test_a_tech_acknowledges_an_alert_the_worker_writes_it_back_and_the_audit_log_shows_it(
+    services: Services,
+    container: Container,
+    sandbox: Sandbox,
+    page: Page,
+    screenshot: Screenshot,
+) -> None:
+    seeded = await seed_synced_customer(services, sandbox)
+    tech = await add_operator(services, seeded.world, "tess", Role.TECH)
+    await sign_in(page, tech.email)
+    await page.goto(f"/customers/{seeded.customer_id}")
+    await open_customer_tab(page, "Alerts")
+    row = listed_rows(page).filter(has=page.locator(ACKNOWLEDGE_FORM)).first
+    await screenshot(page, "alerts")
+
+    alert = await acknowledge(row)
+
+    await expect(writeback_status(page)).to_have_text(re.compile("Waiting to run"))
+    await expect(page.locator('meta[http-equiv="refresh"]')).to_have_count(1)
+    assert alert in sandbox.state("ninjaone").alerts, "nothing runs until a worker does"
+    await screenshot(page, "pending")
+    async with running_jobs(container, services):
+        # The page refreshes itself until the job is done; the test never reloads it.
+        await expect(writeback_status(page)).to_have_text("Done.", timeout=20_000)
+    await expect(page.locator('meta[http-equiv="refresh"]')).to_have_count(0)
+    assert alert not in sandbox.state("ninjaone").alerts, "the sandboxed RMM reset the alert"
+    await screenshot(page, "done")
+
+    await page.get_by_role("main").get_by_role("link", name="Audit log").click()
+
+    await expect(page).to_have_url(re.compile(r"/audit$"))
+    entries = audit_rows(page, "writeback.alert.reset")
+    await expect(entries).to_have_count(2)
+    assert sorted(await entries.locator(".outcome").all_inner_texts()) == ["requested", "succeeded"]
+    await expect(entries.filter(has_text=alert)).to_have_count(2)
+    await expect(entries.filter(has_text="requested")).to_contain_text(tech.email)
+    await screenshot(page, "audit")
+
+
+async def test_a_read_only_operator_sees_no_acknowledge_button_and_a_forged_post_is_refused(
+    services: Services,
+    sandbox: Sandbox,
+    hub: str,
+    page: Page,
+    screenshot: Screenshot,
+    database_url: str,
+) -> None:
+    seeded = await seed_synced_customer(services, sandbox)
+    viewer = await add_operator(services, seeded.world, "riley", Role.READ_ONLY)
+    await sign_in(page, viewer.email)
+    await page.goto(f"/customers/{seeded.customer_id}")
+    await open_customer_tab(page, "Alerts")
+
+    await expect(listed_rows(page)).to_have_count(len(_active_alerts(sandbox)))
+    await expect(acknowledge_forms(page)).to_have_count(0)
+    await expect(
+        page.get_by_role("main").get_by_text(re.compile("acknowledge", re.I))
+    ).to_have_count(0)
+    await screenshot(page, "alerts")
+
+    alert = next(iter(_active_alerts(sandbox)))
+    token = await page.locator('input[name="csrf_token"]').first.input_value()
+    forged = await page.request.post(
+        f"{hub}/alerts/{seeded.integrations['ninjaone'].id}/{alert}/acknowledge",
+        form={"csrf_token": token, "back": f"/customers/{seeded.customer_id}"},
+        max_redirects=0,
+    )
+
+    assert forged.status == 403
+    assert "your role (read-only) does not allow this" in await forged.text(), (
+        "refused for the role, not for a bad CSRF token"
+    )
+    assert alert in sandbox.state("ninjaone").alerts
+    with owner_connection(database_url) as owner:
+        counts = owner.execute(
+            "SELECT (SELECT count(*) FROM writebacks),"
+            " (SELECT count(*) FROM procrastinate_jobs WHERE task_name LIKE '%writeback%'),"
+            " (SELECT count(*) FROM audit_log WHERE action LIKE 'writeback.%')"
+        ).fetchone()
+    assert counts == (0, 0, 0), "nothing queued, nothing audited"
+
+
+async def test_markup_in_vendor_data_renders_as_text(
+    services: Services, sandbox: Sandbox, page: Page, screenshot: Screenshot
+) -> None:
+    halo = sandbox.state("halopsa")
+    halo.add_ticket(int(company_ref(sandbox, "halopsa")), f"Printer {SCRIPT}", details=IMAGE)
+    ninja = sandbox.state("ninjaone")
+    device = next(
+        key
+        for key, found in ninja.devices.items()
+        if str(found["organizationId"]) == company_ref(sandbox, "ninjaone")
+    )
+    ninja.raise_alert(device, "critical", f"Disk {IMAGE}")
+    seeded = await seed_synced_customer(services, sandbox, others=(f"Evil {SCRIPT} {IMAGE}",))
+    problems: list[str] = []
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    page.on("console", lambda message: _errors_only(problems, message))
+    requested: list[str] = []
+    page.on("request", lambda sent: requested.append(sent.url))
+    await sign_in(page, seeded.world.owner.email)
+
+    await expect(page.get_by_role("link", name=f"Evil {SCRIPT} {IMAGE}")).to_be_visible()
+    await _assert_inert(page)
+    await screenshot(page, "customers")
+    await page.goto(f"/customers/{seeded.customer_id}")
+    await open_customer_tab(page, "Alerts")
+
+    await expect(listed_rows(page).filter(has_text=f"Disk {IMAGE}")).to_have_count(1)
+    await _assert_inert(page)
+    await screenshot(page, "alerts")
+    await open_customer_tab(page, "Tickets")
+
+    ticket = listed_rows(page).filter(has_text=f"Printer {SCRIPT}")
+    await expect(ticket).to_have_count(1)
+    await _assert_inert(page)
+    await screenshot(page, "tickets")
+    await ticket.get_by_role("link", name=re.compile(r"^#")).click()
+
+    await expect(page).to_have_url(re.compile(r"/tickets/"))
+    await expect(page.get_by_text(f"Printer {SCRIPT}").first).to_be_visible()
+    await expect(page.get_by_text(IMAGE).first).to_be_visible()
+    await _assert_inert(page)
+    await screenshot(page, "ticket")
+    assert problems == [], "no script ran and nothing was blocked"
+    assert not [url for url in requested if url.endswith("/x")], "the injected image never loaded"
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def _active_alerts(sandbox: Sandbox) -> dict[str, str]:
+    """The sandboxed RMM's active alerts on the customer's devices: uid → message."""
+    ninja = sandbox.state("ninjaone")
+    organization = company_ref(sandbox, "ninjaone")
+    devices = {
+        key
+        for key, device in ninja.devices.items()
+        if str(device["organizationId"]) == organization
+    }
+    return {
+        uid: alert["message"] for uid, alert in ninja.alerts.items() if alert["deviceId"] in devices
+    }
+
+
+async def _assert_inert(page: Page) -> None:
+    """Nothing the vendor sent became an element or ran."""
+    assert await page.evaluate("window.__pwned") is None
+    injected = await page.evaluate(
+        "[...document.scripts].filter(s => s.textContent.includes('__pwned')).length"
+        " + document.querySelectorAll('img[src=\"x\"], [onerror]').length"
+    )
+    assert injected == 0
+
+
+def _errors_only(problems: list[str], message: ConsoleMessage) -> None:
+    """Console errors (a CSP violation is one), but not the favicon the hub does not have."""
+    if message.type == "error" and not message.location["url"].endswith("/favicon.ico"):
+        problems.append(f"{message.text} ({message.location['url']})")
