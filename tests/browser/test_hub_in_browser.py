@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from playwright.async_api import ConsoleMessage, Locator, Page, expect
+from playwright.async_api import ConsoleMessage, Dialog, Locator, Page, expect
 
 from tests.browser.conftest import (
     CUSTOMER,
@@ -358,3 +358,34 @@ async def test_a_tech_filters_the_timeline_and_sees_a_new_note_in_it(
     await expect(page).to_have_url(re.compile(r"/notes/[0-9a-f-]+$"))
     await expect(page.get_by_text("Revision 1 by Tess")).to_be_visible()
     await screenshot(page, "note")
+
+
+async def test_a_reply_asks_for_confirmation_and_a_cancelled_one_sends_nothing(
+    services: Services, sandbox: Sandbox, page: Page, screenshot: Screenshot, database_url: str
+) -> None:
+    seeded = await seed_synced_customer(services, sandbox)
+    tech = await add_operator(services, seeded.world, "tess", Role.TECH)
+    await sign_in(page, tech.email)
+    await page.goto(f"/customers/{seeded.customer_id}/tickets")
+    await listed_rows(page).first.get_by_role("link").first.click()
+    await expect(page).to_have_url(re.compile(r"/tickets/[0-9a-f-]+/[^/]+$"))
+    ticket_url = page.url
+    await page.get_by_label("Reply or note").fill("On our way.")
+    questions: list[str] = []
+
+    async def decline(dialog: Dialog) -> None:
+        questions.append(dialog.message)
+        await dialog.dismiss()
+
+    page.once("dialog", decline)
+    await page.get_by_role("button", name="Add note").click()
+    await expect(page).to_have_url(ticket_url)
+    assert questions and questions[0].startswith("Add this note to ticket #")
+    with owner_connection(database_url) as connection:
+        assert connection.execute("SELECT count(*) FROM writebacks").fetchone() == (0,)
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    await page.get_by_role("button", name="Add note").click()
+    await expect(page).to_have_url(re.compile(r"/writebacks/[0-9a-f-]+"))
+    await expect(page.get_by_role("status")).to_contain_text("Waiting to run")
+    await screenshot(page, "pending")

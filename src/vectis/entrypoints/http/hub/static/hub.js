@@ -17,3 +17,11 @@ document.addEventListener("input", (event) => {
     if (range) range.checked = true;
   }
 });
+
+// Forms that change another system ask first (data-confirm holds the question).
+document.addEventListener("submit", (event) => {
+  const form = event.target;
+  if (form instanceof HTMLFormElement && form.dataset.confirm && !window.confirm(form.dataset.confirm)) {
+    event.preventDefault();
+  }
+});
