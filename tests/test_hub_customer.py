@@ -17,7 +17,7 @@ from vectis.application.services import Services
 from vectis.container import Container
 from vectis.domain.events import Event, EventKind, SubjectRef
 from vectis.domain.integration import Integration
-from vectis.domain.records import Named, Ticket
+from vectis.domain.records import Named, Ticket, VendorSite
 from vectis.domain.tenancy import Role
 
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -267,3 +267,59 @@ async def test_another_tenants_operator_cannot_open_the_customer(
     token = csrf_token((await client.get("/customers")).text)
     posted = await client.post(f"{base}/notes", data={"csrf_token": token, "body": "x"})
     assert posted.status_code == 404
+
+
+async def test_a_site_filter_drills_into_one_site_of_a_multi_site_customer(
+    services: Services, container: Container, client: httpx.AsyncClient
+) -> None:
+    world = await make_tenant(services, customers=())
+    customer = await services.tenancy.add_customer(
+        world.tenant.id, name="Aldridge & Co.", site_names=["Head Office", "Warehouse"]
+    )
+    psa = await add_connectwise(services, world)
+    await services.integrations.link_customer(world.principal, psa.id, "ALD", customer.id)
+    sites = [
+        VendorSite(id="10", company_id="ALD", name="Head office"),  # vendors' own spelling
+        VendorSite(id="11", company_id="ALD", name="WAREHOUSE"),
+    ]
+    tickets = [
+        Ticket(
+            id=str(n),
+            company_id="ALD",
+            number=str(n),
+            summary=f"{'Warehouse' if n % 2 else 'Office'} problem {n}",
+            opened_at=NOW - timedelta(hours=n),
+            updated_at=NOW - timedelta(hours=n),
+            site_id="11" if n % 2 else "10",
+        )
+        for n in range(1, 9)
+    ]
+    events = [
+        Event(
+            tenant_id=world.tenant.id,
+            customer_id=customer.id,
+            integration_id=psa.id,
+            source="connectwise",
+            kind=EventKind.TICKET_OPENED,
+            occurred_at=ticket.opened_at,
+            title=f"Ticket #{ticket.id} opened",
+            subject=SubjectRef(system="connectwise", type="ticket", id=ticket.id),
+        )
+        for ticket in tickets
+    ]
+    async with container.uow()(world.tenant.id) as uow:
+        await uow.records.upsert(psa.id, sites, {}, NOW)
+        await uow.records.upsert(psa.id, tickets, {t.id: customer.id for t in tickets}, NOW)
+        await uow.events.append(events)
+        await uow.commit()
+    await sign_in(client, world.owner.email, PASSWORD)
+    base = f"/customers/{customer.id}"
+
+    everything = await client.get(f"{base}/timeline")
+    warehouse = await client.get(f"{base}/timeline?site=Warehouse")
+    tickets_there = await client.get(f"{base}/tickets?site=Warehouse")
+
+    assert len(re.findall(r"Ticket #\d opened", everything.text)) == 8
+    assert sorted(re.findall(r"Ticket #(\d) opened", warehouse.text)) == ["1", "3", "5", "7"]
+    assert '<option value="Warehouse" selected>' in warehouse.text
+    assert sorted(re.findall(r">#(\d)</a>", tickets_there.text)) == ["1", "3", "5", "7"]

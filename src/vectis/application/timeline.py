@@ -41,7 +41,7 @@ class TimelineService:
                     until=query.until,
                     sources=query.sources,
                     topics=query.topics,
-                    site_id=query.site_id,
+                    site=query.site,
                     after=query.after,
                     limit=query.limit + 1,
                 )

@@ -97,7 +97,8 @@ class TimelineQuery:
     until: datetime | None = None
     sources: frozenset[str] = frozenset()
     topics: frozenset[Topic] = frozenset()
-    site_id: UUID | None = None
+    site: str | None = None
+    """One site of a multi-site customer, by name: entries about its tickets and devices."""
     after: TimelinePosition | None = None
     limit: int = PAGE_SIZE
 

@@ -60,7 +60,7 @@ class PostgresEventStream:
             "until": query.until,
             "sources": sorted(query.sources),
             "kinds": sorted(query.kinds),
-            "site": query.site_id,
+            "site": query.site.lower() if query.site else None,
             "at": query.after.occurred_at if query.after else None,
             "id": query.after.event_id if query.after else None,
         }
@@ -69,7 +69,7 @@ class PostgresEventStream:
             until=query.until is not None,
             sources=bool(query.sources),
             kinds=bool(query.kinds),
-            site=query.site_id is not None,
+            site=query.site is not None,
             after=query.after is not None,
         )
         async with self._driver.cursor(row_factory=tuple_row) as cursor:
@@ -154,6 +154,26 @@ class PostgresEventStream:
         )
 
 
+# An entry is at a site when the record it is about is: a ticket whose vendor site, or a device
+# (or the device an alert is on) whose site, has the site's name.
+_AT_SITE = """(
+    (subject_type = 'ticket' AND EXISTS (
+        SELECT 1 FROM tickets t JOIN vendor_sites s
+          ON s.integration_id = t.integration_id AND s.vendor_id = t.site_id
+         WHERE t.integration_id = events.integration_id AND t.vendor_id = events.subject_id
+           AND lower(s.name) = %(site)s))
+    OR (subject_type = 'device' AND EXISTS (
+        SELECT 1 FROM devices d
+         WHERE d.integration_id = events.integration_id AND d.vendor_id = events.subject_id
+           AND lower(d.site) = %(site)s))
+    OR (subject_type = 'alert' AND EXISTS (
+        SELECT 1 FROM alerts a JOIN devices d
+          ON d.integration_id = a.integration_id AND d.vendor_id = a.device_id
+         WHERE a.integration_id = events.integration_id AND a.vendor_id = events.subject_id
+           AND lower(d.site) = %(site)s))
+)"""
+
+
 @cache
 def _timeline_statement(
     *, since: bool, until: bool, sources: bool, kinds: bool, site: bool, after: bool
@@ -169,7 +189,7 @@ def _timeline_statement(
     if kinds:
         conditions.append("kind = ANY(%(kinds)s)")
     if site:
-        conditions.append("site_id = %(site)s")
+        conditions.append(_AT_SITE)
     if after:
         conditions.append("(occurred_at, id) < (%(at)s, %(id)s)")
     return (

@@ -169,6 +169,7 @@ class CustomerHub:
                 until=choice.until,
                 sources=frozenset(choice.sources),
                 topics=choice.topics,
+                site=choice.site,
                 after=_timeline_position(req.get_param("after")),
             ),
         )
@@ -293,6 +294,7 @@ class _TimelineChoice:
     until: datetime | None
     sources: Sequence[str]
     topics: frozenset[Topic]
+    site: str | None = None
 
     @classmethod
     def of(cls, req: falcon.asgi.Request, zone: str, services: Services) -> _TimelineChoice:
@@ -318,6 +320,7 @@ class _TimelineChoice:
             until=until,
             sources=sorted(set(req.get_param_as_list("source") or [])),
             topics=parse_topics(req.get_param_as_list("topic") or []),
+            site=req.get_param("site") or None,
         )
 
     def query_string(self, **extra: str) -> str:
@@ -328,6 +331,8 @@ class _TimelineChoice:
             pairs.append(("to", self.end.isoformat()))
         pairs += [("source", source) for source in self.sources]
         pairs += [("topic", topic.value) for topic in sorted(self.topics)]
+        if self.site:
+            pairs.append(("site", self.site))
         pairs += list(extra.items())
         return urlencode(pairs)
 
