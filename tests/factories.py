@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from uuid import UUID
+
 from attrs import frozen
 
 from vectis.application.services import Services
@@ -9,8 +11,11 @@ from vectis.domain.customer import Customer
 from vectis.domain.identity import Principal
 from vectis.domain.integration import Credentials, Integration
 from vectis.domain.tenancy import Operator, Role, Tenant
+from vectis_sandbox.server import Sandbox
 
 PASSWORD = "correct horse battery"
+CUSTOMER = "Drexel Dental"
+"""The sandbox customer that seeded hub tests link in every sandboxed vendor."""
 
 
 @frozen(kw_only=True)
@@ -70,3 +75,47 @@ async def add_connectwise(
         ),
         test=False,
     )
+
+
+@frozen(kw_only=True)
+class Seeded:
+    world: World
+    integrations: dict[str, Integration]
+
+    @property
+    def customer_id(self) -> UUID:
+        return self.world.customers[0].id
+
+
+async def seed_synced_customer(
+    services: Services, sandbox: Sandbox, *, others: tuple[str, ...] = ()
+) -> Seeded:
+    """A tenant whose first customer, Drexel Dental, is linked in every sandboxed vendor and
+    synced; ``others`` are further (unlinked) customers."""
+    world = await make_tenant(services, customers=(CUSTOMER, *others))
+    integrations = {}
+    for account in sandbox.accounts:
+        integration = await services.integrations.add(
+            world.principal,
+            vendor=account.vendor,
+            name=account.name,
+            base_url=account.base_url,
+            credentials=Credentials(values=account.credentials),
+            settings={"requests_per_minute": 100_000},
+        )
+        await services.integrations.link_customer(
+            world.principal,
+            integration.id,
+            company_ref(sandbox, account.vendor),
+            world.customers[0].id,
+        )
+        run = await services.sync.run(world.tenant.id, integration.id)
+        assert not run.errors, run.errors
+        integrations[account.vendor] = integration
+    return Seeded(world=world, integrations=integrations)
+
+
+def company_ref(sandbox: Sandbox, vendor: str, name: str = CUSTOMER) -> str:
+    """The vendor's own id for a sandbox company."""
+    account = next(a for a in sandbox.accounts if a.vendor == vendor)
+    return next(ref for ref, company in account.companies.items() if company == name)

@@ -12,17 +12,15 @@ import httpx
 import pytest
 
 from tests.conftest import TEST_SECRET_KEY
-from tests.factories import PASSWORD, World, add_operator, make_tenant
+from tests.factories import PASSWORD, World, add_operator, seed_synced_customer
 from tests.http_client import csrf_token, hub_client, sign_in
 from vectis.application.services import Services
 from vectis.container import Container
-from vectis.domain.integration import Credentials, Integration
+from vectis.domain.integration import Integration
 from vectis.domain.tenancy import Role
 from vectis.domain.writeback import WriteBackStatus
 from vectis_sandbox.server import Sandbox, running_sandbox
 from vectis_sandbox.world import build_world
-
-CUSTOMER = "Drexel Dental"
 
 
 @pytest.fixture
@@ -39,25 +37,8 @@ async def client(services: Services) -> AsyncIterator[httpx.AsyncClient]:
 
 
 async def _synced(services: Services, sandbox: Sandbox) -> tuple[World, dict[str, Integration]]:
-    world = await make_tenant(services, customers=(CUSTOMER,))
-    integrations = {}
-    for account in sandbox.accounts:
-        integration = await services.integrations.add(
-            world.principal,
-            vendor=account.vendor,
-            name=account.name,
-            base_url=account.base_url,
-            credentials=Credentials(values=account.credentials),
-            settings={"requests_per_minute": 100_000},
-        )
-        company = next(ref for ref, name in account.companies.items() if name == CUSTOMER)
-        await services.integrations.link_customer(
-            world.principal, integration.id, company, world.customers[0].id
-        )
-        run = await services.sync.run(world.tenant.id, integration.id)
-        assert not run.errors, run.errors
-        integrations[account.vendor] = integration
-    return world, integrations
+    seeded = await seed_synced_customer(services, sandbox)
+    return seeded.world, seeded.integrations
 
 
 async def test_the_customer_page_shows_what_every_connector_synced(

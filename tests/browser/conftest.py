@@ -17,24 +17,19 @@ import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator
 from pathlib import Path
 from typing import Any
-from uuid import UUID
 
 import pytest
 import uvicorn
-from attrs import frozen
 from playwright.async_api import Browser, Page, ViewportSize, async_playwright
 
 from tests.conftest import TEST_SECRET_KEY
-from tests.factories import World, make_tenant
 from vectis.adapters.security.keys import derive_key
 from vectis.application.services import Services
 from vectis.container import Container
-from vectis.domain.integration import Credentials, Integration
 from vectis.entrypoints.http.app import HttpConfig, create_app
 from vectis_sandbox.server import QuietServer, Sandbox, running_sandbox
 from vectis_sandbox.world import build_world
 
-CUSTOMER = "Drexel Dental"
 VIEWPORT: ViewportSize = {"width": 1280, "height": 900}
 PHONE: ViewportSize = {"width": 390, "height": 844}
 REPOSITORY = Path(__file__).resolve().parents[2]
@@ -143,50 +138,6 @@ async def sandbox() -> AsyncIterator[Sandbox]:
     world = build_world(tickets_per_company=6)
     async with running_sandbox(vendors=("halopsa", "ninjaone"), world=world) as running:
         yield running
-
-
-@frozen(kw_only=True)
-class Seeded:
-    world: World
-    integrations: dict[str, Integration]
-
-    @property
-    def customer_id(self) -> UUID:
-        return self.world.customers[0].id
-
-
-async def seed_synced_customer(
-    services: Services, sandbox: Sandbox, *, others: tuple[str, ...] = ()
-) -> Seeded:
-    """A tenant whose first customer, Drexel Dental, is linked in every sandboxed vendor and
-    synced; ``others`` are further (unlinked) customers."""
-    world = await make_tenant(services, customers=(CUSTOMER, *others))
-    integrations = {}
-    for account in sandbox.accounts:
-        integration = await services.integrations.add(
-            world.principal,
-            vendor=account.vendor,
-            name=account.name,
-            base_url=account.base_url,
-            credentials=Credentials(values=account.credentials),
-            settings={"requests_per_minute": 100_000},
-        )
-        await services.integrations.link_customer(
-            world.principal,
-            integration.id,
-            company_ref(sandbox, account.vendor),
-            world.customers[0].id,
-        )
-        run = await services.sync.run(world.tenant.id, integration.id)
-        assert not run.errors, run.errors
-        integrations[account.vendor] = integration
-    return Seeded(world=world, integrations=integrations)
-
-
-def company_ref(sandbox: Sandbox, vendor: str, name: str = CUSTOMER) -> str:
-    """The vendor's own id for a sandbox company."""
-    account = next(a for a in sandbox.accounts if a.vendor == vendor)
-    return next(ref for ref, company in account.companies.items() if company == name)
 
 
 @contextlib.asynccontextmanager

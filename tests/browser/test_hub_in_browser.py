@@ -11,16 +11,15 @@ import re
 
 from playwright.async_api import ConsoleMessage, Dialog, Locator, Page, expect
 
-from tests.browser.conftest import (
+from tests.browser.conftest import PHONE, Screenshot, running_jobs
+from tests.conftest import owner_connection
+from tests.factories import (
     CUSTOMER,
-    PHONE,
-    Screenshot,
+    PASSWORD,
+    add_operator,
     company_ref,
-    running_jobs,
     seed_synced_customer,
 )
-from tests.conftest import owner_connection
-from tests.factories import PASSWORD, add_operator
 from vectis.application.services import Services
 from vectis.container import Container
 from vectis.domain.tenancy import Role
