@@ -64,6 +64,15 @@ def test_the_demo_starts_signs_in_and_stops_cleanly(tmp_path: Path) -> None:
             assert session
             client.headers["Cookie"] = f"vectis_session={session.group(1)}"
             customers = client.get("/customers")
+            aldridge = re.search(r'href="(/customers/[0-9a-f-]+)">Aldridge', customers.text)
+            assert aldridge, "the customer list links each customer's page"
+            timeline = client.get(f"{aldridge.group(1)}/timeline")
+            notes = client.get(f"{aldridge.group(1)}/notes")
+        # One timeline merged from every source the customer is wired to, notes included.
+        sources = set(re.findall(r'<span class="source source-(\w+)">', timeline.text))
+        assert {"connectwise", "ninjaone", "vectis"} <= sources, sources
+        assert "Note added by Sam Okafor" in timeline.text
+        assert "<strong>Warehouse side door</strong>" in notes.text
         for name in (
             "Aldridge &amp; Co.",
             "Bayside Bistro",

@@ -9,6 +9,7 @@ from attrs import field, frozen
 
 from vectis.application.errors import NotFound
 from vectis.application.services import Services
+from vectis.domain.audit import Actor, ActorKind
 from vectis.domain.identity import Principal
 from vectis.domain.integration import Credentials
 from vectis.domain.tenancy import Role, Tenant
@@ -36,6 +37,36 @@ DEMO_PSA: Mapping[str, str] = {
 }
 PSA_VENDORS = frozenset(DEMO_PSA.values())
 SANDBOX_REQUESTS_PER_MINUTE = 60_000
+DEMO_ACCENT = "#0a7d5a"
+DEMO_NOTES: Mapping[str, tuple[str, str]] = {
+    # What no vendor system knows, written the way techs write it.
+    "Aldridge & Co.": (
+        "markdown",
+        "**Warehouse side door**: alarm code from Priya at reception, never by e-mail.\n\n"
+        "- Core switch is in the cage behind bay 4 (key on the blue lanyard)\n"
+        "- The MD's laptop is *not* to be re-imaged without asking him first",
+    ),
+    "Bayside Bistro": (
+        "text",
+        "Card terminals must not reboot during service (11:30-14:30, 18:00-22:00).\n"
+        "Patch window: Mondays 06:00, the kitchen is closed.",
+    ),
+    "Coast Logistics": (
+        "text",
+        "Moving from Autotask to our ConnectWise in Q1: keep their tickets in Autotask until the"
+        " cut-over.\nDepot South has a 4G backup line; failover is manual (see the runbook).",
+    ),
+    "Drexel Dental": (
+        "markdown",
+        "Imaging PCs (`XRAY-01`, `XRAY-02`) are vendor-managed: **do not patch** without the"
+        " imaging vendor's sign-off.\n\nNever copy patient files off site.",
+    ),
+    "Edison Manufacturing": (
+        "text",
+        "Plant floor HMIs run Windows 10 LTSC and are offline by design: their offline alerts"
+        " are expected.",
+    ),
+}
 DEMO_TEAM = (
     ("sam.okafor", "Sam Okafor", Role.TECH),
     ("riley.chen", "Riley Chen", Role.READ_ONLY),
@@ -138,15 +169,28 @@ class DemoSeeder:
             role=Role.OWNER,
             password=password,
         )
-        for email, (_, display_name, role) in zip(team, DEMO_TEAM, strict=True):
+        operators = [
             await tenancy.add_operator(
                 tenant.id, email=email, display_name=display_name, role=role, password=password
             )
+            for email, (_, display_name, role) in zip(team, DEMO_TEAM, strict=True)
+        ]
         customers = {
             name: await tenancy.add_customer(tenant.id, name=name, site_names=sites)
             for name, sites in DEMO_CUSTOMERS.items()
         }
         seeder = Principal.system(tenant.id, "demo")
+        await tenancy.set_branding(seeder, accent=DEMO_ACCENT)
+        tech = operators[0]
+        writer = Principal(
+            tenant_id=tenant.id,
+            role=tech.role,
+            actor=Actor(kind=ActorKind.OPERATOR, id=str(tech.id), label=tech.email),
+            operator_id=tech.id,
+            display_name=tech.display_name,
+        )
+        for name, (format, body) in DEMO_NOTES.items():
+            await self._services.timeline.add_note(writer, customers[name].id, body, format=format)
         for account in sandbox:
             integration = await self._services.integrations.add(
                 seeder,
