@@ -21,7 +21,7 @@ import statistics
 import sys
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -136,14 +136,15 @@ async def run(database: str, customers: int, events: int, days: int, samples: in
             rows = await raw_sql()
             assert rows == await use_case(), "both sides fetch the same rows"
             print(f"timeline: {rows} entries for one customer, one week, two sources")
-            sides = {"raw SQL": raw_sql, "use case": use_case}
+            sides = {"raw SQL": raw_sql, "use case": use_case, "repository": repository}
             measured = await _interleaved(sides, samples)
-            await _interleaved({"repository": repository}, samples)
+            # The repository's own clock starts inside its unit of work: the query and mapping.
+            del measured["repository"]
             measured["repository (query only)"] = timings[-samples:]
             explain = _explain(database, tenant.id, query)
 
         app = create_app(services, HttpConfig(csrf_key=derive_key(SECRET, "csrf")))
-        transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
+        transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))  # type: ignore[arg-type]
         async with httpx.AsyncClient(transport=transport, base_url="https://bench.test") as hub:
             await _sign_in(hub, operator.email)
 
@@ -174,11 +175,11 @@ async def run(database: str, customers: int, events: int, days: int, samples: in
             f"{_p(values, 95) / baseline:>10.2f}x"
         )
     print(
-        "\ngoals: timeline p95 ≤ 2 × raw SQL and < 50 ms; customer page p95 < 150 ms"
+        "\ngoals: timeline p95 ≤ 2 x raw SQL and < 50 ms; customer page p95 < 150 ms"
         f"\n  timeline (use case) p95 = {_p(measured['use case'], 95) * 1000:.2f} ms"
-        f" = {_p(measured['use case'], 95) / baseline:.2f} × raw"
+        f" = {_p(measured['use case'], 95) / baseline:.2f} x raw"
         f"\n  timeline (repository) p95 = {_p(measured['repository (query only)'], 95) * 1000:.2f}"
-        f" ms = {_p(measured['repository (query only)'], 95) / baseline:.2f} × raw"
+        f" ms = {_p(measured['repository (query only)'], 95) / baseline:.2f} x raw"
         f"\n  customer page p95 = {_p(pages['customer page (Overview)'], 95) * 1000:.1f} ms"
     )
     print("\nEXPLAIN (ANALYZE, BUFFERS) of the timeline query, as the runtime role:")
@@ -186,7 +187,7 @@ async def run(database: str, customers: int, events: int, days: int, samples: in
 
 
 async def _interleaved(
-    sides: dict[str, Callable[[], Awaitable[int]]], samples: int
+    sides: Mapping[str, Callable[[], Awaitable[int]]], samples: int
 ) -> dict[str, list[float]]:
     """Run the sides in turn, warm-up first, so drift on a shared machine hits each alike."""
     for side in sides.values():
@@ -207,14 +208,16 @@ def _p(values: list[float], percentile: int) -> float:
 
 def _seed_customers(database: str, tenant_id: uuid.UUID, count: int) -> list[uuid.UUID]:
     ids = [uuid.uuid4() for _ in range(count)]
-    with psycopg.connect(_libpq(database)) as connection:
-        with connection.cursor().copy(
+    with (
+        psycopg.connect(_libpq(database)) as connection,
+        connection.cursor().copy(
             "COPY customers (id, tenant_id, name, slug, created_at) FROM STDIN"
-        ) as copy:
-            for index, customer in enumerate(ids):
-                copy.write_row(
-                    (customer, tenant_id, f"Customer {index:04d}", f"customer-{index:04d}", "now")
-                )
+        ) as copy,
+    ):
+        for index, customer in enumerate(ids):
+            copy.write_row(
+                (customer, tenant_id, f"Customer {index:04d}", f"customer-{index:04d}", "now")
+            )
     return ids
 
 
