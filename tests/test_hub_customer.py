@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from uuid import UUID
 
 import httpx
 import pytest
@@ -17,7 +18,7 @@ from vectis.application.services import Services
 from vectis.container import Container
 from vectis.domain.events import Event, EventKind, SubjectRef
 from vectis.domain.integration import Integration
-from vectis.domain.records import Named, Ticket, VendorSite
+from vectis.domain.records import Named, Reference, Ticket, VendorSite
 from vectis.domain.tenancy import Role
 
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -323,3 +324,38 @@ async def test_a_site_filter_drills_into_one_site_of_a_multi_site_customer(
     assert sorted(re.findall(r"Ticket #(\d) opened", warehouse.text)) == ["1", "3", "5", "7"]
     assert '<option value="Warehouse" selected>' in warehouse.text
     assert sorted(re.findall(r">#(\d)</a>", tickets_there.text)) == ["1", "3", "5", "7"]
+
+
+async def test_a_ticket_is_updated_inline_from_the_tickets_tab_and_the_page_leads_back(
+    services: Services, container: Container, client: httpx.AsyncClient
+) -> None:
+    world, psa = await _world(services, container)
+    statuses = [
+        Reference(kind="status", id="s1", name="New"),
+        Reference(kind="status", id="s9", name="Waiting on customer"),
+    ]
+    async with container.uow()(world.tenant.id) as uow:
+        await uow.records.upsert(psa.id, statuses, {}, NOW)
+        await uow.commit()
+    await sign_in(client, world.owner.email, PASSWORD)
+    tab = f"/customers/{world.customers[0].id}/tickets?state=all&sort=opened"
+    page = await client.get(tab)
+    assert page.text.count("<summary>Update</summary>") == 50
+    assert '<option value="s9">Waiting on customer</option>' in page.text
+
+    changed = await client.post(
+        f"/tickets/{psa.id}/1001",
+        data={
+            "csrf_token": csrf_token(page.text),
+            "action": "change",
+            "status_id": "s9",
+            "back": tab,
+        },
+    )
+
+    assert changed.status_code == 303
+    landing = await client.get(changed.headers["location"])
+    assert f'<a href="{tab.replace("&", "&amp;")}">Back</a>' in landing.text
+    writeback = changed.headers["location"].split("/writebacks/")[1].split("?")[0]
+    stored = await services.writebacks.get(world.principal, UUID(writeback))
+    assert stored.action.status_id == "s9"  # type: ignore[attr-defined]

@@ -99,7 +99,17 @@ class CustomerHub:
         desks = []
         if req.context.principal.can(Permission.WRITE_BACK):
             desks = await self._services.records.desks(req.context.principal, customer_id)
-        await self._render(req, resp, wiring, "tickets", listed=listed, query=query, desks=desks)
+        await self._render(
+            req,
+            resp,
+            wiring,
+            "tickets",
+            listed=listed,
+            query=query,
+            desks=desks,
+            statuses={desk.integration.id: desk.choices("status") for desk in desks},
+            here=req.relative_uri,
+        )
 
     async def on_get_alerts(
         self, req: falcon.asgi.Request, resp: falcon.asgi.Response, customer_id: UUID

@@ -4,6 +4,7 @@ settings, and the state of a write-back an operator started."""
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 from uuid import UUID
 
 import falcon
@@ -96,8 +97,8 @@ class TicketPage(_Page):
                 form.get("text", ""),
                 internal=form.get("internal") == "on",
             )
-        back = f"/tickets/{integration_id}/{ticket_id}"
-        raise falcon.HTTPSeeOther(f"/writebacks/{writeback.id}?back={back}")
+        back = local_path(form.get("back") or f"/tickets/{integration_id}/{ticket_id}")
+        raise falcon.HTTPSeeOther(f"/writebacks/{writeback.id}?back={quote(back, safe='/')}")
 
 
 class AlertAcknowledgement(_Page):
@@ -113,7 +114,7 @@ class AlertAcknowledgement(_Page):
             req.context.principal, integration_id, alert_id
         )
         back = local_path(form.get("back"))
-        raise falcon.HTTPSeeOther(f"/writebacks/{writeback.id}?back={back}")
+        raise falcon.HTTPSeeOther(f"/writebacks/{writeback.id}?back={quote(back, safe='/')}")
 
 
 class WriteBackPage(_Page):
