@@ -55,7 +55,7 @@ async def test_a_signed_ticket_callout_becomes_an_opened_event() -> None:
     )
     assert event.title == "Ticket T20250915.0001 opened"
     assert event.occurred_at == datetime(2025, 9, 15, 14, 57, 50, tzinfo=UTC)
-    assert event.external_id == "a1da62a4-2c49-40a8-8183-69994ce5b3eb:351181:1:2025-09-15T14:57:50Z"
+    assert event.external_id == "ticket.opened:351181", "keyed as the sync keys the opening"
 
 
 async def test_a_callout_signed_over_its_compact_form_is_accepted() -> None:

@@ -58,9 +58,10 @@ def _delivery(action: str, entity: str = "Ticket", **fields: Any) -> wire.Webhoo
     )
 
 
-def test_a_deleted_ticket_is_a_closed_event_and_other_entities_are_dropped() -> None:
+def test_a_deleted_ticket_is_a_deleted_event_and_other_entities_are_dropped() -> None:
     (deleted,) = mapping.webhook_events(_delivery("Delete"), frozenset({"5"}))
-    assert (deleted.kind, deleted.title) == (EventKind.TICKET_CLOSED, "Ticket #7 deleted")
+    assert (deleted.kind, deleted.title) == (EventKind.TICKET_DELETED, "Ticket #7 deleted")
+    assert deleted.external_id == "ticket.deleted:7", "keyed as the sync keys a deletion"
     assert mapping.webhook_events(_delivery("Create", entity="Company"), frozenset({"5"})) == []
     (updated,) = mapping.webhook_events(_delivery("Update", Status=8), frozenset({"5"}))
     assert updated.kind == EventKind.TICKET_UPDATED

@@ -11,7 +11,7 @@ from attrs import field, frozen
 
 from vectis.adapters.vendors.autotask import VENDOR, wire
 from vectis.domain.errors import InvalidValue
-from vectis.domain.events import EventKind, InboundEvent, SubjectRef
+from vectis.domain.events import EventKind, InboundEvent, SubjectRef, event_key
 from vectis.domain.records import (
     Contact,
     Contract,
@@ -234,10 +234,18 @@ def webhook_events(
     fields = {name.lower(): value for name, value in delivery.Fields.items()}
     number = str(fields.get("ticketnumber") or f"#{delivery.Id}")
     kind, verb = _ticket_change(delivery.Action, fields, closed_statuses)
-    sequence = delivery.SequenceNumber if delivery.SequenceNumber is not None else "-"
+    if kind in (EventKind.TICKET_OPENED, EventKind.TICKET_DELETED):
+        # Keyed as the sync keys the same change, so the sync after this callout (or one
+        # that saw the ticket first) does not record a second "opened" or "deleted".
+        external_id = event_key(kind, str(delivery.Id))
+    else:
+        # An update callout carries only the fields that changed, not the times the sync
+        # keys closures and moves by: one event per delivery.
+        sequence = delivery.SequenceNumber if delivery.SequenceNumber is not None else "-"
+        external_id = f"{delivery.Guid or '-'}:{delivery.Id}:{sequence}:{delivery.EventTime}"
     return [
         InboundEvent(
-            external_id=f"{delivery.Guid or '-'}:{delivery.Id}:{sequence}:{delivery.EventTime}",
+            external_id=external_id,
             kind=kind,
             occurred_at=_required_time(delivery.EventTime, "EventTime"),
             subject=SubjectRef(system=VENDOR, type="ticket", id=str(delivery.Id)),
@@ -313,7 +321,7 @@ def _ticket_change(
     if action == "create":
         return EventKind.TICKET_OPENED, "opened"
     if action == "delete":
-        return EventKind.TICKET_CLOSED, "deleted"
+        return EventKind.TICKET_DELETED, "deleted"
     if str(fields.get("status")) in closed_statuses:
         return EventKind.TICKET_CLOSED, "completed"
     return EventKind.TICKET_UPDATED, "updated"
