@@ -18,7 +18,7 @@ from vectis.application.services import Services
 from vectis.container import Container
 from vectis.domain.events import Event, EventKind, SubjectRef
 from vectis.domain.integration import Integration
-from vectis.domain.records import Named, Reference, Ticket, VendorSite
+from vectis.domain.records import AvState, Device, Named, PatchState, Reference, Ticket, VendorSite
 from vectis.domain.tenancy import Role
 
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -359,3 +359,47 @@ async def test_a_ticket_is_updated_inline_from_the_tickets_tab_and_the_page_lead
     writeback = changed.headers["location"].split("/writebacks/")[1].split("?")[0]
     stored = await services.writebacks.get(world.principal, UUID(writeback))
     assert stored.action.status_id == "s9"  # type: ignore[attr-defined]
+
+
+async def test_a_machine_in_both_the_psa_and_the_rmm_is_listed_once_as_the_rmm_knows_it(
+    services: Services, container: Container, client: httpx.AsyncClient
+) -> None:
+    world, psa = await _world(services, container)
+    rmm = await add_connectwise(services, world, name="Second PSA as a stand-in RMM")
+    await services.integrations.link_customer(world.principal, rmm.id, "ALD", world.customers[0].id)
+    customer = world.customers[0].id
+    async with container.uow()(world.tenant.id) as uow:
+        await uow.records.upsert(
+            psa.id,
+            [
+                Device(id="ci-1", company_id="ALD", name="ALD-WS-01"),
+                Device(id="ci-2", company_id="ALD", name="ALD-PRINTER"),
+            ],
+            {"ci-1": customer, "ci-2": customer},
+            NOW,
+        )
+        await uow.records.upsert(
+            rmm.id,
+            [
+                Device(
+                    id="n-1",
+                    company_id="ALD",
+                    name="ald-ws-01",
+                    last_seen_at=NOW,
+                    patch_state=PatchState.PENDING,
+                    av_state=AvState.PROTECTED,
+                )
+            ],
+            {"n-1": customer},
+            NOW,
+        )
+        await uow.commit()
+    await sign_in(client, world.owner.email, PASSWORD)
+
+    page = await client.get(f"/customers/{customer}/devices")
+    overview = await client.get(f"/customers/{customer}")
+
+    names = re.findall(r"<td>(ALD-[A-Z0-9-]+|ald-[a-z0-9-]+)", page.text)
+    assert sorted(names) == ["ALD-PRINTER", "ald-ws-01"]
+    assert "pending" in page.text
+    assert re.search(r'Devices needing patches</a></h3>\s*<p class="figure">1</p>', overview.text)

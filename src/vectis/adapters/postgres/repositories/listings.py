@@ -127,7 +127,9 @@ class PostgresRecordListings:
         )
 
     async def devices(self, query: ListQuery) -> Listed[Held[Device]]:
-        statement = _live(devices, query.customer_id)
+        """One row per machine: a device in both a PSA's asset list and the RMM is the record
+        that knows more about it (last seen, patch and antivirus state: the RMM's)."""
+        statement = _live(devices, query.customer_id).where(~_better_known_elsewhere())
         for column, name in (("patch", "patch_state"), ("av", "av_state"), ("site", "site")):
             if query.keep(column):
                 statement = statement.where(devices.c[name].in_(sorted(query.keep(column))))
@@ -164,7 +166,7 @@ class PostgresRecordListings:
     async def devices_by_patch_state(self, customer_id: UUID) -> dict[str, int]:
         statement = (
             select(devices.c.patch_state, func.count())
-            .where(*_live_conditions(devices, customer_id))
+            .where(*_live_conditions(devices, customer_id), ~_better_known_elsewhere())
             .group_by(devices.c.patch_state)
         )
         return {row[0]: row[1] for row in await self._connection.execute(statement)}
@@ -243,6 +245,38 @@ class PostgresRecordListings:
             .limit(100)
         )
         return [row[0] for row in await self._connection.execute(statement)]
+
+
+def _knowledge(table: Any) -> ColumnElement[Any]:
+    """How much a device record knows: last seen, patch state, antivirus state (0 to 3)."""
+    return (
+        case((table.c.last_seen_at.is_not(None), 1), else_=0)
+        + case((table.c.patch_state != "unknown", 1), else_=0)
+        + case((table.c.av_state != "unknown", 1), else_=0)
+    )
+
+
+def _better_known_elsewhere() -> ColumnElement[bool]:
+    """Another live record of the customer's names the same machine and knows more (or as
+    much, and sorts first): this one is its duplicate."""
+    other = devices.alias("other")
+    return (
+        select(other.c.vendor_id)
+        .where(
+            other.c.customer_id == devices.c.customer_id,
+            other.c.deleted_at.is_(None),
+            func.lower(other.c.name) == func.lower(devices.c.name),
+            or_(
+                _knowledge(other) > _knowledge(devices),
+                (_knowledge(other) == _knowledge(devices))
+                & (
+                    tuple_(other.c.integration_id, other.c.vendor_id)
+                    < tuple_(devices.c.integration_id, devices.c.vendor_id)
+                ),
+            ),
+        )
+        .exists()
+    )
 
 
 def _live_conditions(table: Table, customer_id: UUID) -> tuple[Any, ...]:
