@@ -403,3 +403,32 @@ async def test_a_machine_in_both_the_psa_and_the_rmm_is_listed_once_as_the_rmm_k
     assert sorted(names) == ["ALD-PRINTER", "ald-ws-01"]
     assert "pending" in page.text
     assert re.search(r'Devices needing patches</a></h3>\s*<p class="figure">1</p>', overview.text)
+
+
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [
+        ("/tickets?sort=bogus", "cannot sort or filter"),
+        ("/tickets?dir=sideways", "sort direction is asc or desc"),
+        ("/tickets?after=not-a-position", "page link is not valid"),
+        ("/devices?sort=name&after=WyJ4IiwgIm5vdC1hLXV1aWQiLCAiMSJd", "page link is not valid"),
+        (
+            "/alerts?sort=raised&after=WyJub3QgYSB0aW1lIiwgIjAwMDAwMDAwLTAwMDAtMDAwMC0wMDAwLTAwMDAwMDAwMDAwMCIsICIxIl0",
+            "page link is not valid",
+        ),
+        ("/timeline?topic=gossip", "unknown timeline topic"),
+        ("/timeline?period=range&from=2026-02-01&to=2026-01-01", "must start on or before"),
+        (f"/tickets?q={'x' * 201}", "at most 200 characters"),
+    ],
+)
+async def test_bad_table_and_timeline_parameters_get_a_clear_400(
+    services: Services, container: Container, client: httpx.AsyncClient, path: str, message: str
+) -> None:
+    world, _ = await _world(services, container)
+    await sign_in(client, world.owner.email, PASSWORD)
+
+    response = await client.get(f"/customers/{world.customers[0].id}{path}")
+
+    assert response.status_code == 400
+    assert message in response.text
+    assert "Traceback" not in response.text
