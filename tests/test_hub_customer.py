@@ -432,3 +432,30 @@ async def test_bad_table_and_timeline_parameters_get_a_clear_400(
     assert response.status_code == 400
     assert message in response.text
     assert "Traceback" not in response.text
+
+
+async def test_an_operator_chooses_their_time_zone_and_the_timeline_follows_it(
+    services: Services, container: Container, client: httpx.AsyncClient
+) -> None:
+    world, _ = await _world(services, container)
+    await sign_in(client, world.owner.email, PASSWORD)
+    token = csrf_token((await client.get("/settings")).text)
+
+    refused = await client.post(
+        "/settings/time-zone", data={"csrf_token": token, "time_zone": "Mars/Olympus_Mons"}
+    )
+    saved = await client.post(
+        "/settings/time-zone", data={"csrf_token": token, "time_zone": "Pacific/Kiritimati"}
+    )
+
+    assert refused.status_code == 400 and "is not a time zone" in refused.text
+    assert saved.status_code == 303
+    assert '<option value="Pacific/Kiritimati" selected>' in (await client.get("/settings")).text
+    # UTC+14: the newest entry's local time is the UTC time fourteen hours on.
+    timeline = await client.get(f"/customers/{world.customers[0].id}/timeline")
+    first = re.search(r'<time datetime="([^"]+)" title="[^"]+">(\d\d:\d\d)</time>', timeline.text)
+    assert first
+    local = datetime.fromisoformat(first.group(1)) + timedelta(hours=14)
+    assert first.group(2) == local.strftime("%H:%M")
+    audit = await services.audit.recent(world.principal, limit=3)
+    assert audit[0].entry.action == "operator.time_zone"

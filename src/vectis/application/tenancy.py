@@ -26,6 +26,9 @@ from vectis.domain.tenancy import (
     validate_name,
     validate_slug,
 )
+from vectis.domain.tenancy import (
+    time_zone as valid_time_zone,
+)
 
 MINIMUM_PASSWORD_LENGTH = 10
 _CLI = Actor(kind=ActorKind.SYSTEM, id=None, label="cli")
@@ -88,7 +91,7 @@ class TenancyService:
             email=normalize_email(email),
             display_name=validate_name(display_name, what="display name"),
             role=role,
-            time_zone=time_zone,
+            time_zone=valid_time_zone(time_zone),
             created_at=self._clock.now(),
         )
         async with self._uow(tenant_id) as uow:
@@ -219,6 +222,26 @@ class TenancyService:
             await uow.commit()
         assert tenant is not None
         return tenant
+
+    async def set_time_zone(self, principal: Principal, zone: str) -> str:
+        """The zone the hub shows this operator's times in (their own choice)."""
+        require(principal, Permission.READ)
+        if principal.operator_id is None:
+            raise InvalidValue("only an operator signed in to the hub has a time zone")
+        zone = valid_time_zone(zone)
+        async with self._uow(principal.tenant_id) as uow:
+            await uow.operators.set_time_zone(principal.operator_id, zone)
+            await record(
+                uow,
+                self._clock,
+                actor=principal.actor,
+                action="operator.time_zone",
+                target=AuditTarget(system="vectis", object_id=str(principal.operator_id)),
+                outcome=Outcome.SUCCEEDED,
+                payload={"time_zone": zone},
+            )
+            await uow.commit()
+        return zone
 
     async def logo(self, principal: Principal) -> tuple[bytes, str]:
         require(principal, Permission.READ)

@@ -7,6 +7,7 @@ import re
 import unicodedata
 from datetime import datetime
 from uuid import UUID
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from attrs import frozen
 
@@ -129,6 +130,18 @@ class Operator:
     @property
     def is_active(self) -> bool:
         return self.disabled_at is None
+
+
+def time_zone(value: str) -> str:
+    """An IANA time zone name the hub can show times in (``Europe/London``), or a refusal."""
+    name = value.strip()
+    try:
+        if (name and "/" in name) or name == "UTC":
+            ZoneInfo(name)
+            return name
+    except (ZoneInfoNotFoundError, ValueError):
+        pass
+    raise InvalidValue(f"{value!r} is not a time zone; use an IANA name such as Europe/London")
 
 
 def normalize_email(email: str) -> str:

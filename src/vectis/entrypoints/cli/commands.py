@@ -212,7 +212,12 @@ async def operator_create(runtime: Runtime, args: argparse.Namespace) -> int:
         async with runtime.services() as services:
             tenant = await services.tenancy.find_tenant(args.tenant)
             operator = await services.tenancy.add_operator(
-                tenant.id, email=args.email, display_name=args.name, role=role, password=password
+                tenant.id,
+                email=args.email,
+                display_name=args.name,
+                role=role,
+                password=password,
+                time_zone=args.time_zone,
             )
     print(f"operator {operator.email} ({operator.role.value}) added to {tenant.slug}")
     return 0

@@ -162,6 +162,9 @@ def _tenancy_commands(sub: argparse._SubParsersAction, database: argparse.Argume
     add.add_argument("--email", required=True)
     add.add_argument("--name", required=True, help="display name")
     add.add_argument("--role", required=True, help="owner, admin, tech or read-only")
+    add.add_argument(
+        "--time-zone", default="UTC", help="IANA zone the hub shows times in (Europe/London)"
+    )
     add.set_defaults(run=commands.operator_create)
 
     customer = sub.add_parser("customer", help="manage customers")

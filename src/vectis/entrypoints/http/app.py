@@ -61,6 +61,7 @@ def create_app(services: Services, config: HttpConfig) -> falcon.asgi.App[Any, A
     app.add_route("/integrations", records.IntegrationsPage(services))
     app.add_route("/integrations/{integration_id:uuid}", records.IntegrationPage(services))
     app.add_route("/settings", settings.BrandingSettings(services))
+    app.add_route("/settings/time-zone", settings.TimeZoneSetting(services))
     app.add_route("/branding/logo", settings.Logo(services))
     app.add_route("/branding/theme.css", settings.Theme(services))
     app.add_static_route("/static", str(STATIC))

@@ -66,6 +66,11 @@ class PostgresOperatorRepository:
             .values(password_hash=password_hash)
         )
 
+    async def set_time_zone(self, operator_id: UUID, zone: str) -> None:
+        await self._connection.execute(
+            update(operators).where(operators.c.id == operator_id).values(time_zone=zone)
+        )
+
 
 class PostgresTokenRepository:
     def __init__(self, connection: AsyncConnection) -> None:

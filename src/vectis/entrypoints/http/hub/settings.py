@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from zoneinfo import available_timezones
 
 import falcon
 import falcon.asgi
@@ -11,7 +12,14 @@ from vectis.application.services import Services
 from vectis.application.tenancy import KEEP
 from vectis.domain.errors import InvalidValue
 from vectis.domain.tenancy import MAX_LOGO_BYTES, Permission
+from vectis.entrypoints.http.hub.forms import form_fields
 from vectis.entrypoints.http.hub.rendering import page
+
+ZONES = sorted(
+    zone
+    for zone in available_timezones()
+    if "/" in zone and not zone.startswith(("Etc/", "SystemV/"))
+)
 
 
 class BrandingSettings:
@@ -30,6 +38,8 @@ class BrandingSettings:
             can_manage=principal.can(Permission.MANAGE_TENANT),
             saved=req.get_param("saved"),
             max_logo_kb=MAX_LOGO_BYTES // 1024,
+            zones=ZONES,
+            zone=principal.time_zone,
         )
 
     async def on_post(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
@@ -54,6 +64,20 @@ class BrandingSettings:
             req.context.principal, accent=fields.get("accent", "").strip() or None, logo=logo
         )
         raise falcon.HTTPSeeOther("/settings?saved=1")
+
+
+class TimeZoneSetting:
+    """An operator's own time zone, which every time in the hub is shown in."""
+
+    auth = "session"
+
+    def __init__(self, services: Services) -> None:
+        self._services = services
+
+    async def on_post(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
+        form = await form_fields(req)
+        await self._services.tenancy.set_time_zone(req.context.principal, form.get("time_zone", ""))
+        raise falcon.HTTPSeeOther("/settings?saved=time-zone")
 
 
 class Logo:
