@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
 import httpx
@@ -11,6 +12,8 @@ from tests.conftest import TEST_SECRET_KEY
 from tests.factories import add_connectwise, add_operator, make_tenant
 from tests.http_client import hub_client
 from vectis.application.services import Services
+from vectis.container import Container
+from vectis.domain.events import Event, EventKind
 from vectis.domain.tenancy import Role
 
 
@@ -276,3 +279,88 @@ def _routes(app: object) -> list[object]:
 
     walk(app._router._roots)  # type: ignore[attr-defined]
     return found
+
+
+async def test_a_customers_timeline_pages_by_keyset_and_filters(
+    services: Services, client: httpx.AsyncClient, container: Container
+) -> None:
+    world = await make_tenant(services)
+    customer = world.customers[0]
+    now = datetime.now(UTC).replace(microsecond=0)
+    async with container.uow()(world.tenant.id) as uow:
+        await uow.events.append(
+            [
+                Event(
+                    tenant_id=world.tenant.id,
+                    customer_id=customer.id,
+                    source="ninjaone" if n % 2 else "connectwise",
+                    kind=EventKind.ALERT_RAISED if n % 2 else EventKind.TICKET_OPENED,
+                    occurred_at=now - timedelta(hours=n),
+                    title=f"entry {n}",
+                )
+                for n in range(25)
+            ]
+        )
+        await uow.commit()
+    issued = await services.identity.issue_token(world.owner.email, name="reader")
+    url = f"/api/v1/customers/{customer.id}/timeline"
+
+    titles: list[str] = []
+    params: dict[str, str] = {"limit": "10"}
+    while True:
+        page = (await client.get(url, params=params, headers=bearer(issued.secret))).json()
+        titles += [item["title"] for item in page["items"]]
+        if page["next"] is None:
+            break
+        params = {"limit": "10", "after": page["next"]}
+    alerts = await client.get(
+        url,
+        params={"topic": "alerts", "since": (now - timedelta(hours=5)).isoformat()},
+        headers=bearer(issued.secret),
+    )
+    naive = await client.get(
+        url, params={"since": "2026-01-01T00:00:00"}, headers=bearer(issued.secret)
+    )
+
+    assert titles == [f"entry {n}" for n in range(25)]
+    assert [item["title"] for item in alerts.json()["items"]] == ["entry 1", "entry 3", "entry 5"]
+    assert naive.status_code == 400 and "time zone" in naive.json()["detail"]
+
+
+async def test_notes_are_written_edited_and_read_with_their_history_over_the_api(
+    services: Services, client: httpx.AsyncClient
+) -> None:
+    world = await make_tenant(services)
+    other = await make_tenant(services, "Other IT", customers=("Hidden",))
+    viewer = await add_operator(services, world, "riley", Role.READ_ONLY)
+    writer = await services.identity.issue_token(world.owner.email, name="notes")
+    reader = await services.identity.issue_token(viewer.email, name="reader")
+    base = f"/api/v1/customers/{world.customers[0].id}/notes"
+
+    created = await client.post(
+        base, json={"body": "Door code 4411", "format": "text"}, headers=bearer(writer.secret)
+    )
+    note_url = created.headers["location"]
+    edited = await client.put(
+        note_url,
+        json={"body": "Door code **9902**", "format": "markdown"},
+        headers=bearer(writer.secret),
+    )
+    one = await client.get(note_url, headers=bearer(reader.secret))
+    listing = await client.get(base, headers=bearer(reader.secret))
+    refused = await client.post(base, json={"body": "x"}, headers=bearer(reader.secret))
+    extra = await client.post(
+        base, json={"body": "x", "pinned": True}, headers=bearer(writer.secret)
+    )
+    elsewhere = await client.get(
+        note_url.replace(str(world.customers[0].id), str(other.customers[0].id)),
+        headers=bearer(writer.secret),
+    )
+
+    assert created.status_code == 201 and created.json()["revision"] == 1
+    assert edited.json()["revision"] == 2 and edited.json()["format"] == "markdown"
+    assert [r["body"] for r in one.json()["revisions"]] == ["Door code **9902**", "Door code 4411"]
+    assert [item["body"] for item in listing.json()["items"]] == ["Door code **9902**"]
+    assert refused.status_code == 403
+    assert extra.status_code == 400 and "pinned" in extra.json()["detail"]
+    assert elsewhere.status_code == 404

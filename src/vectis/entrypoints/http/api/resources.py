@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from importlib import resources as package_files
 from typing import Any
 from uuid import UUID
@@ -10,14 +11,21 @@ from uuid import UUID
 import falcon
 import falcon.asgi
 
+from vectis.application.errors import NotFound
 from vectis.application.services import Services
 from vectis.domain.errors import InvalidValue
+from vectis.domain.notes import CustomerNote, NoteRevision
+from vectis.domain.timeline import TimelinePosition, TimelineQuery, parse_topics
 from vectis.entrypoints.http.api.schema import (
     RequestWriteBack,
+    WriteNote,
     audit_json,
     customer_json,
+    event_json,
+    note_json,
     parse_command,
     principal_json,
+    revision_json,
     writeback_json,
 )
 
@@ -66,6 +74,102 @@ class Customer:
         resp.media = customer_json(customer)
 
 
+class Timeline:
+    """A customer's timeline, newest first, a page at a time (``next`` names the next page)."""
+
+    auth = "token"
+
+    def __init__(self, services: Services) -> None:
+        self._services = services
+
+    async def on_get(
+        self, req: falcon.asgi.Request, resp: falcon.asgi.Response, customer_id: UUID
+    ) -> None:
+        after = req.get_param("after")
+        page = await self._services.timeline.page(
+            req.context.principal,
+            TimelineQuery(
+                customer_id=customer_id,
+                since=_moment(req.get_param("since"), "since"),
+                until=_moment(req.get_param("until"), "until"),
+                sources=frozenset(req.get_param_as_list("source") or ()),
+                topics=parse_topics(req.get_param_as_list("topic") or ()),
+                site=req.get_param("site") or None,
+                after=TimelinePosition.decode(after) if after else None,
+                limit=req.get_param_as_int("limit", min_value=1, max_value=500, default=100),
+            ),
+        )
+        resp.media = {
+            "items": [event_json(event) for event in page.entries],
+            "next": page.next.encode() if page.next else None,
+        }
+
+
+class Notes:
+    auth = "token"
+
+    def __init__(self, services: Services) -> None:
+        self._services = services
+
+    async def on_get(
+        self, req: falcon.asgi.Request, resp: falcon.asgi.Response, customer_id: UUID
+    ) -> None:
+        notes = await self._services.timeline.notes(req.context.principal, customer_id)
+        resp.media = {"items": [note_json(note) for note in notes]}
+
+    async def on_post(
+        self, req: falcon.asgi.Request, resp: falcon.asgi.Response, customer_id: UUID
+    ) -> None:
+        command: WriteNote = parse_command(await _json_body(req), WriteNote)
+        note = await self._services.timeline.add_note(
+            req.context.principal, customer_id, command.body, format=command.format
+        )
+        resp.status = falcon.HTTP_201
+        resp.location = f"/api/v1/customers/{customer_id}/notes/{note.id}"
+        resp.media = note_json(note)
+
+
+class Note:
+    """One note with every text it has had (GET), or a new text for it (PUT)."""
+
+    auth = "token"
+
+    def __init__(self, services: Services) -> None:
+        self._services = services
+
+    async def on_get(
+        self,
+        req: falcon.asgi.Request,
+        resp: falcon.asgi.Response,
+        customer_id: UUID,
+        note_id: UUID,
+    ) -> None:
+        note, history = await self._note(req, customer_id, note_id)
+        resp.media = {**note_json(note), "revisions": [revision_json(r) for r in history]}
+
+    async def on_put(
+        self,
+        req: falcon.asgi.Request,
+        resp: falcon.asgi.Response,
+        customer_id: UUID,
+        note_id: UUID,
+    ) -> None:
+        command: WriteNote = parse_command(await _json_body(req), WriteNote)
+        await self._note(req, customer_id, note_id)
+        note = await self._services.timeline.edit_note(
+            req.context.principal, note_id, command.body, format=command.format
+        )
+        resp.media = note_json(note)
+
+    async def _note(
+        self, req: falcon.asgi.Request, customer_id: UUID, note_id: UUID
+    ) -> tuple[CustomerNote, list[NoteRevision]]:
+        note, history = await self._services.timeline.note(req.context.principal, note_id)
+        if note.customer_id != customer_id:
+            raise NotFound(f"no note {note_id}")
+        return note, history
+
+
 class WriteBacks:
     auth = "token"
 
@@ -108,6 +212,19 @@ class AuditEntries:
         limit = req.get_param_as_int("limit", min_value=1, max_value=500, default=50)
         records = await self._services.audit.recent(req.context.principal, limit=limit)
         resp.media = {"items": [audit_json(record) for record in records]}
+
+
+def _moment(value: str | None, name: str) -> datetime | None:
+    """An ISO 8601 time with its zone (``2026-11-20T09:00:00Z``)."""
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidValue(f"{name} is not an ISO 8601 time: {value!r}") from None
+    if moment.tzinfo is None:
+        raise InvalidValue(f"{name} must carry a time zone (Z or +hh:mm): {value!r}")
+    return moment
 
 
 async def _json_body(req: falcon.asgi.Request) -> Any:

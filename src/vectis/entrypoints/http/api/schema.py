@@ -14,7 +14,9 @@ from cattrs.v import format_exception
 from vectis.domain.audit import AuditRecord
 from vectis.domain.customer import Customer
 from vectis.domain.errors import InvalidValue
+from vectis.domain.events import Event
 from vectis.domain.identity import Principal
+from vectis.domain.notes import CustomerNote, NoteRevision
 from vectis.domain.writeback import (
     AddTicketNote,
     CreateTicket,
@@ -90,6 +92,14 @@ ACTION_BODIES: dict[str, type[Any]] = {
     "ticket.update": UpdateTicketBody,
     "alert.reset": ResetAlertBody,
 }
+
+
+@frozen(kw_only=True)
+class WriteNote:
+    """A note's text, as a new note or as an edit of one."""
+
+    body: str
+    format: Literal["text", "markdown"] = "text"
 
 
 @frozen(kw_only=True)
@@ -182,6 +192,47 @@ def audit_json(record: AuditRecord) -> dict[str, Any]:
         "outcome": entry.outcome.value,
         "payload": entry.payload,
         "hash": record.hash.hex() if record.hash else None,
+    }
+
+
+def event_json(event: Event) -> dict[str, Any]:
+    subject = event.subject
+    return {
+        "id": event.id,
+        "occurred_at": event.occurred_at.isoformat(),
+        "source": event.source,
+        "kind": event.kind,
+        "title": event.title,
+        "detail": event.detail,
+        "subject": (
+            {"system": subject.system, "type": subject.type, "id": subject.id} if subject else None
+        ),
+        "integration_id": str(event.integration_id) if event.integration_id else None,
+        "payload": dict(event.payload),
+    }
+
+
+def note_json(note: CustomerNote) -> dict[str, Any]:
+    return {
+        "id": str(note.id),
+        "customer_id": str(note.customer_id),
+        "body": note.body,
+        "format": note.format.value,
+        "author": note.author,
+        "edited_by": note.edited_by,
+        "created_at": note.created_at.isoformat(),
+        "updated_at": note.updated_at.isoformat(),
+        "revision": note.revision,
+    }
+
+
+def revision_json(revision: NoteRevision) -> dict[str, Any]:
+    return {
+        "revision": revision.revision,
+        "body": revision.body,
+        "format": revision.format.value,
+        "author": revision.author,
+        "written_at": revision.written_at.isoformat(),
     }
 
 
