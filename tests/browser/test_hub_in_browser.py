@@ -313,7 +313,11 @@ async def test_a_tech_filters_the_timeline_and_sees_a_new_note_in_it(
     tech = await add_operator(services, seeded.world, "tess", Role.TECH)
     await sign_in(page, tech.email)
     await page.goto(f"/customers/{seeded.customer_id}")
-    await open_customer_tab(page, "Timeline")
+    await page.get_by_role("link", name="Notes", exact=True).focus()
+    await page.keyboard.press("ArrowRight")  # the tab strip answers the arrow keys
+    await expect(page.get_by_role("link", name="Timeline", exact=True)).to_be_focused()
+    await page.keyboard.press("Enter")
+    await expect(page).to_have_url(re.compile(r"/timeline$"))
     entries = page.get_by_role("main").locator("ol.timeline li")
     await expect(entries.first).to_be_visible()
     sources = set(await entries.locator(".source").all_inner_texts())

@@ -25,3 +25,22 @@ document.addEventListener("submit", (event) => {
     event.preventDefault();
   }
 });
+
+// The customer tabs answer the arrow keys, Home and End, as tab strips do.
+document.addEventListener("keydown", (event) => {
+  const link = event.target;
+  const strip = link instanceof HTMLAnchorElement ? link.closest("nav.tabs") : null;
+  if (!strip) return;
+  const links = Array.from(strip.querySelectorAll("a"));
+  const at = links.indexOf(link);
+  const next = {
+    ArrowRight: links[(at + 1) % links.length],
+    ArrowLeft: links[(at - 1 + links.length) % links.length],
+    Home: links[0],
+    End: links[links.length - 1],
+  }[event.key];
+  if (next) {
+    event.preventDefault();
+    next.focus();
+  }
+});
