@@ -122,7 +122,9 @@ async def test_a_note_is_audited_joins_the_timeline_and_keeps_its_history(
     note = await services.timeline.add_note(
         tech, customer.id, "Door code is 4411\nAsk for Priya at reception", format="markdown"
     )
-    edited = await services.timeline.edit_note(tech, note.id, "Door code is 9902", format="text")
+    edited = await services.timeline.edit_note(
+        tech, customer.id, note.id, "Door code is 9902", format="text"
+    )
     assert edited.revision == 2 and edited.author == "Tess Tech"
 
     page = await services.timeline.page(tech, TimelineQuery(customer_id=customer.id))
@@ -132,7 +134,7 @@ async def test_a_note_is_audited_joins_the_timeline_and_keeps_its_history(
     ]
     assert page.entries[0].subject == SubjectRef(system="vectis", type="note", id=str(note.id))
 
-    current, history = await services.timeline.note(tech, note.id)
+    current, history = await services.timeline.note(tech, customer.id, note.id)
     assert current.body == "Door code is 9902"
     assert [revision.body for revision in history] == [
         "Door code is 9902",
@@ -147,9 +149,11 @@ async def test_a_note_is_audited_joins_the_timeline_and_keeps_its_history(
 async def test_an_unchanged_edit_adds_nothing(services: Services) -> None:
     world = await make_tenant(services)
     note = await services.timeline.add_note(world.principal, world.customers[0].id, "Same")
-    again = await services.timeline.edit_note(world.principal, note.id, "Same")
+    again = await services.timeline.edit_note(
+        world.principal, world.customers[0].id, note.id, "Same"
+    )
     assert again.revision == 1
-    _, history = await services.timeline.note(world.principal, note.id)
+    _, history = await services.timeline.note(world.principal, world.customers[0].id, note.id)
     assert len(history) == 1
 
 
@@ -166,3 +170,17 @@ async def test_empty_or_huge_notes_are_refused(services: Services, body: str) ->
     with pytest.raises(InvalidValue):
         await services.timeline.add_note(world.principal, world.customers[0].id, body)
     assert await services.timeline.notes(world.principal, world.customers[0].id) == []
+
+
+async def test_a_note_is_found_and_edited_only_under_its_own_customer(
+    services: Services,
+) -> None:
+    world = await make_tenant(services, customers=("Acme", "Birch"))
+    acme, birch = world.customers
+    note = await services.timeline.add_note(world.principal, acme.id, "Acme only")
+    with pytest.raises(NotFound):
+        await services.timeline.note(world.principal, birch.id, note.id)
+    with pytest.raises(NotFound):
+        await services.timeline.edit_note(world.principal, birch.id, note.id, "Birch now")
+    current, _ = await services.timeline.note(world.principal, acme.id, note.id)
+    assert current.body == "Acme only"

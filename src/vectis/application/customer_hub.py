@@ -10,9 +10,9 @@ from zoneinfo import ZoneInfo
 
 from attrs import frozen
 
-from vectis.application.errors import NotFound
 from vectis.application.identity import require
 from vectis.application.ports import Clock
+from vectis.application.tenancy import require_customer
 from vectis.application.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from vectis.domain.customer import Customer
 from vectis.domain.events import EventKind
@@ -118,7 +118,7 @@ class CustomerHubService:
         first = today - timedelta(days=ACTIVITY_DAYS - 1)
         since = datetime(first.year, first.month, first.day, tzinfo=zone)
         async with self._uow(principal.tenant_id) as uow:
-            await _wiring(uow, customer_id)
+            await require_customer(uow, customer_id)
             by_severity = await uow.listings.active_alerts_by_severity(customer_id)
             activity = await uow.events.daily_counts(
                 customer_id, _ACTIVITY_KINDS, since, principal.time_zone
@@ -147,32 +147,30 @@ class CustomerHubService:
     async def tickets(self, principal: Principal, query: ListQuery) -> Listed[Held[Ticket]]:
         require(principal, Permission.READ)
         async with self._uow(principal.tenant_id) as uow:
-            await _wiring(uow, query.customer_id)
+            await require_customer(uow, query.customer_id)
             return await uow.listings.tickets(query)
 
     async def alerts(self, principal: Principal, query: ListQuery) -> Listed[Held[Alert]]:
         require(principal, Permission.READ)
         async with self._uow(principal.tenant_id) as uow:
-            await _wiring(uow, query.customer_id)
+            await require_customer(uow, query.customer_id)
             return await uow.listings.alerts(query)
 
     async def devices(self, principal: Principal, query: ListQuery) -> Listed[Held[Device]]:
         require(principal, Permission.READ)
         async with self._uow(principal.tenant_id) as uow:
-            await _wiring(uow, query.customer_id)
+            await require_customer(uow, query.customer_id)
             return await uow.listings.devices(query)
 
     async def contracts(self, principal: Principal, customer_id: UUID) -> list[Held[Contract]]:
         require(principal, Permission.READ)
         async with self._uow(principal.tenant_id) as uow:
-            await _wiring(uow, customer_id)
+            await require_customer(uow, customer_id)
             return await uow.reader.contracts(customer_id)
 
 
 async def _wiring(uow: UnitOfWork, customer_id: UUID) -> CustomerWiring:
-    customer = await uow.customers.get(customer_id)
-    if customer is None:
-        raise NotFound(f"no customer {customer_id}")
+    customer = await require_customer(uow, customer_id)
     linked = await uow.reader.customer_companies(customer_id)
     integrations = [i for i in await uow.integrations.list_all() if i.id in linked]
     return CustomerWiring(customer=customer, integrations=integrations)

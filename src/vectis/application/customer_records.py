@@ -10,6 +10,7 @@ from attrs import frozen
 from vectis.application.errors import NotFound
 from vectis.application.identity import require
 from vectis.application.integrations import IntegrationService
+from vectis.application.tenancy import require_customer
 from vectis.application.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from vectis.application.writebacks import WriteBackService
 from vectis.domain.customer import Customer
@@ -85,9 +86,7 @@ class CustomerRecordsService:
     async def overview(self, principal: Principal, customer_id: UUID) -> CustomerRecords:
         require(principal, Permission.READ)
         async with self._uow(principal.tenant_id) as uow:
-            customer = await uow.customers.get(customer_id)
-            if customer is None:
-                raise NotFound(f"no customer {customer_id}")
+            customer = await require_customer(uow, customer_id)
             companies = await uow.reader.customer_companies(customer_id)
             integrations = {i.id: i for i in await uow.integrations.list_all()}
             return CustomerRecords(

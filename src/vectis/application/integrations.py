@@ -14,6 +14,7 @@ from vectis.application.audit import record
 from vectis.application.errors import NotFound
 from vectis.application.identity import require
 from vectis.application.ports import Clock, Connectors, SecretBox, UrlPolicy
+from vectis.application.tenancy import require_customer
 from vectis.application.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from vectis.domain.audit import AuditTarget, Outcome
 from vectis.domain.errors import InvalidValue
@@ -149,8 +150,7 @@ class IntegrationService:
         require(principal, Permission.MANAGE_INTEGRATIONS)
         async with self._uow(principal.tenant_id) as uow:
             await self._get(uow, integration_id)
-            if await uow.customers.get(customer_id) is None:
-                raise NotFound(f"no customer {customer_id}")
+            await require_customer(uow, customer_id)
             await uow.integrations.link_customer(integration_id, company_ref, customer_id)
             await uow.records.relink(integration_id, company_ref, customer_id)
             await record(

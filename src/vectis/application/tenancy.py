@@ -9,7 +9,7 @@ from vectis.application.audit import record
 from vectis.application.errors import NotFound
 from vectis.application.identity import require
 from vectis.application.ports import Clock, PasswordHasher
-from vectis.application.unit_of_work import UnitOfWorkFactory
+from vectis.application.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from vectis.domain.audit import Actor, ActorKind, AuditTarget, Outcome
 from vectis.domain.customer import Customer, Site
 from vectis.domain.errors import InvalidValue
@@ -183,10 +183,7 @@ class TenancyService:
     async def get_customer(self, principal: Principal, customer_id: UUID) -> Customer:
         require(principal, Permission.READ)
         async with self._uow(principal.tenant_id) as uow:
-            customer = await uow.customers.get(customer_id)
-        if customer is None:
-            raise NotFound(f"no customer {customer_id}")
-        return customer
+            return await require_customer(uow, customer_id)
 
     async def set_branding(
         self,
@@ -257,6 +254,15 @@ class TenancyService:
         if tenant is None:
             raise NotFound("your tenant no longer exists")
         return tenant
+
+
+async def require_customer(uow: UnitOfWork, customer_id: UUID) -> Customer:
+    """The customer, if the unit of work's tenant has it (row-level security hides every
+    other tenant's), or ``NotFound``."""
+    customer = await uow.customers.get(customer_id)
+    if customer is None:
+        raise NotFound(f"no customer {customer_id}")
+    return customer
 
 
 def _check_password(password: str) -> None:

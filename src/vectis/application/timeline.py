@@ -12,6 +12,7 @@ from vectis.application.audit import record
 from vectis.application.errors import NotFound
 from vectis.application.identity import require
 from vectis.application.ports import Clock
+from vectis.application.tenancy import require_customer
 from vectis.application.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from vectis.domain.audit import AuditTarget, Outcome
 from vectis.domain.events import Event, EventKind, SubjectRef
@@ -50,7 +51,7 @@ class TimelineService:
                 # Entries are this tenant's (row-level security), so finding some proves the
                 # customer is too; only an empty page needs the check that tells "no such
                 # customer" (404) from "nothing happened".
-                await _customer(uow, query.customer_id)
+                await require_customer(uow, query.customer_id)
         shown = entries[: query.limit]
         more = len(entries) > query.limit
         last = shown[-1] if shown else None
@@ -64,18 +65,16 @@ class TimelineService:
     async def notes(self, principal: Principal, customer_id: UUID) -> list[CustomerNote]:
         require(principal, Permission.READ)
         async with self._uow(principal.tenant_id) as uow:
-            await _customer(uow, customer_id)
+            await require_customer(uow, customer_id)
             return await uow.notes.for_customer(customer_id, limit=NOTES_SHOWN)
 
     async def note(
-        self, principal: Principal, note_id: UUID
+        self, principal: Principal, customer_id: UUID, note_id: UUID
     ) -> tuple[CustomerNote, list[NoteRevision]]:
-        """A note with every text it has had, newest first."""
+        """A note on this customer with every text it has had, newest first."""
         require(principal, Permission.READ)
         async with self._uow(principal.tenant_id) as uow:
-            note = await uow.notes.get(note_id)
-            if note is None:
-                raise NotFound(f"no note {note_id}")
+            note = await _note_of(uow, customer_id, note_id)
             return note, await uow.notes.revisions(note_id)
 
     async def add_note(
@@ -97,21 +96,25 @@ class TimelineService:
             updated_at=now,
         )
         async with self._uow(principal.tenant_id) as uow:
-            await _customer(uow, customer_id)
+            await require_customer(uow, customer_id)
             await uow.notes.add(note)
             await self._record(uow, principal, note, EventKind.NOTE_ADDED, "note.add")
             await uow.commit()
         return note
 
     async def edit_note(
-        self, principal: Principal, note_id: UUID, body: str, *, format: str = "text"
+        self,
+        principal: Principal,
+        customer_id: UUID,
+        note_id: UUID,
+        body: str,
+        *,
+        format: str = "text",
     ) -> CustomerNote:
-        """Replace a note's text; the earlier text stays in its history."""
+        """Replace the text of a note on this customer; the earlier text stays in its history."""
         require(principal, Permission.WRITE_BACK)
         async with self._uow(principal.tenant_id) as uow:
-            note = await uow.notes.get(note_id, for_update=True)
-            if note is None:
-                raise NotFound(f"no note {note_id}")
+            note = await _note_of(uow, customer_id, note_id, for_update=True)
             changed = revise(
                 note,
                 body,
@@ -166,6 +169,11 @@ class TimelineService:
         )
 
 
-async def _customer(uow: UnitOfWork, customer_id: UUID) -> None:
-    if await uow.customers.get(customer_id) is None:
-        raise NotFound(f"no customer {customer_id}")
+async def _note_of(
+    uow: UnitOfWork, customer_id: UUID, note_id: UUID, *, for_update: bool = False
+) -> CustomerNote:
+    """The note, when it is this customer's (another customer's note is not found here)."""
+    note = await uow.notes.get(note_id, for_update=for_update)
+    if note is None or note.customer_id != customer_id:
+        raise NotFound(f"no note {note_id}")
+    return note

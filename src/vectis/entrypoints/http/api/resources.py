@@ -11,10 +11,8 @@ from uuid import UUID
 import falcon
 import falcon.asgi
 
-from vectis.application.errors import NotFound
 from vectis.application.services import Services
 from vectis.domain.errors import InvalidValue
-from vectis.domain.notes import CustomerNote, NoteRevision
 from vectis.domain.timeline import TimelinePosition, TimelineQuery, parse_topics
 from vectis.entrypoints.http.api.schema import (
     RequestWriteBack,
@@ -144,7 +142,9 @@ class Note:
         customer_id: UUID,
         note_id: UUID,
     ) -> None:
-        note, history = await self._note(req, customer_id, note_id)
+        note, history = await self._services.timeline.note(
+            req.context.principal, customer_id, note_id
+        )
         resp.media = {**note_json(note), "revisions": [revision_json(r) for r in history]}
 
     async def on_put(
@@ -155,19 +155,10 @@ class Note:
         note_id: UUID,
     ) -> None:
         command: WriteNote = parse_command(await _json_body(req), WriteNote)
-        await self._note(req, customer_id, note_id)
         note = await self._services.timeline.edit_note(
-            req.context.principal, note_id, command.body, format=command.format
+            req.context.principal, customer_id, note_id, command.body, format=command.format
         )
         resp.media = note_json(note)
-
-    async def _note(
-        self, req: falcon.asgi.Request, customer_id: UUID, note_id: UUID
-    ) -> tuple[CustomerNote, list[NoteRevision]]:
-        note, history = await self._services.timeline.note(req.context.principal, note_id)
-        if note.customer_id != customer_id:
-            raise NotFound(f"no note {note_id}")
-        return note, history
 
 
 class WriteBacks:

@@ -261,9 +261,7 @@ class NotePage:
         principal = req.context.principal
         req.context.tenant = await self._services.tenancy.get_tenant(principal)
         wiring = await self._services.hub.wiring(principal, customer_id)
-        note, history = await self._services.timeline.note(principal, note_id)
-        if note.customer_id != customer_id:
-            raise falcon.HTTPNotFound(title="Not found", description=f"no note {note_id}")
+        note, history = await self._services.timeline.note(principal, customer_id, note_id)
         page(
             req,
             resp,
@@ -283,12 +281,12 @@ class NotePage:
         note_id: UUID,
     ) -> None:
         form = await form_fields(req)
-        principal = req.context.principal
-        note, _ = await self._services.timeline.note(principal, note_id)
-        if note.customer_id != customer_id:
-            raise falcon.HTTPNotFound(title="Not found", description=f"no note {note_id}")
         await self._services.timeline.edit_note(
-            principal, note_id, form.get("body", ""), format=form.get("format", "text")
+            req.context.principal,
+            customer_id,
+            note_id,
+            form.get("body", ""),
+            format=form.get("format", "text"),
         )
         raise falcon.HTTPSeeOther(f"/customers/{customer_id}/notes#note-{note_id}")
 
