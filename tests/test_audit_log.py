@@ -31,6 +31,7 @@ ROBOT = Actor(kind=ActorKind.SYSTEM, id=None, label="test")
 
 
 async def _append(container: Container, tenant_id: UUID, count: int, **payload: object) -> None:
+    """Append ``count`` entries, each in its own unit of work, and wait until they are linked."""
     for index in range(count):
         async with container.uow()(tenant_id) as uow:
             await record(
@@ -43,6 +44,7 @@ async def _append(container: Container, tenant_id: UUID, count: int, **payload: 
                 payload={"index": index, **payload},
             )
             await uow.commit()
+    await container.linker().drain()
 
 
 def _tamper(database_url: str, *statements: tuple[str, tuple[object, ...]]) -> list[object]:
@@ -54,6 +56,7 @@ def _tamper(database_url: str, *statements: tuple[str, tuple[object, ...]]) -> l
         owner.execute("ALTER TABLE audit_chain DISABLE TRIGGER USER")
         for statement, parameters in statements:
             cursor = owner.execute(statement, parameters)  # type: ignore[arg-type]
+            assert cursor.rowcount > 0, f"the tampering touched nothing: {statement}"
             results.append(cursor.fetchone() if cursor.description else None)
         owner.execute("ALTER TABLE audit_chain ENABLE TRIGGER USER")
         owner.execute("ALTER TABLE audit_log ENABLE TRIGGER USER")
