@@ -16,8 +16,10 @@ from tests.factories import PASSWORD, World, add_operator, seed_synced_customer
 from tests.http_client import csrf_token, hub_client, sign_in
 from vectis.application.services import Services
 from vectis.container import Container
+from vectis.domain.events import EventKind
 from vectis.domain.integration import Integration
 from vectis.domain.tenancy import Role
+from vectis.domain.timeline import TimelineQuery, Topic
 from vectis.domain.writeback import WriteBackStatus
 from vectis_sandbox.server import Sandbox, running_sandbox
 from vectis_sandbox.world import build_world
@@ -64,6 +66,35 @@ async def test_the_customer_page_shows_what_every_connector_synced(
     assert all(device.name in devices_tab.text for device in devices)
     assert "New ticket in HaloPSA (sandbox)" in tickets.text
     assert "Managed Services" in contracts.text
+
+
+async def test_each_ninjaone_alert_is_raised_once_in_the_timeline(
+    services: Services, sandbox: Sandbox
+) -> None:
+    """The alert listing and the activity feed both report a raised alert; the timeline (and
+    the overview's alerts-per-day chart, which counts the same events) shows it once."""
+    world, _ = await _synced(services, sandbox)
+
+    page = await services.timeline.page(
+        world.principal,
+        TimelineQuery(
+            customer_id=world.customers[0].id,
+            sources=frozenset({"ninjaone"}),
+            topics=frozenset({Topic.ALERTS}),
+            limit=200,
+        ),
+    )
+
+    raised = [entry for entry in page.entries if entry.kind == EventKind.ALERT_RAISED]
+    reset = [entry for entry in page.entries if entry.kind == EventKind.ALERT_RESET]
+    alerts = [alert for alert in sandbox.world.alerts if alert.company == "DrexelDental"]
+    assert alerts and page.next is None
+    assert sorted(entry.subject.id for entry in raised if entry.subject) == sorted(
+        alert.uid for alert in alerts
+    )
+    assert sorted(entry.subject.id for entry in reset if entry.subject) == sorted(
+        alert.uid for alert in alerts if alert.reset_at is not None
+    )
 
 
 async def test_an_operator_opens_a_ticket_and_acknowledges_an_alert_with_audit_entries(

@@ -234,10 +234,16 @@ def activity_event(
     ):
         raised = activity.statusCode == TRIGGERED
         kind = EventKind.ALERT_RAISED if raised else EventKind.ALERT_RESET
+        # UNCONFIRMED: the docs do not say that a condition's ``seriesUid`` is the ``uid`` of
+        # the alert it raised (the one ``/alerts`` lists and ``DELETE /alert/{uid}`` resets);
+        # the sample deliveries and community tooling treat it so, and so does Vectis. Keyed
+        # by the series alone, the feed's "raised" and "reset" share their keys with the ones
+        # the alert listing yields (``changes.alert_events``), so each is stored once. If the
+        # two ids ever differ, the cost is a second entry, not a lost one.
         series = activity.seriesUid or str(activity.id)
         severity = SEVERITIES.get((activity.severity or "").upper(), Severity.MEDIUM)
         return InboundEvent(
-            external_id=event_key(kind, series, activity.id),
+            external_id=event_key(kind, series),
             kind=kind,
             occurred_at=occurred,
             subject=SubjectRef(system=VENDOR, type="alert", id=series),
