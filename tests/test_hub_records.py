@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from uuid import UUID
 
 import httpx
@@ -18,6 +19,8 @@ from vectis.application.services import Services
 from vectis.container import Container
 from vectis.domain.events import EventKind
 from vectis.domain.integration import Integration
+from vectis.domain.listing import ListQuery
+from vectis.domain.records import SlaState
 from vectis.domain.tenancy import Role
 from vectis.domain.timeline import TimelineQuery, Topic
 from vectis.domain.writeback import WriteBackStatus
@@ -66,6 +69,48 @@ async def test_the_customer_page_shows_what_every_connector_synced(
     assert all(device.name in devices_tab.text for device in devices)
     assert "New ticket in HaloPSA (sandbox)" in tickets.text
     assert "Managed Services" in contracts.text
+
+
+async def test_tickets_show_their_sla_and_the_breached_filter_agrees_with_the_badges(
+    services: Services, sandbox: Sandbox, client: httpx.AsyncClient
+) -> None:
+    world, _ = await _synced(services, sandbox)
+    await sign_in(client, world.owner.email, PASSWORD)
+    base = f"/customers/{world.customers[0].id}"
+    now = datetime.now(UTC)
+    listed = await services.hub.tickets(
+        world.principal,
+        ListQuery(customer_id=world.customers[0].id, sort="updated", filters={}, limit=200),
+    )
+    states = {
+        held.record.id: held.record.sla.state(now, closed_at=held.record.closed_at)
+        for held in listed.rows
+        if held.record.sla
+    }
+    breached_open = {
+        held.record.id
+        for held in listed.rows
+        if not held.record.closed and states.get(held.record.id) == SlaState.BREACHED
+    }
+    assert len(states) == len(listed.rows), "every sandbox ticket has an SLA"
+    assert breached_open and set(states.values()) >= {SlaState.BREACHED, SlaState.MET}
+
+    tab, filtered, overview, refused = [
+        await client.get(base + path)
+        for path in (
+            "/tickets?state=all",
+            "/tickets?state=all&sla=breached",
+            "",
+            "/tickets?sla=late",
+        )
+    ]
+
+    assert tab.text.count('<span class="badge warn">Breached</span>') == sum(
+        state == SlaState.BREACHED for state in states.values()
+    )
+    assert set(re.findall(r'href="/tickets/[0-9a-f-]+/(\d+)"', filtered.text)) == breached_open
+    assert f"{len(breached_open)} past an SLA target" in overview.text
+    assert refused.status_code == 400 and "SLA filter" in refused.text
 
 
 async def test_each_ninjaone_alert_is_raised_once_in_the_timeline(

@@ -24,6 +24,7 @@ FIRST_CONTRACT_ID = 29684183
 FIRST_SERVICE_ID = 29684300
 SERVICE_DESK_ROLE_ID = 8
 COMPLETE = 5
+SLA_ID = 1
 STATUSES = {1: "New", 5: "Complete", 7: "Waiting Customer", 8: "In Progress", 10: "Scheduled"}
 PRIORITIES = {4: "Critical", 1: "High", 2: "Medium", 3: "Low"}
 QUEUES = {29682833: "Service Desk", 29682834: "Projects", 29682835: "Alerts", 5: "Client Portal"}
@@ -256,6 +257,16 @@ def _world_ticket(ticket: demo.Ticket, ids: Directory, now: datetime) -> Row:
         "lastActivityDate": at(min(ticket.updated_at, now)),
         "completedDate": at(ticket.closed_at) if ticket.closed_at else None,
         "externalID": "",
+        **_service_level(ticket.service_level(now)),
+    }
+
+
+def _service_level(level: demo.ServiceLevel) -> Row:
+    return {
+        "serviceLevelAgreementID": SLA_ID,
+        "firstResponseDueDateTime": at(level.respond_by),
+        "firstResponseDateTime": at(level.responded_at) if level.responded_at else None,
+        "resolvedDueDateTime": at(level.resolve_by),
     }
 
 

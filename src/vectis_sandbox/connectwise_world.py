@@ -23,6 +23,8 @@ from vectis_sandbox.connectwise_state import (
 from vectis_sandbox.world import CUSTOMER_REPLIES, HISTORY_DAYS, PROBLEMS, Contract, Person, World
 from vectis_sandbox.world import Ticket as WorldTicket
 
+SLA_ID = 3
+
 
 def seeded(world: World) -> ConnectWiseState:
     """The demo world as ConnectWise would hold it."""
@@ -182,6 +184,11 @@ def _world_ticket(
     if ticket.closed_at:
         document["closedDate"] = stamp(min(ticket.closed_at, now))
         document["closedBy"] = owner["identifier"] if owner else "sandbox"
+    level = ticket.service_level(now)
+    document["sla"] = {"id": SLA_ID, "name": level.name}
+    document["isInSla"] = level.in_sla
+    if level.responded_at:
+        document["dateResponded"] = stamp(level.responded_at)
     return document
 
 

@@ -188,9 +188,20 @@ class Seeder:
             "last_update": halo_time(updated),
             "lastactiondate": halo_time(updated),
             "dateclosed": halo_time(source.closed_at) if source.closed_at else NO_DATE,
+            **self.service_level(source),
             "third_party_id_string": "",
             "reportedby": contact.email if contact else "",
             "deleted": False,
+        }
+
+    def service_level(self, source: WorldTicket) -> dict[str, Any]:
+        level = source.service_level(self.world.now)
+        return {
+            "sla_name": level.name,
+            "excludefromsla": False,
+            "respondbydate": halo_time(level.respond_by),
+            "responsedate": halo_time(level.responded_at) if level.responded_at else NO_DATE,
+            "fixbydate": halo_time(level.resolve_by),
         }
 
     def actions(self, source: WorldTicket) -> list[dict[str, Any]]:

@@ -61,6 +61,33 @@ class Ticket:
     def closed(self) -> bool:
         return self.closed_at is not None
 
+    def service_level(self, now: datetime) -> ServiceLevel:
+        """The demo MSP's SLA for this ticket: targets by priority, answered by the first note
+        a member wrote."""
+        respond, resolve = SLA_HOURS[self.priority]
+        responded = min((n.created_at for n in self.notes if not n.from_customer), default=None)
+        respond_by = self.opened_at + timedelta(hours=respond)
+        resolve_by = self.opened_at + timedelta(hours=resolve)
+        late = (responded or self.closed_at or now) > respond_by or (
+            self.closed_at or now
+        ) > resolve_by
+        return ServiceLevel(
+            name=SLA_NAME,
+            respond_by=respond_by,
+            responded_at=responded if responded and responded <= now else None,
+            resolve_by=resolve_by,
+            in_sla=not late,
+        )
+
+
+@frozen
+class ServiceLevel:
+    name: str
+    respond_by: datetime
+    responded_at: datetime | None
+    resolve_by: datetime
+    in_sla: bool
+
 
 @frozen
 class ContractLine:
@@ -152,6 +179,14 @@ PRIORITIES = (
     "Priority 3 - Normal",
     "Priority 4 - Low",
 )
+SLA_NAME = "Managed Services SLA"
+# Hours to the first response and to resolution, by priority.
+SLA_HOURS = {
+    "Priority 1 - Critical": (2, 24),
+    "Priority 2 - High": (8, 72),
+    "Priority 3 - Normal": (24, 120),
+    "Priority 4 - Low": (48, 240),
+}
 MEMBERS = (
     Person("Sam Okafor", "sam.okafor@harborpoint.example"),
     Person("Riley Chen", "riley.chen@harborpoint.example"),

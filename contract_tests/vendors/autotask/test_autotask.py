@@ -23,6 +23,7 @@ from vectis.adapters.vendors.autotask.client import (
     AutotaskSettings,
 )
 from vectis.adapters.vendors.autotask.gateway import AutotaskSync
+from vectis.adapters.vendors.autotask.mapping import parse_time
 from vectis.domain.errors import VendorAuthFailed
 from vectis.domain.integration import Credentials
 from vectis.domain.records import (
@@ -34,6 +35,7 @@ from vectis.domain.records import (
     ReferenceKind,
     Ticket,
     TicketNote,
+    TicketSla,
     VendorCompany,
     VendorSite,
 )
@@ -248,6 +250,12 @@ async def test_tickets_map_with_named_picklists_owner_and_console_link(vendor: V
         assert open_.owner == Named(id="10", name="Riley Chen")
         assert open_.opened_at == datetime(2019, 8, 18, 1, tzinfo=UTC)
         assert (open_.closed, open_.closed_at) == (False, None)
+        assert open_.sla == TicketSla(
+            respond_by=datetime(2019, 8, 18, 5, tzinfo=UTC),
+            responded_at=datetime(2019, 8, 18, 3, 12, tzinfo=UTC),
+            resolve_by=datetime(2019, 8, 21, 1, tzinfo=UTC),
+        )
+        assert done.sla is None, "a ticket without an SLA has no targets"
         assert open_.url == (
             "https://ww5.autotask.net/Autotask/AutotaskExtend/ExecuteCommand.aspx"
             "?Code=OpenTicketDetail&TicketID=100"
@@ -269,6 +277,8 @@ async def test_tickets_map_with_named_picklists_owner_and_console_link(vendor: V
         )
         assert ticket.closed == (row["status"] == 5)
         assert ticket.closed_at == (ticket.updated_at if ticket.closed else None)
+        assert ticket.sla is not None
+        assert ticket.sla.resolve_by == parse_time(row["resolvedDueDateTime"])
 
 
 async def test_notes_are_one_global_stream_marking_customer_replies(vendor: Vendor) -> None:

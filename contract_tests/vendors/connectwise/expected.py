@@ -23,6 +23,7 @@ from vectis.domain.records import (
     ReferenceKind,
     Ticket,
     TicketNote,
+    TicketSla,
     VendorCompany,
     VendorSite,
 )
@@ -131,6 +132,11 @@ def replayed() -> Expected:
             contact_id="17754",
             site_id="5353",
             url=console + TICKET_PAGE.format(945315, "harborpoint"),
+            sla=TicketSla(
+                name="Managed Services SLA",
+                responded_at=_at("2026-11-26T08:52:10Z"),
+                in_sla=True,
+            ),
         ),
         closed_ticket=Ticket(
             id="3186",
@@ -373,6 +379,7 @@ def _ticket(state: ConnectWiseState, world: World, ticket: WorldTicket) -> Ticke
     priority = state.priority_named(ticket.priority)
     assert status is not None and priority is not None and ticket.contact and ticket.owner
     owner = _member(state, ticket.owner)
+    level = ticket.service_level(world.now)
     return Ticket(
         id=str(ticket.key),
         number=str(ticket.key),
@@ -389,6 +396,11 @@ def _ticket(state: ConnectWiseState, world: World, ticket: WorldTicket) -> Ticke
         closed=ticket.closed,
         closed_at=_second(min(ticket.closed_at, world.now)) if ticket.closed_at else None,
         url=state.base_url + TICKET_PAGE.format(ticket.key, state.company_id),
+        sla=TicketSla(
+            name=level.name,
+            responded_at=_second(level.responded_at) if level.responded_at else None,
+            in_sla=level.in_sla,
+        ),
     )
 
 

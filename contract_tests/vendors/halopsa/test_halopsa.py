@@ -29,6 +29,7 @@ from attrs import define, field
 from contract_tests.replay import Replay
 from vectis.adapters.vendors.halopsa.client import HaloAccount, HaloClient
 from vectis.adapters.vendors.halopsa.gateway import HaloSync, HaloWebhookSubscriptions
+from vectis.adapters.vendors.halopsa.mapping import parse_time
 from vectis.adapters.vendors.halopsa.settings import HaloSettings
 from vectis.adapters.vendors.halopsa.ticketing import HaloTicketing
 from vectis.adapters.vendors.halopsa.webhooks import HaloWebhooks
@@ -46,6 +47,7 @@ from vectis.domain.records import (
     TicketChange,
     TicketDraft,
     TicketNote,
+    TicketSla,
     VendorCompany,
     VendorSite,
 )
@@ -405,6 +407,11 @@ async def test_tickets_map_with_reference_names_and_unreadable_rows_are_skipped(
         assert open_ticket.owner is None, "agent 1 is Halo's 'Unassigned'"
         assert not open_ticket.closed and open_ticket.closed_at is None
         assert open_ticket.url == f"{CLOUD}/tickets?id=9499"
+        assert open_ticket.sla == TicketSla(
+            name="Incident SLA",
+            respond_by=datetime(2024, 6, 21, 10, 45, 15, 975000, tzinfo=UTC),
+            resolve_by=datetime(2024, 6, 27, 14, 45, 15, 974627, tzinfo=UTC),
+        )
         assert closed.closed and closed.owner is not None and closed.owner.name == "Admin"
         assert closed.closed_at == datetime(2024, 6, 21, 9, 12, 44, 517000, tzinfo=UTC)
         assert batches[-1].cursor == "2024-06-21T09:12:44.517000+00:00"
@@ -418,6 +425,8 @@ async def test_tickets_map_with_reference_names_and_unreadable_rows_are_skipped(
         assert ticket.company_id == str(source["client_id"])
         assert ticket.board is not None and ticket.board.name == source["team"]
         assert ticket.closed == (source["status_id"] == CLOSED_STATUS)
+        assert ticket.sla is not None and ticket.sla.name == source["sla_name"]
+        assert ticket.sla.resolve_by == parse_time(source["fixbydate"])
 
 
 async def test_notes_are_the_actions_of_each_changed_ticket(vendor: Vendor) -> None:

@@ -58,6 +58,7 @@ class Overview:
     """How a customer is doing, at a glance."""
 
     open_tickets_by_priority: Sequence[tuple[str, int]]
+    open_tickets_breaching_sla: int
     active_alerts_by_severity: Sequence[tuple[str, int]]
     devices_by_patch_state: dict[str, int]
     next_renewal: Held[Contract] | None
@@ -126,6 +127,9 @@ class CustomerHubService:
             contracts = await uow.reader.contracts(customer_id)
             return Overview(
                 open_tickets_by_priority=await uow.listings.open_tickets_by_priority(customer_id),
+                open_tickets_breaching_sla=await uow.listings.open_tickets_breaching_sla(
+                    customer_id
+                ),
                 active_alerts_by_severity=[
                     (severity, by_severity[severity])
                     for severity in Severity.ORDER

@@ -79,6 +79,57 @@ class Contact:
     updated_at: datetime | None = None
 
 
+class SlaState:
+    """Where a ticket stands against its service-level targets."""
+
+    ON_TRACK = "on_track"
+    BREACHED = "breached"
+    MET = "met"
+
+
+@frozen(kw_only=True)
+class TicketSla:
+    """A ticket's service-level targets as its PSA keeps them, and what the PSA knows of
+    meeting them. ``in_sla`` is the vendor's own verdict where it gives one (ConnectWise's
+    ``isInSla``); otherwise the state follows from the times."""
+
+    name: str = ""
+    respond_by: datetime | None = None
+    responded_at: datetime | None = None
+    resolve_by: datetime | None = None
+    in_sla: bool | None = None
+
+    def __attrs_post_init__(self) -> None:
+        for name in ("respond_by", "responded_at", "resolve_by"):
+            _aware(getattr(self, name), f"an SLA's {name}")
+
+    @property
+    def known(self) -> bool:
+        """Whether the vendor said anything about the SLA at all."""
+        return any(
+            value is not None
+            for value in (self.respond_by, self.responded_at, self.resolve_by, self.in_sla)
+        )
+
+    def due(self) -> datetime | None:
+        """The next target still to meet: the response until there is one, then resolution."""
+        if self.responded_at is None and self.respond_by is not None:
+            return self.respond_by
+        return self.resolve_by
+
+    def state(self, now: datetime, *, closed_at: datetime | None) -> str | None:
+        """``SlaState`` at ``now`` for a ticket closed at ``closed_at`` (``None``: still open)."""
+        if not self.known:
+            return None
+        late_response = self.respond_by is not None and (
+            (self.responded_at or closed_at or now) > self.respond_by
+        )
+        late_resolution = self.resolve_by is not None and (closed_at or now) > self.resolve_by
+        if self.in_sla is False or late_response or late_resolution:
+            return SlaState.BREACHED
+        return SlaState.MET if closed_at is not None else SlaState.ON_TRACK
+
+
 @frozen(kw_only=True)
 class Ticket:
     """A PSA ticket; ``number`` is what the vendor shows people, ``url`` its console page."""
@@ -99,6 +150,7 @@ class Ticket:
     closed: bool = False
     closed_at: datetime | None = None
     url: str = ""
+    sla: TicketSla | None = None
 
     def __attrs_post_init__(self) -> None:
         if not self.id:

@@ -339,6 +339,11 @@ tickets = _synced(
     _at("updated_at", nullable=False),
     _at("closed_at"),
     Column("url", Text, nullable=False),
+    Column("sla_name", Text),
+    _at("sla_respond_by"),
+    _at("sla_responded_at"),
+    _at("sla_resolve_by"),
+    Column("sla_in_sla", Boolean),
 )
 ticket_notes = _synced(
     "ticket_notes",

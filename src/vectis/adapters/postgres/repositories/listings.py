@@ -11,6 +11,7 @@ from uuid import UUID
 from sqlalchemy import (
     Select,
     Table,
+    and_,
     case,
     false,
     func,
@@ -57,6 +58,21 @@ DEVICE_SORTS: dict[str, _Sort] = {
 }
 
 
+def _sla_breached() -> ColumnElement[bool]:
+    """Open tickets past an SLA target at the transaction's time: the SQL twin of
+    ``TicketSla.state(...) == SlaState.BREACHED``, so the filter and the count agree with
+    the badge the table shows."""
+    now = func.now()
+    return and_(
+        tickets.c.closed.is_(False),
+        or_(
+            tickets.c.sla_in_sla.is_(False),
+            func.coalesce(tickets.c.sla_responded_at, now) > tickets.c.sla_respond_by,
+            tickets.c.sla_resolve_by < now,
+        ),
+    )
+
+
 class PostgresRecordListings:
     def __init__(self, connection: AsyncConnection) -> None:
         self._connection = connection
@@ -79,6 +95,8 @@ class PostgresRecordListings:
                     tickets.c.owner.is_(None) if UNASSIGNED in owners else false(),
                 )
             )
+        if query.keep("sla") == {"breached"}:
+            statement = statement.where(_sla_breached())
         if query.keep("site"):
             named = select(vendor_sites.c.vendor_id).where(
                 vendor_sites.c.integration_id == tickets.c.integration_id,
@@ -154,6 +172,12 @@ class PostgresRecordListings:
             .order_by(func.count().desc(), priority)
         )
         return [(row[0], row[1]) for row in await self._connection.execute(statement)]
+
+    async def open_tickets_breaching_sla(self, customer_id: UUID) -> int:
+        statement = select(func.count()).where(
+            *_live_conditions(tickets, customer_id), _sla_breached()
+        )
+        return int((await self._connection.execute(statement)).scalar_one())
 
     async def active_alerts_by_severity(self, customer_id: UUID) -> dict[str, int]:
         statement = (

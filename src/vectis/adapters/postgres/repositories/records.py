@@ -47,6 +47,7 @@ from vectis.domain.records import (
     Reference,
     Ticket,
     TicketNote,
+    TicketSla,
     VendorCompany,
     VendorSite,
 )
@@ -75,6 +76,18 @@ def _ticket(ticket: Ticket) -> Row:
         "updated_at": ticket.updated_at,
         "closed_at": ticket.closed_at,
         "url": ticket.url,
+        **_sla(ticket.sla),
+    }
+
+
+def _sla(sla: TicketSla | None) -> Row:
+    sla = sla or TicketSla()
+    return {
+        "sla_name": sla.name or None,
+        "sla_respond_by": sla.respond_by,
+        "sla_responded_at": sla.responded_at,
+        "sla_resolve_by": sla.resolve_by,
+        "sla_in_sla": sla.in_sla,
     }
 
 
@@ -534,7 +547,19 @@ def ticket_of(row: Any) -> Ticket:
         closed=row.closed,
         closed_at=row.closed_at,
         url=row.url,
+        sla=sla_of(row),
     )
+
+
+def sla_of(row: Any) -> TicketSla | None:
+    sla = TicketSla(
+        name=row.sla_name or "",
+        respond_by=row.sla_respond_by,
+        responded_at=row.sla_responded_at,
+        resolve_by=row.sla_resolve_by,
+        in_sla=row.sla_in_sla,
+    )
+    return sla if sla.known or sla.name else None
 
 
 def device_of(row: Any) -> Device:

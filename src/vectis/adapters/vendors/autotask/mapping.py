@@ -22,6 +22,7 @@ from vectis.domain.records import (
     ReferenceKind,
     Ticket,
     TicketNote,
+    TicketSla,
     VendorCompany,
     VendorSite,
 )
@@ -158,6 +159,22 @@ def ticket(record: wire.Ticket, lookups: Lookups) -> Ticket:
         closed=closed,
         closed_at=parse_time(record.completedDate) if closed else None,
         url=ticket_url(lookups.web_url, record.id),
+        sla=ticket_sla(record),
+    )
+
+
+def ticket_sla(record: wire.Ticket) -> TicketSla | None:
+    """The targets Autotask computes from the ticket's service level agreement, if it has one.
+
+    ``serviceLevelAgreementHasBeenMet`` is left aside: the docs do not say what it holds while
+    a ticket is still open, and the times tell the same story.
+    """
+    if record.serviceLevelAgreementID is None:
+        return None
+    return TicketSla(
+        respond_by=parse_time(record.firstResponseDueDateTime),
+        responded_at=parse_time(record.firstResponseDateTime),
+        resolve_by=parse_time(record.resolvedDueDateTime),
     )
 
 

@@ -60,6 +60,10 @@ class Ticket:
     lastActivityDate: str | None = None
     completedDate: str | None = None
     externalID: str | None = None
+    serviceLevelAgreementID: int | None = None
+    firstResponseDueDateTime: str | None = None
+    firstResponseDateTime: str | None = None
+    resolvedDueDateTime: str | None = None
 
 
 @define

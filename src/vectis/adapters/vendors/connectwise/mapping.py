@@ -27,6 +27,7 @@ from vectis.domain.records import (
     TicketChange,
     TicketDraft,
     TicketNote,
+    TicketSla,
     VendorCompany,
     VendorSite,
 )
@@ -126,6 +127,19 @@ def ticket(ticket: wire.Ticket, url: str = "") -> Ticket:
         closed=ticket.closedFlag,
         closed_at=parse_time(ticket.closedDate) if ticket.closedFlag else None,
         url=url,
+        sla=ticket_sla(ticket),
+    )
+
+
+def ticket_sla(ticket: wire.Ticket) -> TicketSla | None:
+    """ConnectWise gives its verdict (``isInSla``) and the first response, not the targets'
+    times: those exist only inside ``slaStatus``, a sentence for people."""
+    if ticket.sla is None and ticket.isInSla is None:
+        return None
+    return TicketSla(
+        name=ticket.sla.label if ticket.sla else "",
+        responded_at=parse_time(ticket.dateResponded),
+        in_sla=ticket.isInSla,
     )
 
 

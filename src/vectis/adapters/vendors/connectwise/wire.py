@@ -140,6 +140,9 @@ class Ticket:
     closedFlag: bool = False
     closedDate: str | None = None
     externalXRef: str | None = None
+    sla: Reference | None = None
+    isInSla: bool | None = None
+    dateResponded: str | None = None
     info: Info = field(factory=Info)
 
 

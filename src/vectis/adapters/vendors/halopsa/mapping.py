@@ -24,6 +24,7 @@ from vectis.domain.records import (
     ReferenceKind,
     Ticket,
     TicketNote,
+    TicketSla,
     VendorCompany,
     VendorSite,
 )
@@ -115,6 +116,19 @@ def ticket(
         closed=closed,
         closed_at=(parse_time(row.dateclosed) or updated) if closed else None,
         url=row.web_url or ticket_url(base_url, row.id),
+        sla=ticket_sla(row),
+    )
+
+
+def ticket_sla(row: wire.Ticket) -> TicketSla | None:
+    """Halo's response and fix-by targets; a ticket excluded from SLA has none."""
+    if row.excludefromsla or not row.sla_id:
+        return None
+    return TicketSla(
+        name=row.sla_name or "",
+        respond_by=parse_time(row.respondbydate),
+        responded_at=parse_time(row.responsedate),
+        resolve_by=parse_time(row.fixbydate),
     )
 
 

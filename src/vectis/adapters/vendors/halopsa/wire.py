@@ -49,6 +49,12 @@ class Ticket:
     dateclosed: str | None = None
     third_party_id_string: str | None = None
     web_url: str | None = None
+    sla_id: int | None = None
+    sla_name: str | None = None
+    excludefromsla: bool = False
+    respondbydate: str | None = None
+    responsedate: str | None = None
+    fixbydate: str | None = None
     deleted: bool | None = None
 
 

@@ -92,9 +92,11 @@ class CustomerHub:
             req,
             customer_id,
             sorts=("updated", "opened", "summary", "status", "owner"),
-            filters=("state", "status", "priority", "owner", "site"),
+            filters=("state", "status", "priority", "owner", "site", "sla"),
             defaults={"state": "open"},
         )
+        if query.keep("sla") - {"breached"}:
+            raise InvalidValue("the SLA filter takes breached or all")
         listed = await self._services.hub.tickets(req.context.principal, query)
         desks = []
         if req.context.principal.can(Permission.WRITE_BACK):

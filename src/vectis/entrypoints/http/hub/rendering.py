@@ -16,6 +16,7 @@ from markdown_it import MarkdownIt
 from markupsafe import Markup, escape
 
 from vectis.domain.events import Event
+from vectis.domain.records import SlaState, Ticket
 
 _environment = Environment(
     loader=PackageLoader("vectis.entrypoints.http.hub", "templates"),
@@ -67,6 +68,20 @@ def _moment(value: datetime | None, zone: str = "UTC") -> Markup:
     return Markup('<time datetime="{}" title="{}">{}</time>').format(
         value.isoformat(), absolute, relative
     )
+
+
+def _sla(ticket: Ticket, zone: str = "UTC") -> Markup:
+    """Where a ticket stands against its SLA: breached, met, or when the next target is due."""
+    sla = ticket.sla
+    state = sla.state(datetime.now(UTC), closed_at=ticket.closed_at) if sla else None
+    if sla is None or state is None:
+        return Markup("—")
+    if state == SlaState.BREACHED:
+        return Markup('<span class="badge warn">Breached</span>')
+    if state == SlaState.MET:
+        return Markup('<span class="badge">Met</span>')
+    due = sla.due()
+    return Markup("due {}").format(_moment(due, zone)) if due else Markup("on track")
 
 
 def _safe_url(value: str | None) -> str:
@@ -130,6 +145,7 @@ _environment.filters["capitalize_label"] = lambda pair: (pair[0], str(pair[1]).c
 _environment.filters["when"] = _when
 _environment.filters["moment"] = _moment
 _environment.filters["safe_url"] = _safe_url
+_environment.filters["sla"] = _sla
 _environment.filters["markdown"] = _markdown_html
 _environment.filters["plain"] = _plain_html
 
