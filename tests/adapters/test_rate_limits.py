@@ -49,7 +49,8 @@ async def test_the_bucket_refills_with_time(services: Services, database_url: st
             world.tenant.id, integration.id, per_minute=120, burst=1
         )
         assert await limit._reserve() == 0
-        assert await limit._reserve() == pytest.approx(0.5, abs=0.1)
+        # Half a second per token at 120/min, less whatever passed between the two calls.
+        assert 0.25 < await limit._reserve() <= 0.5
         await asyncio.sleep(1.1)
         assert await limit._reserve() == 0
     finally:
