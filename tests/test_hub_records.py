@@ -82,11 +82,7 @@ async def test_tickets_show_their_sla_and_the_breached_filter_agrees_with_the_ba
         world.principal,
         ListQuery(customer_id=world.customers[0].id, sort="updated", filters={}, limit=200),
     )
-    states = {
-        held.record.id: held.record.sla.state(now, closed_at=held.record.closed_at)
-        for held in listed.rows
-        if held.record.sla
-    }
+    states = {held.record.id: held.record.sla_state(now) for held in listed.rows if held.record.sla}
     breached_open = {
         held.record.id
         for held in listed.rows

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import attrs
 import pytest
 
 from vectis.domain.errors import InvalidValue
-from vectis.domain.records import SlaState, TicketSla
+from vectis.domain.records import SlaState, Ticket, TicketSla
 
 OPENED = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 RESPOND_BY = OPENED + timedelta(hours=2)
@@ -79,3 +80,18 @@ def test_state_follows_the_targets_and_the_vendors_verdict(
 def test_times_must_carry_a_zone() -> None:
     with pytest.raises(InvalidValue, match="time zone"):
         TicketSla(respond_by=datetime(2026, 11, 20, 9, 0))
+
+
+def test_a_ticket_closed_without_a_closing_time_is_judged_at_its_last_change() -> None:
+    ticket = Ticket(
+        id="7",
+        company_id="250",
+        summary="Printer offline",
+        opened_at=OPENED,
+        updated_at=_at(20),
+        closed=True,
+        sla=TicketSla(respond_by=RESPOND_BY, responded_at=_at(1), resolve_by=RESOLVE_BY),
+    )
+
+    assert ticket.sla_state(_at(300)) == SlaState.MET
+    assert attrs.evolve(ticket, sla=None).sla_state(_at(300)) is None

@@ -158,6 +158,14 @@ class Ticket:
         for name in ("opened_at", "updated_at", "closed_at"):
             _aware(getattr(self, name), f"a ticket's {name}")
 
+    def sla_state(self, now: datetime) -> str | None:
+        """``SlaState`` at ``now``; a closed ticket whose PSA gave no closing time counts as
+        closed when it last changed."""
+        if self.sla is None:
+            return None
+        closed_at = self.closed_at or (self.updated_at if self.closed else None)
+        return self.sla.state(now, closed_at=closed_at)
+
 
 @frozen(kw_only=True)
 class TicketNote:

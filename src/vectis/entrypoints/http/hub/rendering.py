@@ -73,7 +73,7 @@ def _moment(value: datetime | None, zone: str = "UTC") -> Markup:
 def _sla(ticket: Ticket, zone: str = "UTC") -> Markup:
     """Where a ticket stands against its SLA: breached, met, or when the next target is due."""
     sla = ticket.sla
-    state = sla.state(datetime.now(UTC), closed_at=ticket.closed_at) if sla else None
+    state = ticket.sla_state(datetime.now(UTC))
     if sla is None or state is None:
         return Markup("—")
     if state == SlaState.BREACHED:
