@@ -10,31 +10,20 @@ from attrs import frozen
 from vectis.application.errors import NotFound
 from vectis.application.identity import require
 from vectis.application.integrations import IntegrationService
-from vectis.application.tenancy import require_customer
 from vectis.application.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from vectis.application.writebacks import WriteBackService
-from vectis.domain.customer import Customer
 from vectis.domain.errors import InvalidValue
 from vectis.domain.identity import Principal
 from vectis.domain.integration import Capability, Integration
 from vectis.domain.records import (
-    Alert,
     AlertState,
-    AvState,
-    Contract,
-    Device,
-    Held,
     Named,
-    PatchState,
     Reference,
-    Severity,
     Ticket,
     TicketNote,
 )
 from vectis.domain.tenancy import Permission
 from vectis.domain.writeback import AddTicketNote, CreateTicket, ResetAlert, UpdateTicket, WriteBack
-
-LIST_LIMIT = 200
 
 
 @frozen(kw_only=True)
@@ -47,17 +36,6 @@ class TicketDesk:
 
     def choices(self, kind: str) -> list[Reference]:
         return [reference for reference in self.references if reference.kind == kind]
-
-
-@frozen(kw_only=True)
-class CustomerRecords:
-    customer: Customer
-    integrations: Sequence[Integration]
-    open_tickets: Sequence[Held[Ticket]]
-    active_alerts: Sequence[Held[Alert]]
-    devices: Sequence[Held[Device]]
-    contracts: Sequence[Held[Contract]]
-    desks: Sequence[TicketDesk]
 
 
 @frozen(kw_only=True)
@@ -82,26 +60,6 @@ class CustomerRecordsService:
         self._uow = uow
         self._integrations = integrations
         self._writebacks = writebacks
-
-    async def overview(self, principal: Principal, customer_id: UUID) -> CustomerRecords:
-        require(principal, Permission.READ)
-        async with self._uow(principal.tenant_id) as uow:
-            customer = await require_customer(uow, customer_id)
-            companies = await uow.reader.customer_companies(customer_id)
-            integrations = {i.id: i for i in await uow.integrations.list_all()}
-            return CustomerRecords(
-                customer=customer,
-                integrations=[integrations[i] for i in companies if i in integrations],
-                open_tickets=await uow.reader.tickets(
-                    customer_id, open_only=True, limit=LIST_LIMIT
-                ),
-                active_alerts=most_urgent_first(
-                    await uow.reader.alerts(customer_id, active_only=True, limit=LIST_LIMIT)
-                ),
-                devices=one_per_device(await uow.reader.devices(customer_id, limit=LIST_LIMIT)),
-                contracts=await uow.reader.contracts(customer_id),
-                desks=await self._desks(uow, companies, integrations),
-            )
 
     async def desks(self, principal: Principal, customer_id: UUID) -> list[TicketDesk]:
         """The PSAs where a ticket for this customer can be opened."""
@@ -224,33 +182,3 @@ class CustomerRecordsService:
 
     def _vendors_with(self, capability: str) -> set[str]:
         return {v.key for v in self._integrations.vendors() if capability in v.capabilities}
-
-
-def most_urgent_first(alerts: Sequence[Held[Alert]]) -> list[Held[Alert]]:
-    """Critical before low; within a severity, the longest-standing first."""
-    return sorted(
-        alerts,
-        key=lambda held: (Severity.ORDER.index(held.record.severity), held.record.raised_at),
-    )
-
-
-def one_per_device(devices: Sequence[Held[Device]]) -> list[Held[Device]]:
-    """A machine in both the PSA's asset list and the RMM is one device: the record that knows
-    more (last seen, patch and antivirus state — the RMM's) stands for it."""
-
-    def knowledge(held: Held[Device]) -> int:
-        device = held.record
-        return sum(
-            (
-                device.last_seen_at is not None,
-                device.patch_state != PatchState.UNKNOWN,
-                device.av_state != AvState.UNKNOWN,
-            )
-        )
-
-    best: dict[str, Held[Device]] = {}
-    for held in devices:
-        name = held.record.name.strip().lower()
-        if name not in best or knowledge(held) > knowledge(best[name]):
-            best[name] = held
-    return sorted(best.values(), key=lambda held: held.record.name.lower())

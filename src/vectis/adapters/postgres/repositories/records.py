@@ -386,22 +386,6 @@ class PostgresRecordReader:
     def __init__(self, connection: AsyncConnection) -> None:
         self._connection = connection
 
-    async def tickets(
-        self, customer_id: UUID, *, open_only: bool, limit: int
-    ) -> list[Held[Ticket]]:
-        statement = (
-            select(tickets)
-            .where(tickets.c.customer_id == customer_id, tickets.c.deleted_at.is_(None))
-            .order_by(tickets.c.updated_at.desc(), tickets.c.vendor_id)
-            .limit(limit)
-        )
-        if open_only:
-            statement = statement.where(tickets.c.closed.is_(False))
-        return [
-            Held(integration_id=row.integration_id, record=ticket_of(row))
-            for row in await self._connection.execute(statement)
-        ]
-
     async def ticket(self, integration_id: UUID, ticket_id: str) -> Held[Ticket] | None:
         statement = select(tickets).where(
             tickets.c.integration_id == integration_id, tickets.c.vendor_id == ticket_id
@@ -432,40 +416,12 @@ class PostgresRecordReader:
             for row in await self._connection.execute(statement)
         ]
 
-    async def alerts(
-        self, customer_id: UUID, *, active_only: bool, limit: int
-    ) -> list[Held[Alert]]:
-        statement = (
-            select(alerts)
-            .where(alerts.c.customer_id == customer_id, alerts.c.deleted_at.is_(None))
-            .order_by(alerts.c.raised_at.desc(), alerts.c.vendor_id)
-            .limit(limit)
-        )
-        if active_only:
-            statement = statement.where(alerts.c.state != AlertState.RESOLVED)
-        return [
-            Held(integration_id=row.integration_id, record=alert_of(row))
-            for row in await self._connection.execute(statement)
-        ]
-
     async def alert(self, integration_id: UUID, alert_id: str) -> Held[Alert] | None:
         statement = select(alerts).where(
             alerts.c.integration_id == integration_id, alerts.c.vendor_id == alert_id
         )
         row = (await self._connection.execute(statement)).first()
         return Held(integration_id=row.integration_id, record=alert_of(row)) if row else None
-
-    async def devices(self, customer_id: UUID, *, limit: int) -> list[Held[Device]]:
-        statement = (
-            select(devices)
-            .where(devices.c.customer_id == customer_id, devices.c.deleted_at.is_(None))
-            .order_by(devices.c.name, devices.c.vendor_id)
-            .limit(limit)
-        )
-        return [
-            Held(integration_id=row.integration_id, record=device_of(row))
-            for row in await self._connection.execute(statement)
-        ]
 
     async def contracts(self, customer_id: UUID) -> list[Held[Contract]]:
         statement = (
