@@ -162,6 +162,23 @@ def period(name: str, now: datetime, zone: str) -> tuple[datetime, datetime]:
     raise InvalidValue(f"unknown period {name!r}; expected today or week")
 
 
+def day_range(
+    first: date | None, last: date | None, zone: str
+) -> tuple[datetime | None, datetime | None]:
+    """From the start of ``first`` to the end of ``last``, local days in ``zone`` (either
+    end may be open)."""
+    local = ZoneInfo(zone)
+    since = datetime(first.year, first.month, first.day, tzinfo=local) if first else None
+    until = (
+        datetime(last.year, last.month, last.day, tzinfo=local) + timedelta(days=1)
+        if last
+        else None
+    )
+    if since and until and since >= until:
+        raise InvalidValue("the range must start on or before the day it ends")
+    return since, until
+
+
 def parse_topics(values: Iterable[str]) -> frozenset[Topic]:
     topics = set()
     for value in values:

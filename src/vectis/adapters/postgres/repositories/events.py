@@ -99,6 +99,7 @@ class PostgresEventStream:
     ) -> dict[date, dict[str, int]]:
         """How many events of each of ``kinds`` a customer had per local day since ``since``."""
         assert self._driver is not None, "the unit of work hands its driver connection over"
+        assert self._tenant_id is not None, "a customer's events belong to one tenant"
         counts: dict[date, dict[str, int]] = {}
         async with self._driver.cursor(row_factory=tuple_row) as cursor:
             await cursor.execute(

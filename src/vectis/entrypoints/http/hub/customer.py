@@ -7,11 +7,10 @@ failing vendor never holds a page up: its tab shows what was last synced.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlencode
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
 import falcon
 import falcon.asgi
@@ -27,6 +26,7 @@ from vectis.domain.timeline import (
     TimelineQuery,
     Topic,
     by_day,
+    day_range,
     parse_topics,
     period,
 )
@@ -315,13 +315,7 @@ class _TimelineChoice:
             since, until = period(name, services.hub.now(), zone)
         elif name == "range":
             start, end = _day(req.get_param("from")), _day(req.get_param("to"))
-            local = ZoneInfo(zone)
-            if start:
-                since = datetime(start.year, start.month, start.day, tzinfo=local)
-            if end:
-                until = datetime(end.year, end.month, end.day, tzinfo=local) + timedelta(days=1)
-            if since and until and since >= until:
-                raise InvalidValue("the range must start on or before the day it ends")
+            since, until = day_range(start, end, zone)
         return cls(
             period=name,
             start=start,
