@@ -39,3 +39,10 @@ def bench_database() -> Iterator[str]:
                 connection.execute(
                     sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
                 )
+
+
+async def runtime_login(owner_url: str) -> str:
+    """The URL Vectis's runtime logs in with (``vectis_app``), on a migrated database."""
+    from vectis.adapters.postgres.roles import provision_runtime_login
+
+    return await provision_runtime_login(owner_url, "bench-runtime-password")

@@ -22,7 +22,7 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _database import bench_database
+from _database import bench_database, runtime_login
 from vectis.adapters.postgres.migrator import migrate
 from vectis.application.audit import record
 from vectis.container import Container
@@ -167,7 +167,9 @@ async def main(writers: int, entries: int) -> int:
         with psycopg.connect(url, autocommit=True) as owner:
             owner.execute(PLAIN_TABLE)
         settings = Settings(database_url=url, secret_key=SECRET)
-        container = Container(settings=settings, database_url=url, secret_key=SECRET)
+        container = Container(
+            settings=settings, database_url=await runtime_login(url), secret_key=SECRET
+        )
         services = container.services()
         tenant = await services.tenancy.create_tenant("Bench MSP")
         total = writers * entries

@@ -36,7 +36,7 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _database import bench_database
+from _database import bench_database, runtime_login
 from vectis.adapters.postgres.migrator import migrate
 from vectis.adapters.vendors.autotask.client import AutotaskAccount, AutotaskClient
 from vectis.container import Container
@@ -194,7 +194,9 @@ async def fetch_phase(sandbox: dict[str, Any], database: str) -> dict[str, Any]:
 
 async def sync_phase(sandbox: dict[str, Any], database: str) -> dict[str, Any]:
     settings = Settings(database_url=database, allow_private_urls=True, vendor_timeout_seconds=60)
-    container = Container(settings=settings, database_url=database, secret_key=SECRET)
+    container = Container(
+        settings=settings, database_url=await runtime_login(database), secret_key=SECRET
+    )
     requests: Counter[str] = Counter()
 
     async def count(request: httpx.Request) -> None:

@@ -31,7 +31,7 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _database import bench_database
+from _database import bench_database, runtime_login
 from vectis.adapters.postgres.migrator import migrate
 from vectis.adapters.postgres.repositories.events import _timeline_statement
 from vectis.adapters.security.keys import derive_key
@@ -77,7 +77,9 @@ def main() -> None:
 
 async def run(database: str, customers: int, events: int, days: int, samples: int) -> None:
     settings = Settings(database_url=database, secret_key=SECRET)
-    container = Container(settings=settings, database_url=database, secret_key=SECRET)
+    container = Container(
+        settings=settings, database_url=await runtime_login(database), secret_key=SECRET
+    )
     services = container.services()
     try:
         tenant = await services.tenancy.create_tenant("Bench MSP")

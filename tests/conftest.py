@@ -20,11 +20,13 @@ from psycopg import sql
 from sqlalchemy import make_url
 
 from vectis.adapters.postgres.migrator import migrate
+from vectis.adapters.postgres.roles import provision_runtime_login, runtime_login_url
 from vectis.application.services import Services
 from vectis.container import Container, Runtime
 from vectis.settings import Settings
 
 TEST_SECRET_KEY = "test-secret-key-for-vectis-0123456789abcdef"
+TEST_RUNTIME_PASSWORD = "test-runtime-password"
 _counter = itertools.count()
 
 
@@ -50,7 +52,9 @@ def template_database(postgres_admin_url: str) -> Iterator[str]:
     name = f"vectis_tpl_{os.getpid()}_{uuid.uuid4().hex[:6]}"
     _create_database(postgres_admin_url, name)
     try:
-        asyncio.run(migrate(_with_database(postgres_admin_url, name)))
+        template_url = _with_database(postgres_admin_url, name)
+        asyncio.run(migrate(template_url))
+        asyncio.run(provision_runtime_login(template_url, TEST_RUNTIME_PASSWORD))
         yield name
     finally:
         _drop_database(postgres_admin_url, name)
@@ -68,9 +72,16 @@ def database_url(postgres_admin_url: str, template_database: str) -> Iterator[st
 
 
 @pytest.fixture
-def settings(database_url: str, tmp_path: Path) -> Settings:
+def runtime_database_url(database_url: str) -> str:
+    """The same database, logged in as the runtime role, as Vectis itself logs in."""
+    return runtime_url(database_url)
+
+
+@pytest.fixture
+def settings(database_url: str, runtime_database_url: str, tmp_path: Path) -> Settings:
     return Settings(
         database_url=database_url,
+        app_database_url=runtime_database_url,
         secret_key=TEST_SECRET_KEY,
         data_dir=tmp_path / "data",
         allow_private_urls=True,
@@ -79,8 +90,9 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 
 @pytest.fixture
 async def container(settings: Settings) -> AsyncIterator[Container]:
+    assert settings.app_database_url is not None
     container = Container(
-        settings=settings, database_url=settings.database_url, secret_key=TEST_SECRET_KEY
+        settings=settings, database_url=settings.app_database_url, secret_key=TEST_SECRET_KEY
     )
     try:
         yield container
@@ -106,8 +118,13 @@ def owner_connection(url: str) -> psycopg.Connection:
 
 
 def app_connection(url: str) -> psycopg.Connection:
-    """A raw psycopg connection as the runtime role, exactly as Vectis connects."""
-    return psycopg.connect(_libpq(url), options="-c role=vectis_app")
+    """A raw psycopg connection to the owner URL's database as the runtime role, logged in
+    exactly as Vectis logs in."""
+    return psycopg.connect(_libpq(runtime_url(url)))
+
+
+def runtime_url(owner_url: str) -> str:
+    return runtime_login_url(owner_url, TEST_RUNTIME_PASSWORD)
 
 
 def _libpq(url: str) -> str:

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import TEST_SECRET_KEY, owner_connection
+from tests.conftest import TEST_SECRET_KEY, owner_connection, runtime_url
 from vectis.adapters.postgres.embedded import DataDirectoryLock
 from vectis.main import main
 
@@ -35,6 +35,7 @@ COMMANDS = [
 @pytest.fixture
 def env(monkeypatch: pytest.MonkeyPatch, database_url: str, tmp_path: Path) -> Path:
     monkeypatch.setenv("VECTIS_DATABASE_URL", database_url)
+    monkeypatch.setenv("VECTIS_APP_DATABASE_URL", runtime_url(database_url))
     monkeypatch.setenv("VECTIS_SECRET_KEY", TEST_SECRET_KEY)
     monkeypatch.setenv("VECTIS_DATA_DIR", str(tmp_path / "data"))
     return tmp_path
@@ -187,9 +188,9 @@ def test_a_bad_database_url_is_one_line(
 def test_an_unreachable_database_is_one_line(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setenv(
-        "VECTIS_DATABASE_URL", f"postgresql://vectis@127.0.0.1:{_free_port()}/vectis"
-    )
+    unreachable = f"postgresql://vectis@127.0.0.1:{_free_port()}/vectis"
+    monkeypatch.setenv("VECTIS_DATABASE_URL", unreachable)
+    monkeypatch.setenv("VECTIS_APP_DATABASE_URL", unreachable)
     monkeypatch.setenv("VECTIS_SECRET_KEY", TEST_SECRET_KEY)
     code, _, err = run(capsys, "migrate")
     assert code == 1 and "cannot reach the database" in err and err.count("\n") == 1

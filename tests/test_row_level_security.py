@@ -131,19 +131,6 @@ async def test_a_tenant_setting_rolled_back_with_its_transaction_leaves_nothing(
         assert (await reused.execute(text("SELECT count(*) FROM customers"))).scalar() == 0
 
 
-def test_the_runtime_role_cannot_bypass_rls_and_owns_nothing(database_url: str) -> None:
-    with owner_connection(database_url) as owner:
-        role = owner.execute(
-            "SELECT rolsuper, rolbypassrls, rolcanlogin FROM pg_roles WHERE rolname = 'vectis_app'"
-        ).fetchone()
-        owned = owner.execute(
-            "SELECT count(*) FROM pg_class c JOIN pg_roles r ON r.oid = c.relowner "
-            "WHERE r.rolname = 'vectis_app'"
-        ).fetchone()
-    assert role == (False, False, False)
-    assert owned == (0,)
-
-
 def test_every_table_with_a_tenant_id_forces_row_level_security(database_url: str) -> None:
     with owner_connection(database_url) as owner:
         rows = owner.execute(

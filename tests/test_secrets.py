@@ -100,7 +100,7 @@ async def test_an_integration_pointing_at_the_private_network_is_refused(
     world = await make_tenant(services)
     strict = Container(
         settings=settings.replace(allow_private_urls=False),
-        database_url=settings.database_url,
+        database_url=settings.app_database_url,
         secret_key=settings.secret_key,
     )
     try:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import secrets
 import socket
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -22,6 +23,7 @@ from vectis.adapters.postgres.migrator import migrate
 from vectis.adapters.postgres.probe import PostgresDatabaseProbe
 from vectis.adapters.postgres.rate_limits import PostgresRateLimiter
 from vectis.adapters.postgres.repositories.audit import AuditLinker, PostgresAuditChainer
+from vectis.adapters.postgres.roles import check_runtime_login, provision_runtime_login
 from vectis.adapters.postgres.unit_of_work import PostgresUnitOfWorkFactory
 from vectis.adapters.security.keys import check_secret_key, derive_key, generate_secret_key
 from vectis.adapters.security.passwords import Argon2PasswordHasher
@@ -49,17 +51,15 @@ logger = logging.getLogger(__name__)
 
 
 class Container(containers.DeclarativeContainer):
-    """Settings and a database URL in, application services out."""
+    """Settings and the runtime role's database URL in, application services out."""
 
     settings = providers.Dependency(instance_of=Settings)
     database_url = providers.Dependency(instance_of=str)
     secret_key = providers.Dependency(instance_of=str)
 
     clock = providers.Singleton(SystemClock)
-    engine = providers.Singleton(
-        create_runtime_engine, database_url, settings.provided.app_database_url
-    )
-    job_app = providers.Singleton(create_job_app, database_url, settings.provided.app_database_url)
+    engine = providers.Singleton(create_runtime_engine, database_url)
+    job_app = providers.Singleton(create_job_app, database_url)
     linker = providers.Singleton(AuditLinker, engine)
     uow = providers.Singleton(PostgresUnitOfWorkFactory, engine, job_app, linker)
     hasher = providers.Singleton(Argon2PasswordHasher)
@@ -168,13 +168,14 @@ class Runtime:
 
     @contextlib.asynccontextmanager
     async def services(self) -> AsyncIterator[Services]:
+        """The services, logged in as the runtime role (refused if the login holds more)."""
+        secret_key = self.secret_key()
         container = Container(
-            settings=self.settings,
-            database_url=self._require_url(),
-            secret_key=self.secret_key(),
+            settings=self.settings, database_url=await self._runtime_url(), secret_key=secret_key
         )
         self._container = container
         try:
+            await check_runtime_login(container.engine())
             yield container.services()
         finally:
             await container.linker().close()
@@ -213,7 +214,9 @@ class Runtime:
             raise ConfigurationError(
                 "VECTIS_SECRET_KEY is required when VECTIS_DATABASE_URL is set"
             )
-        return _data_dir_secret_key(self.settings.data_dir)
+        return check_secret_key(
+            _data_dir_secret(self.settings.data_dir, "secret_key", generate_secret_key)
+        )
 
     @contextlib.asynccontextmanager
     async def sandbox(self) -> AsyncIterator[list[SandboxAccount]]:
@@ -238,6 +241,25 @@ class Runtime:
     def check_port_free(self, host: str, port: int) -> None:
         check_port_free(host, port)
 
+    async def _runtime_url(self) -> str:
+        """``VECTIS_APP_DATABASE_URL``; for the embedded server, a login it provisions."""
+        if self.settings.app_database_url:
+            try:
+                sqlalchemy_url(self.settings.app_database_url)
+            except ValueError as error:
+                raise ConfigurationError(
+                    f"VECTIS_APP_DATABASE_URL is not usable: {error}"
+                ) from None
+            return self.settings.app_database_url
+        if not self.settings.embedded:
+            raise ConfigurationError(
+                "VECTIS_APP_DATABASE_URL is required with VECTIS_DATABASE_URL: Vectis never "
+                "runs as the schema owner; create a login that is a member of vectis_app "
+                "(docs/security.md)"
+            )
+        password = _data_dir_secret(self.settings.data_dir, "runtime_password", _new_password)
+        return await provision_runtime_login(self._require_url(), password)
+
     def _require_url(self) -> str:
         if self._database_url is None:
             raise RuntimeError("open Runtime.database() first")
@@ -261,14 +283,19 @@ def check_port_free(host: str, port: int) -> None:
             ) from None
 
 
-def _data_dir_secret_key(data_dir: Path) -> str:
-    path = data_dir / "secret_key"
+def _data_dir_secret(data_dir: Path, name: str, generate: Callable[[], str]) -> str:
+    """A secret kept in the data directory (readable by its owner only), made on first use."""
+    path = data_dir / name
     if path.exists():
-        return check_secret_key(path.read_text().strip())
+        return path.read_text().strip()
     data_dir.mkdir(parents=True, exist_ok=True)
-    key = generate_secret_key()
+    secret = generate()
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(descriptor, "w") as handle:
-        handle.write(key + "\n")
-    logger.info("generated a secret key in %s", path)
-    return key
+        handle.write(secret + "\n")
+    logger.info("generated %s in %s", name.replace("_", " "), path)
+    return secret
+
+
+def _new_password() -> str:
+    return secrets.token_urlsafe(32)

@@ -16,11 +16,14 @@ from vectis.domain.errors import VendorUnavailable
 
 
 async def test_two_processes_share_one_bucket_and_never_overspend(
-    services: Services, database_url: str
+    services: Services, runtime_database_url: str
 ) -> None:
     world = await make_tenant(services)
     integration = await add_connectwise(services, world)
-    engines = [create_runtime_engine(database_url), create_runtime_engine(database_url)]
+    engines = [
+        create_runtime_engine(runtime_database_url),
+        create_runtime_engine(runtime_database_url),
+    ]
     try:
         limits = [
             PostgresRateLimiter(engine).for_integration(
@@ -40,10 +43,10 @@ async def test_two_processes_share_one_bucket_and_never_overspend(
     assert [round(wait) for wait in queued] == [1, 2, 3, 4, 5]
 
 
-async def test_the_bucket_refills_with_time(services: Services, database_url: str) -> None:
+async def test_the_bucket_refills_with_time(services: Services, runtime_database_url: str) -> None:
     world = await make_tenant(services)
     integration = await add_connectwise(services, world)
-    engine = create_runtime_engine(database_url)
+    engine = create_runtime_engine(runtime_database_url)
     try:
         limit = PostgresRateLimiter(engine).for_integration(
             world.tenant.id, integration.id, per_minute=120, burst=1

@@ -125,7 +125,7 @@ class AuditService:
 
     async def _tenant_ids(self) -> list[UUID]:
         async with self._uow() as uow:
-            return [tenant.id for tenant in await uow.tenants.list_all()]
+            return await uow.tenants.ids()
 
     async def _walk(self, tenant_id: UUID, walker: ChainWalker) -> ChainBreak | None:
         async with self._uow(tenant_id) as uow:

@@ -118,9 +118,9 @@ class SyncService:
         now = self._clock.now()
         queued = 0
         async with self._uow() as uow:
-            tenants = await uow.tenants.list_all()
-        for tenant in tenants:
-            async with self._uow(tenant.id) as uow:
+            tenant_ids = await uow.tenants.ids()
+        for tenant_id in tenant_ids:
+            async with self._uow(tenant_id) as uow:
                 last = await uow.sync_runs.last_started()
                 for integration in await uow.integrations.list_all():
                     if not integration.setting("sync_enabled", True):

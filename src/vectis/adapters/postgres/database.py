@@ -1,4 +1,4 @@
-"""Engines for the two database roles: the owner (migrations) and the runtime role (all else)."""
+"""Engines for the two database logins: the owner (migrations) and the runtime role (all else)."""
 
 from __future__ import annotations
 
@@ -22,28 +22,24 @@ def libpq_url(url: str) -> str:
     return sqlalchemy_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-def runtime_connect_options(app_url: str | None) -> dict[str, str]:
-    """Without a URL of its own, the runtime role is assumed on the owner's connection.
+def runtime_connect_options() -> dict[str, str]:
+    """Options for the runtime pools: every statement planned for its own parameters.
 
     Statements are prepared (the driver does so after a few runs), but always planned for
     their parameters: a generic plan made while a table was small (a first sync filling it)
-    would otherwise stay a sequential scan long after the table has grown.
-    """
-    options = "-c plan_cache_mode=force_custom_plan"
-    return {"options": options if app_url else f"-c role={APP_ROLE} {options}"}
+    would otherwise stay a sequential scan long after the table has grown."""
+    return {"options": "-c plan_cache_mode=force_custom_plan"}
 
 
 def create_owner_engine(owner_url: str) -> AsyncEngine:
     return create_async_engine(sqlalchemy_url(owner_url), pool_size=2, max_overflow=2)
 
 
-def create_runtime_engine(
-    owner_url: str, app_url: str | None = None, *, pool_size: int = 10
-) -> AsyncEngine:
-    """The pool every request and job uses: as ``vectis_app``, so row-level security applies."""
+def create_runtime_engine(runtime_url: str, *, pool_size: int = 10) -> AsyncEngine:
+    """The pool every request and job uses, logged in as the runtime role (RLS applies)."""
     return create_async_engine(
-        sqlalchemy_url(app_url or owner_url),
-        connect_args=runtime_connect_options(app_url),
+        sqlalchemy_url(runtime_url),
+        connect_args=runtime_connect_options(),
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_recycle=1800,

@@ -14,11 +14,11 @@ from vectis.adapters.postgres.database import libpq_url, runtime_connect_options
 from vectis.application.jobs import NAMESPACE, job_blueprint
 
 
-def create_job_app(owner_url: str, app_url: str | None = None) -> procrastinate.App:
-    """The procrastinate app on our database, running as the runtime role."""
+def create_job_app(runtime_url: str) -> procrastinate.App:
+    """The procrastinate app on our database, logged in as the runtime role."""
     connector = procrastinate.PsycopgConnector(
-        conninfo=libpq_url(app_url or owner_url),
-        kwargs=runtime_connect_options(app_url),
+        conninfo=libpq_url(runtime_url),
+        kwargs=runtime_connect_options(),
         min_size=1,
         max_size=4,
     )

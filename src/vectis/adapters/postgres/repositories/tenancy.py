@@ -10,6 +10,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from vectis.adapters.postgres.repositories._lookup import lookup_key
 from vectis.adapters.postgres.tables import customers, sites, tenants
 from vectis.application.errors import Conflict
 from vectis.domain.customer import Customer, Site
@@ -48,12 +49,13 @@ class PostgresTenantRepository:
 
     async def get_by_slug(self, slug: str) -> Tenant | None:
         statement = select(*_TENANT).where(tenants.c.slug == slug)
-        row = (await self._connection.execute(statement)).first()
+        async with lookup_key(self._connection, "slug", slug):
+            row = (await self._connection.execute(statement)).first()
         return _tenant(row._mapping) if row else None
 
-    async def list_all(self) -> list[Tenant]:
-        rows = await self._connection.execute(select(*_TENANT).order_by(tenants.c.created_at))
-        return [_tenant(row._mapping) for row in rows]
+    async def ids(self) -> list[UUID]:
+        rows = await self._connection.execute(select(func.vectis_tenant_ids()))
+        return [row[0] for row in rows]
 
     async def set_branding(
         self,
