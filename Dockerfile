@@ -1,7 +1,9 @@
 # A small image that runs `vectis serve` as a non-root user, configured by environment:
 #   docker build -t vectis .
-#   docker run -e VECTIS_DATABASE_URL=... -e VECTIS_SECRET_KEY=... -p 8000:8000 vectis
+#   docker run -e VECTIS_DATABASE_URL=... -e VECTIS_APP_DATABASE_URL=... \
+#              -e VECTIS_SECRET_KEY=... -p 8000:8000 vectis
 #   docker run ... vectis vectis migrate        (once per release, as the owning role)
+# VECTIS_APP_DATABASE_URL is the runtime login (a member of vectis_app): see docs/security.md.
 #   docker run ... vectis vectis worker         (one or more workers)
 
 FROM python:3.11-slim AS build
