@@ -115,29 +115,6 @@ async def test_without_a_tenant_only_the_tenant_named_by_its_slug_is_visible(
     assert columns is not None and len(columns) == 1, "bare ids, nothing else of a tenant"
 
 
-@pytest.mark.parametrize(
-    "statement",
-    [
-        "UPDATE audit_chain_heads SET seq = seq + 1",
-        "INSERT INTO audit_chain_heads (tenant_id, seq, hash) "
-        "VALUES (gen_random_uuid(), 0, '\\x00')",
-        "DELETE FROM audit_pending",
-        "INSERT INTO audit_chain (tenant_id, seq, entry_id, prev_hash, hash) "
-        "VALUES (gen_random_uuid(), 1, 1, '\\x00', '\\x00')",
-    ],
-)
-async def test_the_runtime_role_cannot_touch_the_chain_but_through_the_linker(
-    services: Services, database_url: str, statement: str
-) -> None:
-    world = await make_tenant(services)
-    with app_connection(database_url) as connection:
-        connection.execute(
-            "SELECT set_config('vectis.tenant_id', %s, true)", (str(world.tenant.id),)
-        )
-        with pytest.raises(psycopg.errors.InsufficientPrivilege):
-            connection.execute(statement)
-
-
 async def test_services_refuse_to_run_on_the_owners_login(
     settings: Settings, database_url: str
 ) -> None:
