@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from uuid import UUID
 
 from attrs import frozen
@@ -16,6 +17,23 @@ from vectis_sandbox.server import Sandbox
 PASSWORD = "correct horse battery"
 CUSTOMER = "Drexel Dental"
 """The sandbox customer that seeded hub tests link in every sandboxed vendor."""
+
+
+THROTTLE_SECRET = b"test sign-in throttle secret"
+"""Keys the sign-in throttle in tests that build their own IdentityService."""
+
+
+class FrozenClock:
+    """A clock that stands still until a test moves it."""
+
+    def __init__(self, start: datetime) -> None:
+        self.current = start
+
+    def now(self) -> datetime:
+        return self.current
+
+    def advance(self, delta: timedelta) -> None:
+        self.current += delta
 
 
 @frozen(kw_only=True)

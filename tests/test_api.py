@@ -8,12 +8,13 @@ from uuid import uuid4
 import httpx
 import pytest
 
-from tests.conftest import TEST_SECRET_KEY
+from tests.conftest import TEST_SECRET_KEY, owner_connection
 from tests.factories import add_connectwise, add_operator, make_tenant
 from tests.http_client import hub_client
 from vectis.application.services import Services
 from vectis.container import Container
 from vectis.domain.events import Event, EventKind
+from vectis.domain.integration import Credentials
 from vectis.domain.tenancy import Role
 
 
@@ -222,6 +223,78 @@ async def test_invalid_write_back_requests_get_400_naming_the_problem(
     assert detail in response.json()["detail"]
 
 
+@pytest.mark.parametrize(
+    ("action", "detail"),
+    [
+        ({"type": "ticket.add_note", "ticket_id": "abc", "text": "x"}, "ticket id"),
+        ({"type": "ticket.add_note", "ticket_id": "-1", "text": "x"}, "ticket id"),
+        ({"type": "ticket.add_note", "ticket_id": "0", "text": "x"}, "ticket id"),
+        ({"type": "ticket.add_note", "ticket_id": str(2**80), "text": "x"}, "ticket id"),
+        (
+            {"type": "ticket.add_note", "ticket_id": "1; DROP TABLE tickets", "text": "x"},
+            "ticket id",
+        ),
+        ({"type": "ticket.add_note", "ticket_id": "1/notes", "text": "x"}, "ticket id"),
+        ({"type": "ticket.add_note", "ticket_id": "\u00b2", "text": "x"}, "ticket id"),
+        ({"type": "ticket.update", "ticket_id": "../../system", "status_id": "1"}, "ticket id"),
+        ({"type": "ticket.create", "company_id": "x" * 100, "summary": "Hot"}, "company id"),
+    ],
+)
+async def test_a_write_back_aimed_at_an_id_the_vendor_cannot_have_is_refused_at_once(
+    services: Services,
+    client: httpx.AsyncClient,
+    database_url: str,
+    action: dict[str, object],
+    detail: str,
+) -> None:
+    world = await make_tenant(services)
+    psa = await add_connectwise(services, world)
+    issued = await services.identity.issue_token(world.owner.email, name="ci")
+
+    response = await client.post(
+        "/api/v1/writebacks",
+        json={"integration_id": str(psa.id), "action": action},
+        headers=bearer(issued.secret),
+    )
+
+    assert response.status_code == 400, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert f"ConnectWise Manage {detail}" in response.json()["detail"]
+    with owner_connection(database_url) as owner:
+        assert owner.execute("SELECT count(*) FROM writebacks").fetchone() == (0,)
+
+
+async def test_an_alert_reset_needs_an_alert_uid_of_ninjaones_form(
+    services: Services, client: httpx.AsyncClient
+) -> None:
+    world = await make_tenant(services)
+    rmm = await services.integrations.add(
+        world.principal,
+        vendor="ninjaone",
+        name="NinjaOne",
+        base_url="https://app.ninjarmm.com",
+        credentials=Credentials(values={"client_id": "cid", "client_secret": "cs"}),
+        test=False,
+    )
+    issued = await services.identity.issue_token(world.owner.email, name="ci")
+
+    async def reset(alert_id: str) -> httpx.Response:
+        return await client.post(
+            "/api/v1/writebacks",
+            json={
+                "integration_id": str(rmm.id),
+                "action": {"type": "alert.reset", "alert_id": alert_id},
+            },
+            headers=bearer(issued.secret),
+        )
+
+    refused = await reset("../device/7")
+    accepted = await reset("50edcf11-de92-4ecb-955b-c8066488b6cc")
+
+    assert refused.status_code == 400 and "NinjaOne RMM alert id" in refused.json()["detail"]
+    assert accepted.status_code == 202
+
+
 async def test_a_body_that_is_not_json_is_refused(
     services: Services, client: httpx.AsyncClient
 ) -> None:
@@ -322,6 +395,12 @@ async def test_a_customers_timeline_pages_by_keyset_and_filters(
         url, params={"since": "2026-01-01T00:00:00"}, headers=bearer(issued.secret)
     )
 
+    largest = await client.get(url, params={"limit": "500"}, headers=bearer(issued.secret))
+    too_large = await client.get(url, params={"limit": "501"}, headers=bearer(issued.secret))
+
+    assert largest.status_code == 200, "the documented maximum page size is served"
+    assert len(largest.json()["items"]) == 25
+    assert too_large.status_code == 400
     assert titles == [f"entry {n}" for n in range(25)]
     assert [item["title"] for item in alerts.json()["items"]] == ["entry 1", "entry 3", "entry 5"]
     assert naive.status_code == 400 and "time zone" in naive.json()["detail"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import io
 import json
 import os
@@ -16,6 +17,7 @@ import pytest
 
 from tests.conftest import TEST_SECRET_KEY, owner_connection, runtime_url
 from vectis.adapters.postgres.embedded import DataDirectoryLock
+from vectis.entrypoints.cli.commands import _demo_password
 from vectis.main import main
 
 COMMANDS = [
@@ -71,6 +73,7 @@ def test_help_lists_every_command() -> None:
         ["token", "list"],
         ["audit", "verify"],
         ["audit", "checkpoint"],
+        ["operator", "unlock"],
         ["integration", "add"],
         ["integration", "test"],
         ["integration", "list"],
@@ -82,6 +85,47 @@ def test_every_command_has_help(argv: list[str], capsys: pytest.CaptureFixture[s
         main([*argv, "--help"])
     assert exited.value.code == 0
     assert "usage: vectis" in capsys.readouterr().out
+
+
+def test_the_demo_takes_no_password_on_the_command_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Were the flag taken, the demo would stop at once: it refuses an external database.
+    monkeypatch.setenv("VECTIS_DATABASE_URL", "postgresql://x@127.0.0.1:1/x")
+    with pytest.raises(SystemExit) as exited:
+        main(["demo", "--admin-password", "visible in ps"])
+    assert exited.value.code == 2
+    assert "unrecognized arguments: --admin-password" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("stdin_flag", "variable", "password", "told"),
+    [
+        (True, "from the environment", "typed on stdin", "the password you gave"),
+        (False, "from the environment", "from the environment", "VECTIS_DEMO_ADMIN_PASSWORD"),
+        (False, None, None, "password "),
+    ],
+)
+def test_the_demo_password_comes_from_stdin_the_environment_or_is_generated(
+    monkeypatch: pytest.MonkeyPatch,
+    stdin_flag: bool,
+    variable: str | None,
+    password: str | None,
+    told: str,
+) -> None:
+    if variable is None:
+        monkeypatch.delenv("VECTIS_DEMO_ADMIN_PASSWORD", raising=False)
+    else:
+        monkeypatch.setenv("VECTIS_DEMO_ADMIN_PASSWORD", variable)
+    monkeypatch.setattr(sys, "stdin", io.StringIO("typed on stdin\n"))
+
+    chosen, how = _demo_password(argparse.Namespace(password_stdin=stdin_flag))
+
+    assert told in how
+    if password is None:
+        assert len(chosen) >= 16 and how == f"password {chosen}", "only a generated one is shown"
+    else:
+        assert chosen == password and chosen not in how, "a password given is never printed"
 
 
 def test_the_whole_operator_story_from_the_command_line(
@@ -124,6 +168,10 @@ def test_the_whole_operator_story_from_the_command_line(
     assert code == 0 and token.startswith("vectis_pat_") and "shown only this once" in err
     listing = run(capsys, "token", "list", "--tenant", "northwind-it")[1]
     assert "active" in listing and token not in listing
+    with owner_connection(database_url) as owner:
+        owner.execute("UPDATE access_tokens SET expires_at = now() - interval '1 minute'")
+    listing = run(capsys, "token", "list", "--tenant", "northwind-it")[1]
+    assert "expired" in listing and "active" not in listing
     code, out, _ = run(capsys, "token", "revoke", token)
     assert code == 0 and "revoked" in out
     assert "revoked" in run(capsys, "token", "list", "--tenant", "northwind-it")[1]

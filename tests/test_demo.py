@@ -32,8 +32,6 @@ def test_the_demo_starts_signs_in_and_stops_cleanly(tmp_path: Path) -> None:
             str(port),
             "--admin-email",
             "ops@demo.example",
-            "--admin-password",
-            "a demo password",
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -43,6 +41,7 @@ def test_the_demo_starts_signs_in_and_stops_cleanly(tmp_path: Path) -> None:
     try:
         base = f"http://127.0.0.1:{port}"
         _wait_ready(f"{base}/readyz", demo)
+        printed, password = _sign_in_line(demo)
         with httpx.Client(base_url=base) as client:
             form = client.get("/login")
             # The cookies are Secure; the demo is plain http on loopback, where browsers still
@@ -54,7 +53,7 @@ def test_the_demo_starts_signs_in_and_stops_cleanly(tmp_path: Path) -> None:
                 "/login",
                 data={
                     "email": "ops@demo.example",
-                    "password": "a demo password",
+                    "password": password,
                     "csrf_token": csrf_token(form.text),
                     "next": "/customers",
                 },
@@ -87,13 +86,24 @@ def test_the_demo_starts_signs_in_and_stops_cleanly(tmp_path: Path) -> None:
 
     assert demo.returncode == 130, output
     assert "Traceback" not in output
-    assert "sign in as ops@demo.example" in output
+    assert len(password) >= 16, "the demo generated a password, since none was given"
+    assert "sign in as ops@demo.example with password" in printed
     assert not [
         process
         for process in psutil.process_iter(["name", "cmdline"])
         if process.info["name"] == "postgres"
         and str(tmp_path) in " ".join(process.info["cmdline"] or [])
     ], "the embedded PostgreSQL stops with the demo"
+
+
+def _sign_in_line(process: subprocess.Popen[str]) -> tuple[str, str]:
+    """The line saying how to sign in (printed before the demo serves), and the password in it."""
+    assert process.stdout is not None
+    for line in process.stdout:
+        found = re.search(r"sign in as \S+ with password (\S+)", line)
+        if found:
+            return line, found.group(1)
+    raise AssertionError("the demo printed no sign-in line")
 
 
 def _wait_ready(url: str, process: subprocess.Popen[str]) -> None:

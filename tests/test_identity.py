@@ -7,11 +7,10 @@ from datetime import timedelta
 import pytest
 
 from tests.conftest import owner_connection
-from tests.factories import PASSWORD, add_operator, make_tenant
+from tests.factories import PASSWORD, THROTTLE_SECRET, FrozenClock, add_operator, make_tenant
 from vectis.application.errors import (
     AuthenticationFailed,
     InvalidToken,
-    LoginThrottled,
     PermissionDenied,
     SessionExpired,
 )
@@ -22,19 +21,14 @@ from vectis.domain.identity import token_digest
 from vectis.domain.tenancy import Role
 
 
-class FrozenClock:
-    def __init__(self, start: object) -> None:
-        self.current = start
-
-    def now(self):  # type: ignore[no-untyped-def]
-        return self.current
-
-    def advance(self, delta: timedelta) -> None:
-        self.current += delta  # type: ignore[operator]
-
-
 def _identity(container: Container, clock: object, **policy: object) -> IdentityService:
-    return IdentityService(container.uow(), container.hasher(), clock, IdentityPolicy(**policy))  # type: ignore[arg-type]
+    return IdentityService(
+        container.uow(),
+        container.hasher(),
+        clock,  # type: ignore[arg-type]
+        IdentityPolicy(**policy),  # type: ignore[arg-type]
+        throttle_secret=THROTTLE_SECRET,
+    )
 
 
 async def test_an_operator_signs_in_with_the_right_password(services: Services) -> None:
@@ -69,45 +63,6 @@ async def test_a_wrong_password_or_unknown_account_is_refused_alike(
     await make_tenant(services)
     with pytest.raises(AuthenticationFailed, match="e-mail address or password is not right"):
         await services.identity.sign_in(email, "wrong password!", address="10.0.0.1")
-
-
-async def test_sign_in_is_throttled_per_account(container: Container, services: Services) -> None:
-    world = await make_tenant(services)
-    identity = _identity(container, container.clock(), failures_per_account=3)
-    for attempt in range(3):
-        with pytest.raises(AuthenticationFailed):
-            await identity.sign_in(world.owner.email, "wrong", address=f"10.0.0.{attempt}")
-
-    with pytest.raises(LoginThrottled) as throttled:
-        await identity.sign_in(world.owner.email, PASSWORD, address="10.0.0.99")
-    assert timedelta(minutes=14) < throttled.value.retry_after <= timedelta(minutes=15)
-
-
-async def test_sign_in_is_throttled_per_address(container: Container, services: Services) -> None:
-    world = await make_tenant(services)
-    identity = _identity(container, container.clock(), failures_per_address=4)
-    for attempt in range(4):
-        with pytest.raises(AuthenticationFailed):
-            await identity.sign_in(f"guess{attempt}@example.com", "wrong", address="203.0.113.7")
-
-    with pytest.raises(LoginThrottled):
-        await identity.sign_in(world.owner.email, PASSWORD, address="203.0.113.7")
-    signed_in = await identity.sign_in(world.owner.email, PASSWORD, address="198.51.100.1")
-    assert signed_in.principal.operator_id == world.owner.id
-
-
-async def test_the_throttle_lifts_after_its_window(
-    container: Container, services: Services
-) -> None:
-    world = await make_tenant(services)
-    clock = FrozenClock(container.clock().now())
-    identity = _identity(container, clock, failures_per_account=2)
-    for _ in range(2):
-        with pytest.raises(AuthenticationFailed):
-            await identity.sign_in(world.owner.email, "wrong", address="10.0.0.1")
-    clock.advance(timedelta(minutes=16))
-
-    assert (await identity.sign_in(world.owner.email, PASSWORD, address="10.0.0.1")).secret
 
 
 async def test_signing_out_ends_the_session(services: Services) -> None:

@@ -11,9 +11,10 @@ from tests.factories import add_connectwise, make_tenant
 from vectis.application.inbox import PROCESS_INBOX
 from vectis.application.jobs import requeue_stalled_jobs
 from vectis.application.services import Services
+from vectis.application.writebacks import WriteBackService
 from vectis.container import Container
 from vectis.domain.events import EventKind, InboundEvent, SubjectRef
-from vectis.domain.writeback import AddTicketNote
+from vectis.domain.writeback import AddTicketNote, WriteBackStatus
 
 
 def _jobs(database_url: str) -> list[tuple[str, str]]:
@@ -109,6 +110,60 @@ async def test_jobs_of_a_worker_that_died_are_requeued(
 
     assert requeued == 1
     assert _jobs(database_url) == [("vectis:perform_writeback", "todo")]
+
+
+class _TicketingThatCannotBuildItsRequest:
+    """A PSA gateway whose own mapping fails before anything is sent, as a mapping bug does."""
+
+    def __init__(self) -> None:
+        self.attempts = 0
+
+    async def add_note(self, ticket_id: str, text: str, **_: object) -> None:
+        self.attempts += 1
+        raise ValueError("invalid literal for int() with base 10: '\u00b2'")
+
+
+class _Connectors:
+    def __init__(self, ticketing: _TicketingThatCannotBuildItsRequest) -> None:
+        self._ticketing = ticketing
+
+    def ticketing(self, integration: object, credentials: object) -> object:
+        return self._ticketing
+
+
+async def test_a_write_back_whose_request_cannot_be_built_fails_at_once_with_the_reason(
+    container: Container, services: Services, database_url: str
+) -> None:
+    world = await make_tenant(services)
+    integration = await add_connectwise(services, world)
+    ticketing = _TicketingThatCannotBuildItsRequest()
+    writebacks = WriteBackService(
+        container.uow(),
+        container.integrations(),
+        _Connectors(ticketing),  # type: ignore[arg-type]
+        container.clock(),
+    )
+    requested = await writebacks.request(
+        world.principal, integration.id, AddTicketNote(ticket_id="1", text="hi")
+    )
+
+    done = await writebacks.perform(world.tenant.id, requested.id)
+    again = await writebacks.perform(world.tenant.id, requested.id)
+
+    stored = await services.writebacks.get(world.principal, requested.id)
+    assert (done.status, stored.status, again.status) == (WriteBackStatus.FAILED,) * 3
+    assert (
+        stored.error and "could not make this request" in stored.error and "\u00b2" in stored.error
+    )
+    assert (stored.attempts, ticketing.attempts) == (1, 1), "a final failure is not retried"
+    with owner_connection(database_url) as owner:
+        outcomes = [
+            row[0]
+            for row in owner.execute(
+                "SELECT outcome FROM audit_log WHERE action = 'writeback.ticket.add_note' ORDER BY id"
+            )
+        ]
+    assert outcomes == ["requested", "failed"]
 
 
 @pytest.mark.parametrize("kind", [EventKind.TICKET_OPENED])

@@ -19,7 +19,7 @@ from vectis.settings import Settings
 
 # Every privilege vectis_app holds on an object outside the system schemas, one row each.
 INVENTORY = r"""
-SELECT CASE c.relkind WHEN 'S' THEN 'sequence' ELSE 'table' END, c.relname, p.privilege
+SELECT CASE c.relkind WHEN 'S' THEN 'sequence' ELSE 'table' END, c.relname::text, p.privilege
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 CROSS JOIN unnest(ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'REFERENCES',
                         'TRIGGER', 'USAGE']) AS p(privilege)

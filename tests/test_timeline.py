@@ -15,7 +15,7 @@ from vectis.domain.errors import InvalidValue
 from vectis.domain.events import Event, EventKind, SubjectRef
 from vectis.domain.identity import Principal
 from vectis.domain.tenancy import Role
-from vectis.domain.timeline import TimelinePosition, TimelineQuery, Topic
+from vectis.domain.timeline import MAX_PAGE_SIZE, TimelinePosition, TimelineQuery, Topic
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 KINDS = {
@@ -68,6 +68,22 @@ async def test_pages_follow_each_other_without_gaps_or_repeats(
         after = TimelinePosition.decode(page.next.encode())
     assert len(seen) == 95
     assert len(set(seen)) == 95
+
+
+async def test_a_page_of_the_largest_size_is_served_and_says_an_older_one_follows(
+    services: Services, container: Container
+) -> None:
+    world = await make_tenant(services)
+    customer = world.customers[0]
+    await _seed(container, world.tenant.id, customer.id, MAX_PAGE_SIZE + 1)
+
+    page = await services.timeline.page(
+        world.principal, TimelineQuery(customer_id=customer.id, limit=MAX_PAGE_SIZE)
+    )
+
+    assert len(page.entries) == MAX_PAGE_SIZE
+    assert page.next is not None
+    assert page.next.event_id == page.entries[-1].id
 
 
 async def test_filters_by_source_topic_and_range(services: Services, container: Container) -> None:

@@ -28,6 +28,7 @@ from vectis.adapters.postgres.unit_of_work import PostgresUnitOfWorkFactory
 from vectis.adapters.security.keys import check_secret_key, derive_key, generate_secret_key
 from vectis.adapters.security.passwords import Argon2PasswordHasher
 from vectis.adapters.security.secretbox import AesGcmSecretBox
+from vectis.adapters.vendors._http.guard import guarded_client
 from vectis.adapters.vendors._http.urls import VendorUrlPolicy
 from vectis.adapters.vendors.registry import VendorConnectors
 from vectis.application.audit import AuditService
@@ -40,6 +41,7 @@ from vectis.application.identity import IdentityService
 from vectis.application.inbox import InboxService
 from vectis.application.integrations import IntegrationService
 from vectis.application.services import Services
+from vectis.application.sign_in_locks import SignInLockService
 from vectis.application.sync import SyncService
 from vectis.application.tenancy import TenancyService
 from vectis.application.timeline import TimelineService
@@ -67,18 +69,25 @@ class Container(containers.DeclarativeContainer):
         AesGcmSecretBox, secret_key, settings.provided.previous_secret_keys
     )
     http_client = providers.Singleton(
-        httpx.AsyncClient,
+        guarded_client,
+        allow_private=settings.provided.allow_private_urls,
         timeout=providers.Factory(
             httpx.Timeout, settings.provided.vendor_timeout_seconds, connect=5.0
         ),
-        follow_redirects=False,
     )
     rate_limiter = providers.Singleton(PostgresRateLimiter, engine)
     connectors = providers.Singleton(VendorConnectors, http_client, rate_limiter)
     probe = providers.Singleton(PostgresDatabaseProbe, engine)
 
     tenancy = providers.Singleton(TenancyService, uow, hasher, clock)
-    identity = providers.Singleton(IdentityService, uow, hasher, clock)
+    identity = providers.Singleton(
+        IdentityService,
+        uow,
+        hasher,
+        clock,
+        throttle_secret=providers.Callable(derive_key, secret_key, "sign-in-throttle"),
+    )
+    sign_in_locks = providers.Singleton(SignInLockService, uow, clock)
     chainer = providers.Singleton(PostgresAuditChainer, engine)
     audit = providers.Singleton(AuditService, uow, chainer)
     url_policy = providers.Singleton(
@@ -98,6 +107,7 @@ class Container(containers.DeclarativeContainer):
         Services,
         tenancy=tenancy,
         identity=identity,
+        sign_in_locks=sign_in_locks,
         audit=audit,
         integrations=integrations,
         records=records,
@@ -180,6 +190,7 @@ class Runtime:
         finally:
             await container.linker().close()
             await container.http_client().aclose()
+            container.hasher().close()
             engine: AsyncEngine = container.engine()
             await engine.dispose()
             self._container = None
@@ -187,7 +198,11 @@ class Runtime:
     def http_app(self, services: Services) -> object:
         return create_app(
             services,
-            HttpConfig(csrf_key=derive_key(self.secret_key(), "csrf")),
+            HttpConfig(
+                csrf_key=derive_key(self.secret_key(), "csrf"),
+                cursor_key=derive_key(self.secret_key(), "page-cursor"),
+                trusted_proxies=self.settings.trusted_proxies,
+            ),
         )
 
     async def run_worker(

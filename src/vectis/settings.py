@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -22,6 +23,8 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     allow_private_urls: bool = False
+    # Proxies whose X-Forwarded-For is believed; none by default (the socket's peer counts).
+    trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
     worker_concurrency: int = 4
     vendor_timeout_seconds: float = 20.0
     log_level: str = "INFO"
@@ -49,6 +52,7 @@ class Settings:
             host=env.get("VECTIS_HOST", defaults.host),
             port=_integer(env, "VECTIS_PORT", defaults.port),
             allow_private_urls=_flag(env, "VECTIS_ALLOW_PRIVATE_URLS"),
+            trusted_proxies=_networks(env, "VECTIS_TRUSTED_PROXIES"),
             worker_concurrency=_integer(
                 env, "VECTIS_WORKER_CONCURRENCY", defaults.worker_concurrency
             ),
@@ -83,6 +87,23 @@ def _number(env: Mapping[str, str], name: str, default: float) -> float:
     if value <= 0:
         raise ConfigurationError(f"{name} must be a positive number of seconds, not {raw!r}")
     return value
+
+
+def _networks(
+    env: Mapping[str, str], name: str
+) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    networks = []
+    for item in env.get(name, "").split(","):
+        if not item.strip():
+            continue
+        try:
+            networks.append(ipaddress.ip_network(item.strip(), strict=False))
+        except ValueError:
+            raise ConfigurationError(
+                f"{name} lists IP addresses or networks (CIDR) separated by commas; "
+                f"{item.strip()!r} is neither"
+            ) from None
+    return tuple(networks)
 
 
 def _flag(env: Mapping[str, str], name: str) -> bool:

@@ -70,7 +70,13 @@ async def hub(services: Services) -> AsyncIterator[str]:
     127.0.0.1 rather than an https test host: Chromium counts loopback as a secure context and
     keeps the hub's ``Secure`` session cookie over plain http there.
     """
-    app = create_app(services, HttpConfig(csrf_key=derive_key(TEST_SECRET_KEY, "csrf")))
+    app = create_app(
+        services,
+        HttpConfig(
+            csrf_key=derive_key(TEST_SECRET_KEY, "csrf"),
+            cursor_key=derive_key(TEST_SECRET_KEY, "page-cursor"),
+        ),
+    )
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     listener.bind(("127.0.0.1", 0))
     port = listener.getsockname()[1]

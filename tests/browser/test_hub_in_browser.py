@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from playwright.async_api import ConsoleMessage, Dialog, Locator, Page, expect
 
 from tests.browser.conftest import PHONE, Screenshot, running_jobs
@@ -18,8 +19,10 @@ from tests.factories import (
     PASSWORD,
     add_operator,
     company_ref,
+    make_tenant,
     seed_synced_customer,
 )
+from vectis.application.errors import AuthenticationFailed, LoginThrottled
 from vectis.application.services import Services
 from vectis.container import Container
 from vectis.domain.tenancy import Role
@@ -392,3 +395,32 @@ async def test_a_reply_asks_for_confirmation_and_a_cancelled_one_sends_nothing(
     await expect(page).to_have_url(re.compile(r"/writebacks/[0-9a-f-]+"))
     await expect(page.get_by_role("status")).to_contain_text("Waiting to run")
     await screenshot(page, "pending")
+
+
+async def test_an_owner_sees_a_tech_locked_out_of_sign_in_and_clears_the_lock(
+    services: Services, hub: str, page: Page, screenshot: Screenshot
+) -> None:
+    world = await make_tenant(services, "Lockout IT")
+    tech = await add_operator(services, world, "sam", Role.TECH)
+    for _ in range(5):
+        with pytest.raises(AuthenticationFailed):
+            await services.identity.sign_in(tech.email, "not the password", address="127.0.0.1")
+    with pytest.raises(LoginThrottled):
+        await services.identity.sign_in(tech.email, PASSWORD, address="127.0.0.1")
+
+    await sign_in(page, world.owner.email)
+    await page.goto("/settings")
+    locks = page.get_by_role("main").locator("table").filter(has_text=tech.email)
+    await expect(locks).to_be_visible()
+    await expect(locks.locator("tbody tr")).to_have_count(1)
+    await screenshot(page, "locks")
+    await page.set_viewport_size(PHONE)
+    await screenshot(page, "locks-phone")
+
+    await locks.get_by_role("button", name=re.compile("^Clear")).click()
+    await expect(page.get_by_role("status")).to_have_text("Sign-in lock cleared.")
+    await expect(page.get_by_role("main").get_by_text(tech.email)).to_have_count(0)
+    await screenshot(page, "cleared-phone")
+
+    signed_in = await services.identity.sign_in(tech.email, PASSWORD, address="127.0.0.1")
+    assert signed_in.principal.operator_id == tech.id

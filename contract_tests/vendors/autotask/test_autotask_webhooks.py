@@ -100,6 +100,76 @@ async def test_forged_stale_and_malformed_callouts_are_rejected(
     assert rejected.value.malformed is malformed
 
 
+@pytest.mark.parametrize(
+    ("event_time", "reason", "malformed"),
+    [
+        ("2025-09-15T15:04:00Z", "in the future", False),  # 6 minutes ahead: past clock drift
+        ("2025-10-15T14:57:50Z", "in the future", False),  # a month ahead
+        ("99999-01-01T00:00:00Z", "not an Autotask", True),
+        ("-0001-01-01T00:00:00Z", "not an Autotask", True),
+        (1e30, "not an Autotask", True),
+        ("soon", "not an Autotask", True),
+    ],
+)
+async def test_a_callout_dated_ahead_or_out_of_range_is_rejected(
+    event_time: Any, reason: str, malformed: bool
+) -> None:
+    recorded = recording("webhook_ticket_create")
+    body = json.dumps({**recorded["body"], "EventTime": event_time}).encode()
+    arrived = datetime(2025, 9, 15, 14, 58, tzinfo=UTC)
+
+    with pytest.raises(WebhookRejected, match=reason) as rejected:
+        await AutotaskWebhooks(recorded["secret"]).parse(
+            signed(recorded["secret"], body), body, arrived
+        )
+
+    assert rejected.value.malformed is malformed
+
+
+async def test_a_callout_two_minutes_ahead_of_our_clock_is_accepted() -> None:
+    recorded = recording("webhook_ticket_create")
+    body = json.dumps(recorded["body"]).encode()
+    arrived = datetime(2025, 9, 15, 14, 55, 50, tzinfo=UTC)
+
+    events = await AutotaskWebhooks(recorded["secret"]).parse(
+        signed(recorded["secret"], body), body, arrived
+    )
+
+    assert [event.kind for event in events] == [EventKind.TICKET_OPENED]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"\xff\xfe{}",
+        b"[" * 100_000 + b"]" * 100_000,
+        b'{"Action": "Create", "Id": NaN}',
+        b"[]",
+        b"null",
+        b'{"Action": "Create", "EntityType": "Ticket", "Id": [1], "EventTime": "x"}',
+    ],
+)
+async def test_a_signed_callout_that_cannot_be_read_is_malformed(body: bytes) -> None:
+    secret = "s"
+
+    with pytest.raises(WebhookRejected) as rejected:
+        await AutotaskWebhooks(secret).parse(signed(secret, body), body, datetime.now(UTC))
+
+    assert rejected.value.malformed
+
+
+async def test_a_signature_with_characters_no_base64_has_simply_does_not_match() -> None:
+    recorded = recording("webhook_ticket_create")
+    body = json.dumps(recorded["body"]).encode()
+
+    with pytest.raises(WebhookRejected, match="does not match") as rejected:
+        await AutotaskWebhooks(recorded["secret"]).parse(
+            {"x-hook-signature": "sha1=é"}, body, datetime(2025, 9, 15, 14, 58, tzinfo=UTC)
+        )
+
+    assert not rejected.value.malformed
+
+
 async def test_a_completed_ticket_update_becomes_a_closed_event() -> None:
     secret = "s"
     body = json.dumps(

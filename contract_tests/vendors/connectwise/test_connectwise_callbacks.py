@@ -118,6 +118,88 @@ async def test_a_body_that_is_not_a_callback_is_malformed(body: bytes) -> None:
     assert refused.value.malformed
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"\xff\xfe\x00",
+        b"[" * 100_000 + b"]" * 100_000,
+        b"1",
+        b"null",
+        b'{"MessageId": NaN}',
+        b'{"MessageId": "m", "Action": "added", "Type": "ticket", "ID": "one", "Metadata": {}}',
+        b'{"MessageId": "m", "Action": "added", "Type": "ticket", "ID": 1, "Metadata": []}',
+    ],
+)
+async def test_a_body_that_cannot_be_read_is_malformed(body: bytes) -> None:
+    async with key_server("unused", []) as http:
+        with pytest.raises(WebhookRejected) as refused:
+            await ConnectWiseCallbacks(http, replay_account(), {}).parse(
+                {"x-content-signature": "x"}, body, datetime.now(UTC)
+            )
+
+    assert refused.value.malformed
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        "1e30",
+        "[]",
+        {"_info": {"lastUpdated": "2026-11-27T08:34:12Z", "dateEntered": "99999-01-01T00:00:00Z"}},
+        {"_info": {"lastUpdated": "2026-11-27T08:34:12Z", "dateEntered": "-0001-01-01T00:00:00Z"}},
+        {"_info": {"lastUpdated": "2026-11-27T08:34:12Z", "dateEntered": "2026-02-30T08:34:11Z"}},
+        {"company": "Aldridge"},
+    ],
+)
+async def test_a_signed_callback_whose_ticket_cannot_be_read_is_malformed(
+    change: str | dict[str, Any],
+) -> None:
+    recorded = recording("callback_ticket_added")
+    entity = json.loads(recorded["body"]["Entity"])
+    if isinstance(change, str):
+        recorded["body"]["Entity"] = change
+    else:
+        recorded["body"]["Entity"] = json.dumps({**entity, **change})
+    body, headers = signed(recorded)
+
+    async with key_server(recorded["signing_key"], []) as http:
+        with pytest.raises(WebhookRejected) as refused:
+            await ConnectWiseCallbacks(http, replay_account(), {}).parse(
+                headers, body, datetime.now(UTC)
+            )
+
+    assert refused.value.malformed
+
+
+@pytest.mark.parametrize("signature", ["é" * 44, "\x00", "x" * 10_000])
+async def test_a_signature_that_is_no_base64_simply_does_not_match(signature: str) -> None:
+    recorded = recording("callback_ticket_added")
+    body, _ = signed(recorded)
+
+    async with key_server(recorded["signing_key"], []) as http:
+        with pytest.raises(WebhookRejected, match="does not match") as refused:
+            await ConnectWiseCallbacks(http, replay_account(), {}).parse(
+                {"x-content-signature": signature}, body, datetime.now(UTC)
+            )
+
+    assert not refused.value.malformed
+
+
+async def test_a_key_url_that_is_no_url_is_refused_without_a_fetch() -> None:
+    recorded = recording("callback_ticket_added")
+    recorded["body"]["Metadata"]["key_url"] = "https://[api-na.myconnectwise.net/key"
+    body, headers = signed(recorded)
+    fetched: list[httpx.Request] = []
+
+    async with key_server(recorded["signing_key"], fetched) as http:
+        with pytest.raises(WebhookRejected, match="key_url") as refused:
+            await ConnectWiseCallbacks(http, replay_account(), {}).parse(
+                headers, body, datetime.now(UTC)
+            )
+
+    assert not refused.value.malformed and fetched == []
+
+
 async def test_a_key_url_off_the_pinned_hosts_is_never_fetched() -> None:
     recorded = recording("callback_ticket_added")
     recorded["body"]["Metadata"]["key_url"] = "https://169.254.169.254/latest/meta-data"
@@ -127,10 +209,42 @@ async def test_a_key_url_off_the_pinned_hosts_is_never_fetched() -> None:
         raise AssertionError(f"fetched {request.url}")
 
     async with httpx.AsyncClient(transport=httpx.MockTransport(must_not_call)) as http:
-        with pytest.raises(WebhookRejected, match="not a ConnectWise host"):
+        with pytest.raises(WebhookRejected, match="not a host of this integration"):
             await ConnectWiseCallbacks(http, replay_account(), {}).parse(
                 {"x-content-signature": "x"}, body, datetime.now(UTC)
             )
+
+
+@pytest.mark.parametrize(
+    "key_url",
+    [
+        "https://api-na.myconnectwise.net\t.attacker.example/key",
+        "https://api-na.myconnectwise.net\n/key",
+        "https://api-na.myconnectwise.net\x1f/key",
+        "https://api-na.myconnectwise.net\\@attacker.example/key",
+        "https://me@api-na.myconnectwise.net/key",
+        "https://api-na.myconnectwise.net:99999/key",
+        "https://api-na.myconnectwise.net:8443/key",
+        "https://api-na.myconnectwise.net./key",
+        "http://api-na.myconnectwise.net/key",
+        "https://myconnectwise.net.attacker.example/key",
+        "https://attackermyconnectwise.net/key",
+        "https://[::ffff:a9fe:a9fe]/key",
+    ],
+)
+async def test_a_key_url_that_is_malformed_or_off_host_is_never_fetched(key_url: str) -> None:
+    recorded = recording("callback_ticket_added")
+    recorded["body"]["Metadata"]["key_url"] = key_url
+    body = json.dumps(recorded["body"]).encode()
+    fetched: list[httpx.Request] = []
+
+    async with key_server(recorded["signing_key"], fetched) as http:
+        with pytest.raises(WebhookRejected, match=r"malformed|not a host of this integration"):
+            await ConnectWiseCallbacks(http, replay_account(), {}).parse(
+                {"x-content-signature": "x"}, body, datetime.now(UTC)
+            )
+
+    assert fetched == []
 
 
 async def test_the_sandbox_signs_callbacks_the_way_the_connector_verifies_them() -> None:

@@ -703,6 +703,60 @@ async def test_a_replayed_old_delivery_is_rejected_as_stale() -> None:
         await parser(max_age_hours=1).parse(headers, body, RECEIVED + timedelta(hours=2))
 
 
+@pytest.mark.parametrize("ahead", [timedelta(minutes=6), timedelta(days=30)])
+async def test_a_delivery_dated_ahead_of_our_clock_is_rejected(ahead: timedelta) -> None:
+    headers, body = delivery()
+
+    with pytest.raises(WebhookRejected, match="in the future") as rejected:
+        await parser().parse(headers, body, RECEIVED - ahead)
+    assert not rejected.value.malformed
+    events = await parser().parse(headers, body, RECEIVED - timedelta(minutes=2))
+    assert len(events) == 1, "a little clock drift is not the future"
+
+
+@pytest.mark.parametrize(
+    ("where", "value"),
+    [
+        ("timestamp", "99999-01-01T00:00:00Z"),
+        ("timestamp", "-0001-01-01T00:00:00Z"),
+        ("timestamp", "yesterday"),
+        ("lastupdate", "2024-13-45T09:12:44Z"),
+    ],
+)
+async def test_a_delivery_whose_time_is_no_time_is_rejected_as_malformed(
+    where: str, value: str
+) -> None:
+    (recording,) = recorded("webhook_ticket_updated")
+    document = json.loads(json.dumps(recording["body"]))
+    (document if where == "timestamp" else document["ticket"])[where] = value
+    headers, _ = delivery()
+
+    with pytest.raises(WebhookRejected) as rejected:
+        await parser().parse(headers, json.dumps(document).encode(), RECEIVED)
+    assert rejected.value.malformed
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"\xff\xfe\x00",
+        b"[" * 100_000 + b"]" * 100_000,
+        b'{"ticket_id": NaN}',
+        b'{"ticket_id": "9500; DROP TABLE tickets"}',
+        b'{"ticket_id": 1e30}',
+        b'{"ticket": {"id": "nine", "summary": 5}}',
+        b"[]",
+        b'"ticket"',
+    ],
+)
+async def test_an_authenticated_delivery_that_cannot_be_read_is_malformed(body: bytes) -> None:
+    headers, _ = delivery()
+
+    with pytest.raises(WebhookRejected) as rejected:
+        await parser().parse(headers, body, RECEIVED)
+    assert rejected.value.malformed
+
+
 async def test_a_delivery_naming_only_a_ticket_id_asks_for_a_refetch() -> None:
     headers, _ = delivery()
     body = json.dumps({"ticket_id": 9499, "event": "Ticket Updated"}).encode()

@@ -638,7 +638,44 @@ async def test_a_stale_delivery_is_refused() -> None:
     assert event.kind == EventKind.ALERT_RAISED
 
 
-@pytest.mark.parametrize("body", [b"{not json", b"[]", b'{"activityTime": 1742391675.5}'])
+@pytest.mark.parametrize("ahead", [timedelta(minutes=6), timedelta(days=30)])
+async def test_a_delivery_dated_ahead_of_our_clock_is_refused(ahead: timedelta) -> None:
+    delivery = recording("webhook_condition_triggered")
+    body = json.dumps(delivery["body"]).encode()
+    early = datetime(2025, 3, 19, 13, 41, 15, tzinfo=UTC) - ahead
+
+    with pytest.raises(WebhookRejected, match="in the future") as refused:
+        await parser().parse(delivery["headers"], body, early)
+    assert refused.value.malformed is False
+    nearly = datetime(2025, 3, 19, 13, 41, 15, tzinfo=UTC) - timedelta(minutes=2)
+    (event,) = await parser().parse(delivery["headers"], body, nearly)
+    assert event.kind == EventKind.ALERT_RAISED, "a little clock drift is not the future"
+
+
+@pytest.mark.parametrize(
+    "activity_time", [1e30, -1e30, 253402300800, 2**80, "1e30", "NaN", "soon", None, []]
+)
+async def test_a_delivery_whose_time_no_calendar_holds_is_malformed(activity_time: Any) -> None:
+    delivery = recording("webhook_condition_triggered")
+    body = json.dumps({**delivery["body"], "activityTime": activity_time}).encode()
+
+    with pytest.raises(WebhookRejected) as refused:
+        await parser().parse(delivery["headers"], body, datetime(2025, 3, 19, 13, 42, tzinfo=UTC))
+    assert refused.value.malformed is True
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"{not json",
+        b"[]",
+        b'{"activityTime": 1742391675.5}',
+        b"\xff\xfe\x00",
+        b"[" * 100_000 + b"]" * 100_000,
+        b'{"id": 1, "activityTime": NaN}',
+        b'{"id": "one", "activityTime": 1742391675.5}',
+    ],
+)
 async def test_a_malformed_delivery_is_refused_as_malformed(body: bytes) -> None:
     headers = {"X-Vectis-Webhook-Secret": SECRET}
     with pytest.raises(WebhookRejected) as refused:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from uuid import UUID, uuid4
 
-from attrs import frozen
+from attrs import Factory, frozen
 
 from vectis.application.audit import record
 from vectis.application.errors import (
@@ -30,6 +30,7 @@ from vectis.domain.identity import (
     token_digest,
     token_hint,
 )
+from vectis.domain.sign_in_throttle import ThrottleRules, sign_in_attempt
 from vectis.domain.tenancy import Operator, Permission, Role, normalize_email, validate_name
 
 
@@ -39,9 +40,7 @@ class IdentityPolicy:
 
     session_lifetime: timedelta = timedelta(hours=12)
     idle_timeout: timedelta = timedelta(hours=2)
-    throttle_window: timedelta = timedelta(minutes=15)
-    failures_per_account: int = 5
-    failures_per_address: int = 20
+    throttle: ThrottleRules = Factory(ThrottleRules)
     touch_interval: timedelta = timedelta(minutes=1)
 
 
@@ -70,47 +69,52 @@ class IdentityService:
         hasher: PasswordHasher,
         clock: Clock,
         policy: IdentityPolicy | None = None,
+        *,
+        throttle_secret: bytes,
     ) -> None:
         self._uow = uow
         self._hasher = hasher
         self._clock = clock
         self._policy = policy or IdentityPolicy()
-        # Verified against when the account does not exist, so timing does not reveal it.
-        self._decoy_hash = hasher.hash(generate_session_secret())
+        self._throttle_secret = throttle_secret
+        self._decoy_hash: str | None = None
 
     async def sign_in(self, email: str, password: str, *, address: str) -> SignedIn:
-        """Check an operator's password and open a session, throttled per account and address."""
+        """Check an operator's password and open a session, throttled before the check.
+
+        Known and unknown accounts take the same path: the same throttle, a password check
+        (against a decoy hash when there is no account) and the same refusal."""
         now = self._clock.now()
-        account_key = f"account:{email.strip().lower()}"
-        address_key = f"address:{address}"
         async with self._uow() as uow:
-            await self._check_throttle(uow, account_key, self._policy.failures_per_account, now)
-            await self._check_throttle(uow, address_key, self._policy.failures_per_address, now)
             try:
                 found = await uow.operators.find_for_login(normalize_email(email))
             except InvalidValue:
                 found = None
-            if found is None or not found[0].is_active:
-                self._hasher.verify(self._decoy_hash, password)
-                await self._fail(uow, [account_key, address_key], now)
-                raise AuthenticationFailed
-            operator, password_hash = found
-            await uow.bind_tenant(operator.tenant_id)
-            if not self._hasher.verify(password_hash, password):
-                await record(
-                    uow,
-                    self._clock,
-                    actor=_operator_actor(operator),
-                    action="session.sign_in",
-                    target=AuditTarget(system="vectis", object_id=str(operator.id)),
-                    outcome=Outcome.DENIED,
-                    payload={"address": address, "reason": "wrong password"},
-                )
-                await self._fail(uow, [account_key, address_key], now)
-                raise AuthenticationFailed
-            await uow.throttle.clear(account_key)
-            if self._hasher.needs_rehash(password_hash):
-                await uow.operators.set_password(operator.id, self._hasher.hash(password))
+            attempt = sign_in_attempt(
+                self._throttle_secret,
+                email,
+                address,
+                tenant_id=found[0].tenant_id if found else None,
+                operator_id=found[0].id if found else None,
+            )
+            wait = await uow.throttle.reserve(attempt, self._policy.throttle, now)
+            await uow.commit()
+        if wait is not None:
+            raise LoginThrottled(wait)
+        if found is None or not found[0].is_active:
+            await self._hasher.verify(await self._decoy(), password)
+            raise AuthenticationFailed
+        operator, password_hash = found
+        if not await self._hasher.verify(password_hash, password):
+            await self._record_wrong_password(operator, address)
+            raise AuthenticationFailed
+        rehashed = (
+            await self._hasher.hash(password) if self._hasher.needs_rehash(password_hash) else None
+        )
+        async with self._uow(operator.tenant_id) as uow:
+            await uow.throttle.succeeded(attempt, self._policy.throttle, now)
+            if rehashed is not None:
+                await uow.operators.set_password(operator.id, rehashed)
             secret = generate_session_secret()
             session = OperatorSession(
                 id=uuid4(),
@@ -335,16 +339,24 @@ class IdentityService:
             raise NotFound(f"no access token {token_id} in tenant {tenant_slug}")
         return found
 
-    async def _check_throttle(self, uow: UnitOfWork, key: str, limit: int, now: datetime) -> None:
-        count, oldest = await uow.throttle.failures_since(key, now - self._policy.throttle_window)
-        if count >= limit and oldest is not None:
-            raise LoginThrottled(oldest + self._policy.throttle_window - now)
+    async def _decoy(self) -> str:
+        """A hash to check when the account does not exist, so timing does not tell."""
+        if self._decoy_hash is None:
+            self._decoy_hash = await self._hasher.hash(generate_session_secret())
+        return self._decoy_hash
 
-    async def _fail(self, uow: UnitOfWork, keys: list[str], now: datetime) -> None:
-        for key in keys:
-            await uow.throttle.record_failure(key, now)
-        await uow.throttle.prune(now - self._policy.throttle_window)
-        await uow.commit()
+    async def _record_wrong_password(self, operator: Operator, address: str) -> None:
+        async with self._uow(operator.tenant_id) as uow:
+            await record(
+                uow,
+                self._clock,
+                actor=_operator_actor(operator),
+                action="session.sign_in",
+                target=AuditTarget(system="vectis", object_id=str(operator.id)),
+                outcome=Outcome.DENIED,
+                payload={"address": address, "reason": "wrong password"},
+            )
+            await uow.commit()
 
 
 def _operator_actor(operator: Operator) -> Actor:

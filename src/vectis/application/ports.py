@@ -23,9 +23,11 @@ class Clock(Protocol):
 
 
 class PasswordHasher(Protocol):
-    def hash(self, password: str) -> str: ...
+    """Password hashes, slow on purpose: awaited, so the event loop keeps serving meanwhile."""
 
-    def verify(self, password_hash: str, password: str) -> bool:
+    async def hash(self, password: str) -> str: ...
+
+    async def verify(self, password_hash: str, password: str) -> bool:
         """Whether ``password`` matches; never raises for a wrong password."""
         ...
 

@@ -11,6 +11,7 @@ from vectis.application.health import HealthService
 from vectis.application.identity import IdentityService
 from vectis.application.inbox import InboxService
 from vectis.application.integrations import IntegrationService
+from vectis.application.sign_in_locks import SignInLockService
 from vectis.application.sync import SyncService
 from vectis.application.tenancy import TenancyService
 from vectis.application.timeline import TimelineService
@@ -21,6 +22,7 @@ from vectis.application.writebacks import WriteBackService
 class Services:
     tenancy: TenancyService
     identity: IdentityService
+    sign_in_locks: SignInLockService
     audit: AuditService
     integrations: IntegrationService
     records: CustomerRecordsService

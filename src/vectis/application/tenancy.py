@@ -95,7 +95,7 @@ class TenancyService:
             created_at=self._clock.now(),
         )
         async with self._uow(tenant_id) as uow:
-            await uow.operators.add(operator, self._hasher.hash(password))
+            await uow.operators.add(operator, await self._hasher.hash(password))
             await record(
                 uow,
                 self._clock,
@@ -116,7 +116,7 @@ class TenancyService:
                 raise NotFound(f"no operator with the e-mail address {email}")
             operator = found[0]
             await uow.bind_tenant(operator.tenant_id)
-            await uow.operators.set_password(operator.id, self._hasher.hash(password))
+            await uow.operators.set_password(operator.id, await self._hasher.hash(password))
             await record(
                 uow,
                 self._clock,

@@ -34,19 +34,9 @@ class TimelineService:
         """One page of a customer's timeline, and where the next (older) one starts."""
         require(principal, Permission.READ)
         async with self._uow(principal.tenant_id) as uow:
-            # One extra entry says whether an older page exists, without counting.
-            entries = await uow.events.timeline(
-                TimelineQuery(
-                    customer_id=query.customer_id,
-                    since=query.since,
-                    until=query.until,
-                    sources=query.sources,
-                    topics=query.topics,
-                    site=query.site,
-                    after=query.after,
-                    limit=query.limit + 1,
-                )
-            )
+            # One extra entry says whether an older page exists, without counting; it is read
+            # past the query's own limit, so a page of the largest size still has one.
+            entries = await uow.events.timeline(query, look_ahead=1)
             if not entries:
                 # Entries are this tenant's (row-level security), so finding some proves the
                 # customer is too; only an empty page needs the check that tells "no such

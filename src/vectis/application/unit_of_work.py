@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -34,6 +34,7 @@ from vectis.domain.records import (
     TicketNote,
     VendorCompany,
 )
+from vectis.domain.sign_in_throttle import SignInAttempt, SignInLock, ThrottleRules
 from vectis.domain.sync import SyncRun
 from vectis.domain.tenancy import Operator, Tenant
 from vectis.domain.timeline import TimelineQuery
@@ -113,15 +114,28 @@ class SessionRepository(Protocol):
 
 
 class LoginThrottleStore(Protocol):
-    """Failed sign-in attempts per key (an account or an address), shared by all processes."""
+    """Sign-in attempts counted per key, shared by all processes; no key can be listed."""
 
-    async def record_failure(self, key: str, at: datetime) -> None: ...
-    async def failures_since(self, key: str, since: datetime) -> tuple[int, datetime | None]:
-        """How many failures since ``since``, and the oldest of them."""
+    async def reserve(
+        self, attempt: SignInAttempt, rules: ThrottleRules, at: datetime
+    ) -> timedelta | None:
+        """Count the attempt as a failure under each of its keys and return ``None``, or
+        refuse it and return how long to wait: one atomic step, before the password is
+        checked, so parallel attempts cannot pass a limit."""
         ...
 
-    async def clear(self, key: str) -> None: ...
-    async def prune(self, before: datetime) -> None: ...
+    async def succeeded(self, attempt: SignInAttempt, rules: ThrottleRules, at: datetime) -> None:
+        """Forgive the account's failures from this address, and remember the address."""
+        ...
+
+    async def locks(self, rules: ThrottleRules, at: datetime) -> list[SignInLock]:
+        """The bound tenant's operators with failed sign-ins in the window."""
+        ...
+
+    async def clear(self, operator_id: UUID) -> int:
+        """Lift the bound tenant's operator's cool-down and per-address counts; how many
+        counters were cleared."""
+        ...
 
 
 class AuditLog(Protocol):
@@ -159,8 +173,9 @@ class EventStream(Protocol):
         """…and append when ``apply`` is called."""
         ...
 
-    async def timeline(self, query: TimelineQuery) -> list[Event]:
-        """Up to ``query.limit`` events of one customer, newest first, after ``query.after``."""
+    async def timeline(self, query: TimelineQuery, *, look_ahead: int = 0) -> list[Event]:
+        """Up to ``query.limit + look_ahead`` events of one customer, newest first, after
+        ``query.after`` (``look_ahead`` rows past the page tell whether another page follows)."""
         ...
 
     async def daily_counts(

@@ -1,11 +1,14 @@
 """The one audited path for every change Vectis makes in a vendor system.
 
-``request`` stores the write-back, its audit entry and its job in the caller's unit of work;
-``perform`` (the job body) runs the action through the vendor's port and records the outcome.
+``request`` refuses an action aimed at an id the vendor can never have, then stores the
+write-back, its audit entry and its job in the caller's unit of work; ``perform`` (the job body)
+runs the action through the vendor's port and records the outcome. Only a vendor outage is
+retried: any other failure, a request Vectis could not even build included, is final at once.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 from uuid import UUID, uuid4
@@ -35,6 +38,7 @@ from vectis.domain.writeback import (
     WriteBackStatus,
 )
 
+logger = logging.getLogger(__name__)
 PERFORM_WRITEBACK = "vectis:perform_writeback"
 MAX_ATTEMPTS = 5
 
@@ -156,6 +160,9 @@ class WriteBackService:
         integration = await uow.integrations.get(integration_id)
         if integration is None:
             raise NotFound(f"no integration {integration_id}")
+        if action.target_kind is not None:
+            vendor = self._integrations.vendor(integration.vendor)
+            vendor.check_record_id(action.target_kind, action.target_id)
         writeback = WriteBack(
             id=uuid4(),
             tenant_id=uow.tenant_id,
@@ -185,7 +192,8 @@ class WriteBackService:
         return writeback
 
     async def perform(self, tenant_id: UUID, writeback_id: UUID) -> WriteBack:
-        """Run one write-back (the job body). Vendor outages are retried; refusals are final."""
+        """Run one write-back (the job body). Vendor outages are retried; refusals, and requests
+        that could not be built, are final."""
         async with self._uow(tenant_id) as uow:
             writeback = await uow.writebacks.get(writeback_id, for_update=True)
             if writeback is None:
@@ -213,6 +221,13 @@ class WriteBackService:
             return await self._finish(
                 writeback, integration, WriteBackStatus.FAILED, error=str(error)
             )
+        except Exception as error:
+            # Not the vendor's answer but our own failure to build or read the request (a
+            # mapping that cannot take this action): every attempt would fail alike, so the
+            # write-back fails now instead of staying "running" with nothing left to run it.
+            logger.exception("write-back %s could not be performed", writeback.id)
+            reason = f"Vectis could not make this request of {integration.vendor}: {error}"
+            return await self._finish(writeback, integration, WriteBackStatus.FAILED, error=reason)
         return await self._finish(writeback, integration, WriteBackStatus.SUCCEEDED, result=result)
 
     async def get(self, principal: Principal, writeback_id: UUID) -> WriteBack:

@@ -61,3 +61,7 @@ class VendorAuthFailed(VendorRejected):
 
 class VendorNotFound(VendorRejected):
     """The vendor has no such object."""
+
+
+class VendorAddressRefused(VendorRejected):
+    """Vectis refused to connect to the vendor: its address is not one Vectis may reach."""

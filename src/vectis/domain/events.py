@@ -35,6 +35,10 @@ class EventKind:
     NOTE_EDITED = "note.edited"
 
 
+MAX_EXTERNAL_ID_LENGTH = 500
+"""The longest vendor id an inbound event is deduplicated by (the vendors' own are far shorter)."""
+
+
 def event_key(kind: str, subject_id: str, *qualifiers: object) -> str:
     """The id one change has however it reaches Vectis (a webhook, then a sync): the event
     stream keeps one event per key and integration. ``qualifiers`` tell repeated changes of
@@ -70,6 +74,11 @@ class InboundEvent:
     def __attrs_post_init__(self) -> None:
         if not self.external_id:
             raise InvalidValue("an inbound event needs the vendor's id for deduplication")
+        if len(self.external_id) > MAX_EXTERNAL_ID_LENGTH:
+            # The id is a unique index's key, and PostgreSQL refuses a key past about 2.7 kB.
+            raise InvalidValue(
+                f"an inbound event's id is at most {MAX_EXTERNAL_ID_LENGTH} characters"
+            )
         if self.occurred_at.tzinfo is None:
             raise InvalidValue("an inbound event's time must carry a time zone")
 

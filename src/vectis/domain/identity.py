@@ -85,6 +85,12 @@ class PersonalAccessToken:
     def is_usable(self, now: datetime) -> bool:
         return self.revoked_at is None and not self.is_expired(now)
 
+    def state(self, now: datetime) -> str:
+        """``revoked``, ``expired`` or ``active``: what a listing says of the token at ``now``."""
+        if self.revoked_at is not None:
+            return "revoked"
+        return "expired" if self.is_expired(now) else "active"
+
 
 @frozen(kw_only=True)
 class OperatorSession:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from attrs import field, frozen
+
+from vectis.domain.errors import InvalidValue
 
 WEBHOOK_SECRET = "webhook_secret"  # noqa: S105 - the name of a credential, not its value
 """The credential Vectis generates for every integration: the shared secret the vendor's
@@ -74,6 +77,34 @@ class Capability:
     WEBHOOKS = "webhooks"
 
 
+MAX_NUMERIC_ID = 2**63 - 1
+"""The largest id a vendor's 64-bit id column holds (the widest any connected vendor uses)."""
+
+
+class IdForm(enum.StrEnum):
+    """How a vendor writes the ids of one kind of its records."""
+
+    NUMBER = "number"
+    """A positive whole number in ASCII digits, at most ``MAX_NUMERIC_ID``."""
+    UUID = "uuid"
+    """A UUID in its canonical form: 32 hex digits in hyphenated groups of 8-4-4-4-12."""
+
+    def fits(self, value: str) -> bool:
+        if self is IdForm.NUMBER:
+            digits = value.isascii() and value.isdigit() and len(value) <= len(str(MAX_NUMERIC_ID))
+            return digits and 0 < int(value) <= MAX_NUMERIC_ID
+        try:
+            return str(UUID(value)) == value.lower()
+        except ValueError:
+            return False
+
+    @property
+    def description(self) -> str:
+        if self is IdForm.NUMBER:
+            return "those are positive whole numbers"
+        return "those are UUIDs"
+
+
 @frozen(kw_only=True)
 class VendorInfo:
     """What an operator needs to know to connect one vendor."""
@@ -84,3 +115,14 @@ class VendorInfo:
     base_url_hint: str
     capabilities: frozenset[str] = frozenset()
     """``tickets`` (create, update, notes), ``alerts`` (acknowledge), ``webhooks``."""
+    record_ids: Mapping[str, IdForm] = field(factory=dict)
+    """The form of the vendor's ids by kind of record (``ticket``, ``company``, ``alert``)."""
+
+    def check_record_id(self, kind: str, value: str) -> None:
+        """Refuse an id no ``kind`` record of this vendor can have (a write-back aimed at it
+        could only fail later, or reach another endpoint); a kind without a form is not
+        checked."""
+        form = self.record_ids.get(kind)
+        if form is not None and not form.fits(value):
+            shown = value if len(value) <= 40 else value[:40] + "…"
+            raise InvalidValue(f"{shown!r} is not a {self.label} {kind} id: {form.description}")

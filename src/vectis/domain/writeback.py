@@ -1,7 +1,9 @@
 """Write-backs: changes Vectis makes in a vendor system on someone's behalf.
 
 Each action is an attrs class in the ``WriteBackAction`` union; the application layer holds one
-handler per action type, and the single write-back job dispatches through that table.
+handler per action type, and the single write-back job dispatches through that table. An action's
+``target_kind`` names the kind of vendor record its ``target_id`` is the id of, so the vendor's id
+form can be checked when the write-back is requested.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 from uuid import UUID
 
 from attrs import field, frozen
@@ -23,6 +25,7 @@ from vectis.domain.records import TicketChange, TicketDraft
 class AddTicketNote:
     """Add a note or reply to a PSA ticket."""
 
+    target_kind: ClassVar[str | None] = "ticket"
     ticket_id: str
     text: str
     internal: bool = False
@@ -53,6 +56,7 @@ def _vendor_id(value: str | None, what: str) -> str | None:
 class CreateTicket:
     """Open a ticket in a PSA for a customer (``company_id`` is the PSA's id for it)."""
 
+    target_kind: ClassVar[str | None] = "company"
     company_id: str
     summary: str
     description: str = ""
@@ -81,6 +85,7 @@ class CreateTicket:
 class UpdateTicket:
     """Change a PSA ticket's status, priority, board or owner."""
 
+    target_kind: ClassVar[str | None] = "ticket"
     ticket_id: str
     status_id: str | None = None
     priority_id: str | None = None
@@ -109,6 +114,7 @@ class UpdateTicket:
 class ResetAlert:
     """Acknowledge an RMM alert by resetting it (NinjaOne's ``/alert/{uid}/reset``)."""
 
+    target_kind: ClassVar[str | None] = "alert"
     alert_id: str
 
     def __attrs_post_init__(self) -> None:
@@ -123,6 +129,7 @@ class ResetAlert:
 class SubscribeWebhooks:
     """Ask the vendor to push changes to Vectis's receiver for this integration."""
 
+    target_kind: ClassVar[str | None] = None
     receiver_url: str
 
     def __attrs_post_init__(self) -> None:

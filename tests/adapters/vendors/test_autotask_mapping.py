@@ -93,13 +93,89 @@ async def test_the_cursor_never_passes_the_servers_clock_at_the_start_of_the_rea
     assert batches[-1].cursor == "2019-10-01T08:00:09.000Z"
 
 
-async def test_a_next_page_on_another_host_is_refused() -> None:
+@pytest.mark.parametrize(
+    ("next_url", "reason"),
+    [
+        ("https://attacker.example/next", "not a host of this integration"),
+        ("http://webservices5.autotask.net/atservicesrest/v1.0/next", "not a host of this"),
+        ("https://webservices5.autotask.net:8443/atservicesrest/v1.0/next", "not a host of this"),
+        ("https://webservices6.autotask.net/atservicesrest/v1.0/next", "not a host of this"),
+        ("https://webservices5.autotask.net\t.attacker.example/next", "malformed"),
+        ("https://webservices5.autotask.net@attacker.example/next", "malformed"),
+    ],
+)
+async def test_a_next_page_off_the_pages_own_origin_is_never_called(
+    next_url: str, reason: str
+) -> None:
+    sent: list[httpx.Request] = []
+
     def serve(request: httpx.Request) -> httpx.Response:
-        body = {"items": [], "pageDetails": {"nextPageUrl": "https://attacker.example/next"}}
+        sent.append(request)
+        body = {"items": [], "pageDetails": {"nextPageUrl": next_url}}
         return httpx.Response(200, json=body)
 
     async with httpx.AsyncClient(transport=httpx.MockTransport(serve)) as http:
         account = AutotaskAccount(base_url=ZONE, username="u", secret="s", integration_code="c")
         sync = AutotaskSync(AutotaskClient(http, account), AutotaskSettings())
-        with pytest.raises(VendorRejected, match="off the zone's host"):
+        with pytest.raises(VendorRejected, match=reason):
             _ = [batch async for batch in sync.read("tickets", None)]
+
+    assert [request.url.host for request in sent] == ["webservices5.autotask.net"]
+
+
+@pytest.mark.parametrize(
+    ("zone_url", "reason"),
+    [
+        ("https://attacker.example/atservicesrest", "zone URL points at https://attacker"),
+        ("http://webservices5.autotask.net/atservicesrest", "not a host of this integration"),
+        ("https://autotask.net.attacker.example/atservicesrest", "not a host of this"),
+        ("https://webservices5.autotask.net:8443/atservicesrest", "not a host of this"),
+        ("https://169.254.169.254/latest/meta-data", "not a host of this integration"),
+        ("https://webservices5.autotask.net\n/atservicesrest", "malformed"),
+        ("https://webservices5.autotask.net\\@attacker.example/", "malformed"),
+    ],
+)
+async def test_a_discovered_zone_off_autotasks_domain_never_gets_the_credentials(
+    zone_url: str, reason: str
+) -> None:
+    sent: list[httpx.Request] = []
+
+    def serve(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return httpx.Response(200, json={"url": zone_url, "webUrl": ""})
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(serve)) as http:
+        account = AutotaskAccount(base_url="", username="u", secret="s", integration_code="c")
+        with pytest.raises(VendorRejected, match=reason):
+            await AutotaskClient(http, account).get("Companies/0")
+
+    assert [request.url.path for request in sent] == ["/atservicesrest/v1.0/zoneInformation"]
+    assert "Secret" not in sent[0].headers
+
+
+@pytest.mark.parametrize(
+    ("lookup", "zone_url"),
+    [
+        ("https://webservices.autotask.net/atservicesrest", f"{ZONE}/"),
+        ("https://webservices.autotask.net/atservicesrest", "https://webservices14.autotask.net/x"),
+        ("http://127.0.0.1:8123/atservicesrest", "http://127.0.0.1:8123/atservicesrest/"),
+    ],
+)
+async def test_a_zone_on_autotasks_domain_or_the_lookups_own_host_is_called(
+    lookup: str, zone_url: str
+) -> None:
+    sent: list[httpx.Request] = []
+
+    def serve(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        if request.url.path.endswith("zoneInformation"):
+            return httpx.Response(200, json={"url": zone_url})
+        return httpx.Response(200, json={"item": {"id": 0}})
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(serve)) as http:
+        account = AutotaskAccount(base_url="", username="u", secret="s", integration_code="c")
+        client = AutotaskClient(http, account, AutotaskSettings(zone_lookup_url=lookup))
+        await client.get("Companies/0")
+
+    assert str(sent[1].url) == zone_url.rstrip("/") + "/v1.0/Companies/0"
+    assert sent[1].headers["Secret"] == "s"

@@ -36,7 +36,6 @@ TABLES: Mapping[str, frozenset[str]] = {
     "operators": WRITE,
     "access_tokens": WRITE,
     "operator_sessions": WRITE,
-    "login_failures": frozenset({"SELECT", "INSERT", "DELETE"}),
     "integrations": WRITE,
     "rate_buckets": WRITE,
     # Append-only: the audit log, its chain (linked by vectis_link_audit) and the events.
@@ -75,7 +74,6 @@ SEQUENCES: Mapping[str, frozenset[str]] = {
         "audit_log_id_seq",
         "events_id_seq",
         "inbox_id_seq",
-        "login_failures_id_seq",
         "procrastinate_events_id_seq",
         "procrastinate_jobs_id_seq",
         "procrastinate_periodic_defers_id_seq",
@@ -89,6 +87,13 @@ FUNCTIONS: Mapping[str, frozenset[str]] = {
     "vectis_refuse_audit_change()": EXECUTE,  # a trigger function: not callable directly
     "vectis_link_audit(uuid,integer)": EXECUTE_AS_OWNER,
     "vectis_tenant_ids()": EXECUTE_AS_OWNER,
+    # The sign-in throttle (no table privilege): count or refuse, succeed, list, clear.
+    "vectis_sign_in_reserve(bytea,bytea,bytea,bytea,uuid,uuid,timestamp with time zone,"
+    "interval,integer,integer,integer,interval,interval,interval)": EXECUTE_AS_OWNER,
+    "vectis_sign_in_succeeded(bytea,bytea,bytea,bytea,uuid,uuid,timestamp with time zone,"
+    "integer)": EXECUTE_AS_OWNER,
+    "vectis_sign_in_locks(timestamp with time zone,interval,integer)": EXECUTE_AS_OWNER,
+    "vectis_sign_in_unlock(uuid)": EXECUTE_AS_OWNER,
 }
 
 # procrastinate's own functions change with its version; the role may execute those (and

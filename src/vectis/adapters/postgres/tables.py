@@ -108,12 +108,18 @@ operator_sessions = Table(
     Column("ended_at", DateTime(timezone=True)),
 )
 
-login_failures = Table(
-    "login_failures",
+# Reached only through the vectis_sign_in_* functions (migration 0007), never queried directly.
+sign_in_throttle = Table(
+    "sign_in_throttle",
     metadata,
-    Column("id", BigInteger, Identity(always=True), primary_key=True),
-    Column("key", Text, nullable=False),
-    Column("failed_at", DateTime(timezone=True), nullable=False),
+    Column("key", LargeBinary, primary_key=True),
+    Column("scope", Text, nullable=False),
+    Column("tenant_id", Uuid),
+    Column("operator_id", Uuid),
+    Column("failures", Integer, nullable=False, server_default="0"),
+    Column("window_started_at", DateTime(timezone=True), nullable=False),
+    Column("last_failure_at", DateTime(timezone=True)),
+    Column("locked_until", DateTime(timezone=True)),
 )
 
 integrations = Table(

@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import httpx
-from attrs import frozen
+from attrs import field, frozen
 
 from vectis.adapters.vendors._http.transport import RateLimit
 from vectis.application.ports import WebhookParser, WebhookSubscriptions
 from vectis.domain.alerting import Alerting
-from vectis.domain.integration import WEBHOOK_SECRET, CredentialField, Credentials, Integration
+from vectis.domain.integration import (
+    WEBHOOK_SECRET,
+    CredentialField,
+    Credentials,
+    IdForm,
+    Integration,
+)
 from vectis.domain.sync import SyncSource
 from vectis.domain.ticketing import Ticketing
 
-__all__ = ["WEBHOOK_SECRET", "CredentialField", "Link", "VendorEntry"]
+__all__ = ["WEBHOOK_SECRET", "CredentialField", "IdForm", "Link", "VendorEntry"]
 
 
 @frozen(kw_only=True)
@@ -35,6 +41,8 @@ class VendorEntry:
     burst: float
     credential_fields: Sequence[CredentialField]
     base_url_hint: str
+    record_ids: Mapping[str, IdForm] = field(factory=dict)
+    """The form of the vendor's ids by kind of record, checked when a write-back is requested."""
     sync: Callable[[Link], SyncSource] | None = None
     ticketing: Callable[[Link], Ticketing] | None = None
     alerting: Callable[[Link], Alerting] | None = None

@@ -44,6 +44,7 @@ class VendorConnectors:
                 label=entry.label,
                 credential_fields=tuple(entry.credential_fields),
                 base_url_hint=entry.base_url_hint,
+                record_ids=entry.record_ids,
                 capabilities=frozenset(
                     capability
                     for capability, factory in (

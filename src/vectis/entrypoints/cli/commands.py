@@ -7,10 +7,12 @@ import asyncio
 import contextlib
 import getpass
 import json
+import os
 import re
+import secrets
 import sys
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -30,6 +32,7 @@ from vectis.domain.tenancy import Role
 from vectis.entrypoints.cli.runtime import Runtime
 
 _DURATION = re.compile(r"^(\d+)([dhm])$")
+DEMO_PASSWORD_VARIABLE = "VECTIS_DEMO_ADMIN_PASSWORD"  # noqa: S105 - a variable's name
 
 
 async def migrate(runtime: Runtime, args: argparse.Namespace) -> int:
@@ -65,19 +68,20 @@ async def demo(runtime: Runtime, args: argparse.Namespace) -> int:
         )
     host, port = args.host or runtime.host, args.port or runtime.port
     runtime.check_port_free(host, port)
+    password, told = _demo_password(args)
     with runtime.exclusive_data_dir(), runtime.database():
         await runtime.migrate()
         async with runtime.sandbox() as accounts, runtime.services() as services:
             url = f"http://{_url_host(host)}:{port}/"
             login = await DemoSeeder(services).seed(
                 admin_email=args.admin_email,
-                admin_password=args.admin_password,
+                admin_password=password,
                 sandbox=accounts,
                 webhook_base_url=url,
             )
             print(
                 f"\nVectis demo for {login.tenant.name} is running at {url}\n"
-                f"  sign in as {login.email} with password {args.admin_password}\n"
+                f"  sign in as {login.email} with {told}\n"
                 f"  (also {', '.join(login.team)}, same password)\n"
                 f"  data directory: {runtime.data_dir}\n"
                 "  press Ctrl+C to stop\n",
@@ -129,11 +133,11 @@ async def token_list(runtime: Runtime, args: argparse.Namespace) -> int:
     with runtime.database():
         async with runtime.services() as services:
             tokens = await services.identity.list_tokens(args.tenant)
+    now = datetime.now(UTC)
     for token in tokens:
-        state = "revoked" if token.revoked_at else "active"
         last_used = token.last_used_at.isoformat() if token.last_used_at else "never"
         print(
-            f"{token.id}  {token.hint:<20} {token.role.value:<10} {state:<8} "
+            f"{token.id}  {token.hint:<20} {token.role.value:<10} {token.state(now):<8} "
             f"last used {last_used}  {token.name}"
         )
     return 0
@@ -220,6 +224,14 @@ async def operator_create(runtime: Runtime, args: argparse.Namespace) -> int:
                 time_zone=args.time_zone,
             )
     print(f"operator {operator.email} ({operator.role.value}) added to {tenant.slug}")
+    return 0
+
+
+async def operator_unlock(runtime: Runtime, args: argparse.Namespace) -> int:
+    with runtime.database():
+        async with runtime.services() as services:
+            operator = await services.sign_in_locks.clear_by_email(args.email)
+    print(f"sign-in lock of {operator.email} cleared; they can sign in again at once")
     return 0
 
 
@@ -355,16 +367,22 @@ class ProgressLine:
         )
 
 
-async def _serve_http(runtime: Runtime, services: Services, host: str, port: int) -> None:
-    config = uvicorn.Config(
-        runtime.http_app(services),
+def http_server_config(app: Any, host: str, port: int) -> uvicorn.Config:
+    """How the hub is served. Uvicorn's forwarded-header trust is off: it would believe
+    X-Forwarded-For from any loopback client. The app reads that header itself, and only from
+    ``VECTIS_TRUSTED_PROXIES`` (``entrypoints/http/client_address.py``)."""
+    return uvicorn.Config(
+        app,
         host=host,
         port=port,
         log_level="warning",
-        proxy_headers=True,
+        proxy_headers=False,
         lifespan="off",
     )
-    server = uvicorn.Server(config)
+
+
+async def _serve_http(runtime: Runtime, services: Services, host: str, port: int) -> None:
+    server = uvicorn.Server(http_server_config(runtime.http_app(services), host, port))
     await server.serve()
     if not server.started:
         raise ConfigurationError(f"could not listen on {host}:{port}")
@@ -387,6 +405,19 @@ def _uuid(text: str) -> UUID:
         return UUID(text)
     except ValueError:
         raise InvalidValue(f"{text!r} is not a token id") from None
+
+
+def _demo_password(args: argparse.Namespace) -> tuple[str, str]:
+    """The demo admin's password and how the sign-in line names it. It never comes from the
+    command line, which every local user can read in ``ps``: standard input when asked for,
+    else ``VECTIS_DEMO_ADMIN_PASSWORD``, else a fresh one that only this process prints."""
+    if args.password_stdin:
+        return _read_password(), "the password you gave"
+    given = os.environ.get(DEMO_PASSWORD_VARIABLE)
+    if given:
+        return given, f"the password in {DEMO_PASSWORD_VARIABLE}"
+    generated = secrets.token_urlsafe(12)
+    return generated, f"password {generated}"
 
 
 def _read_password() -> str:

@@ -53,7 +53,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="run everything on an embedded PostgreSQL with a seeded demo MSP and vendor sandbox",
     )
     demo.add_argument("--admin-email", default="admin@harbor-point.example")
-    demo.add_argument("--admin-password", default="vectis-demo")
+    demo.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the demo admin's password from standard input (else VECTIS_DEMO_ADMIN_PASSWORD,"
+        " or a generated one the demo prints)",
+    )
     demo.set_defaults(run=commands.demo)
 
     _token_commands(sub, database)
@@ -166,6 +171,13 @@ def _tenancy_commands(sub: argparse._SubParsersAction, database: argparse.Argume
         "--time-zone", default="UTC", help="IANA zone the hub shows times in (Europe/London)"
     )
     add.set_defaults(run=commands.operator_create)
+    unlock = operator_actions.add_parser(
+        "unlock",
+        parents=[database],
+        help="clear an operator's sign-in lock (their failed sign-ins); audited",
+    )
+    unlock.add_argument("--email", required=True)
+    unlock.set_defaults(run=commands.operator_unlock)
 
     customer = sub.add_parser("customer", help="manage customers")
     customer_actions = customer.add_subparsers(dest="action", required=True, metavar="ACTION")

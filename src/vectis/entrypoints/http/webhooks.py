@@ -8,8 +8,7 @@ import falcon
 import falcon.asgi
 
 from vectis.application.services import Services
-
-MAX_BODY_BYTES = 1_048_576
+from vectis.entrypoints.http.edge import MAX_BODY_BYTES, check_delivery
 
 
 class WebhookReceiver:
@@ -26,6 +25,7 @@ class WebhookReceiver:
         body = await req.stream.read(MAX_BODY_BYTES + 1)
         if len(body) > MAX_BODY_BYTES:
             raise falcon.HTTPContentTooLarge(description="webhook bodies are limited to 1 MiB")
+        check_delivery(body)
         headers = {name.lower(): value for name, value in req.headers.items()}
         accepted = await self._services.inbox.receive_webhook(integration_id, headers, body)
         resp.status = falcon.HTTP_202

@@ -45,8 +45,9 @@ class PostgresEventStream:
         self._driver = driver
         self._tenant_id = tenant_id
 
-    async def timeline(self, query: TimelineQuery) -> list[Event]:
-        """Up to ``query.limit`` entries of one customer, newest first, from ``query.after``.
+    async def timeline(self, query: TimelineQuery, *, look_ahead: int = 0) -> list[Event]:
+        """Up to ``query.limit + look_ahead`` entries of one customer, newest first, from
+        ``query.after``.
 
         One short statement per filter combination, walking the (tenant, customer, time)
         index backwards: its cost follows the page size, not the history's length."""
@@ -55,7 +56,7 @@ class PostgresEventStream:
         params: dict[str, Any] = {
             "tenant": self._tenant_id,
             "customer": query.customer_id,
-            "limit": query.limit,
+            "limit": query.limit + look_ahead,
             "since": query.since,
             "until": query.until,
             "sources": sorted(query.sources),

@@ -1,24 +1,24 @@
-"""Operators, personal access tokens, hub sessions and failed sign-in counters."""
+"""Operators, personal access tokens, hub sessions and the sign-in throttle."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from vectis.adapters.postgres.repositories._lookup import lookup_key
 from vectis.adapters.postgres.tables import (
     access_tokens,
-    login_failures,
     operator_sessions,
     operators,
 )
 from vectis.application.errors import Conflict
 from vectis.domain.identity import OperatorSession, PersonalAccessToken
+from vectis.domain.sign_in_throttle import SignInAttempt, SignInLock, ThrottleRules
 from vectis.domain.tenancy import Operator, Role
 
 
@@ -171,26 +171,91 @@ class PostgresSessionRepository:
 
 
 class PostgresLoginThrottleStore:
+    """Through the ``vectis_sign_in_*`` functions only: the runtime role cannot read the table."""
+
     def __init__(self, connection: AsyncConnection) -> None:
         self._connection = connection
 
-    async def record_failure(self, key: str, at: datetime) -> None:
-        await self._connection.execute(insert(login_failures).values(key=key, failed_at=at))
-
-    async def failures_since(self, key: str, since: datetime) -> tuple[int, datetime | None]:
-        statement = select(func.count(), func.min(login_failures.c.failed_at)).where(
-            login_failures.c.key == key, login_failures.c.failed_at >= since
+    async def reserve(
+        self, attempt: SignInAttempt, rules: ThrottleRules, at: datetime
+    ) -> timedelta | None:
+        wait = await self._connection.scalar(
+            _RESERVE,
+            {
+                **_keys(attempt),
+                "now": at,
+                "window": rules.window,
+                "pair_limit": rules.failures_per_account_address,
+                "address_limit": rules.failures_per_address,
+                "account_free": rules.failures_per_account,
+                "cooldown": rules.account_cooldown,
+                "cooldown_max": rules.account_cooldown_max,
+                "known_lifetime": rules.known_address_lifetime,
+            },
         )
-        count, oldest = (await self._connection.execute(statement)).one()
-        return int(count), oldest
+        return wait if isinstance(wait, timedelta) else None
 
-    async def clear(self, key: str) -> None:
-        await self._connection.execute(delete(login_failures).where(login_failures.c.key == key))
-
-    async def prune(self, before: datetime) -> None:
+    async def succeeded(self, attempt: SignInAttempt, rules: ThrottleRules, at: datetime) -> None:
         await self._connection.execute(
-            delete(login_failures).where(login_failures.c.failed_at < before)
+            _SUCCEEDED, {**_keys(attempt), "now": at, "account_free": rules.failures_per_account}
         )
+
+    async def locks(self, rules: ThrottleRules, at: datetime) -> list[SignInLock]:
+        rows = await self._connection.execute(
+            _LOCKS,
+            {"now": at, "window": rules.window, "pair_limit": rules.failures_per_account_address},
+        )
+        return [
+            SignInLock(
+                operator_id=row.operator_id,
+                email=row.email,
+                display_name=row.display_name,
+                failures=row.failures,
+                throttled_addresses=row.throttled_addresses,
+                locked_until=row.locked_until,
+                last_failure_at=row.last_failure_at,
+            )
+            for row in rows
+        ]
+
+    async def clear(self, operator_id: UUID) -> int:
+        cleared = await self._connection.scalar(
+            text("SELECT vectis_sign_in_unlock(:operator)"), {"operator": operator_id}
+        )
+        return int(cleared or 0)
+
+
+_RESERVE = text(
+    """SELECT vectis_sign_in_reserve(
+        p_pair => :pair, p_address => :address, p_account => :account, p_known => :known,
+        p_tenant => :tenant, p_operator => :operator, p_now => :now, p_window => :window,
+        p_pair_limit => :pair_limit, p_address_limit => :address_limit,
+        p_account_free => :account_free, p_cooldown => :cooldown,
+        p_cooldown_max => :cooldown_max, p_known_lifetime => :known_lifetime)"""
+)
+_SUCCEEDED = text(
+    """SELECT vectis_sign_in_succeeded(
+        p_pair => :pair, p_address => :address, p_account => :account, p_known => :known,
+        p_tenant => :tenant, p_operator => :operator, p_now => :now,
+        p_account_free => :account_free)"""
+)
+_LOCKS = text(
+    """SELECT lock.*, operators.email, operators.display_name
+    FROM vectis_sign_in_locks(:now, :window, :pair_limit) AS lock
+    JOIN operators ON operators.id = lock.operator_id
+    ORDER BY lock.last_failure_at DESC NULLS LAST, operators.email"""
+)
+
+
+def _keys(attempt: SignInAttempt) -> dict[str, object]:
+    return {
+        "pair": attempt.pair,
+        "address": attempt.address,
+        "account": attempt.account,
+        "known": attempt.known,
+        "tenant": attempt.tenant_id,
+        "operator": attempt.operator_id,
+    }
 
 
 def _operator(row: Any) -> Operator:

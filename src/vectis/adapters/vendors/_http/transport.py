@@ -90,6 +90,8 @@ class VendorTransport:
                     raise failure from error
             except httpx.HTTPError as error:
                 raise VendorUnavailable(f"{self._vendor}: {error}") from error
+            except httpx.InvalidURL as error:
+                raise VendorRejected(f"{self._vendor}: the URL is malformed ({error})") from None
             else:
                 if response.is_success:
                     return response

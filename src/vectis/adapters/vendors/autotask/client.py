@@ -19,10 +19,13 @@ import httpx
 from attrs import field, frozen
 
 from vectis.adapters.vendors._http.transport import RateLimit, VendorTransport, json_body
+from vectis.adapters.vendors._http.urls import vendor_url
 from vectis.domain.errors import VendorAuthFailed, VendorNotFound, VendorRejected
 from vectis.domain.integration import Credentials, Integration
 
 GLOBAL_URL = "https://webservices.autotask.net/atservicesrest"
+ZONE_DOMAIN = "autotask.net"
+"""Autotask's zones (``webservicesN.autotask.net``): where a discovered zone URL must be."""
 MAX_RECORDS = 500
 ALL = {"op": "gte", "field": "id", "value": 0}
 """Autotask refuses a query without a filter; this one matches every record."""
@@ -175,8 +178,9 @@ class AutotaskClient:
         """``GET {entity}/query?search=``, then every ``pageDetails.nextPageUrl`` verbatim.
 
         Autotask documents ``POST {entity}/query`` with the same JSON as a body too; the GET
-        form is used because a read that may be repeated is retried by the transport. The
-        next-page URL must point at the zone's own host, which receives the credentials.
+        form is used because a read that may be repeated is retried by the transport. A next-page
+        URL must be on the scheme, host and port of the page that named it: it receives the
+        credentials.
         """
         response = await self._search(entity, filters, self._settings.page_size)
         while True:
@@ -192,7 +196,12 @@ class AutotaskClient:
             )
             if not next_url:
                 return
-            await self._check_same_host(next_url)
+            vendor_url(
+                next_url,
+                vendor="Autotask",
+                what="next page URL",
+                origins=[str(response.request.url)],
+            )
             response = await self._send("GET", next_url)
 
     async def first(self, entity: str, filters: Sequence[Mapping[str, Any]]) -> Any:
@@ -254,9 +263,10 @@ class AutotaskClient:
         lookup = self._settings.zone_lookup_url
         if base and base.lower() != lookup.lower() and base.lower() != GLOBAL_URL:
             return Zone(api_url=base, web_url=self._settings.web_url or _web_url_of(base))
+        lookup_url = f"{base or lookup}/v1.0/zoneInformation"
         response = await self._transport.request(
             "GET",
-            f"{base or lookup}/v1.0/zoneInformation",
+            lookup_url,
             params={"user": self._account.username},
             headers={"Accept": "application/json"},
         )
@@ -264,17 +274,16 @@ class AutotaskClient:
         url = info.get("url") if isinstance(info, dict) else None
         if not isinstance(url, str) or not url:
             raise VendorRejected("Autotask's zoneInformation named no zone URL")
+        # The zone receives the credentials: https on Autotask's domain, or the lookup's host.
+        vendor_url(
+            url, vendor="Autotask", what="zone URL", origins=[lookup_url], domain=ZONE_DOMAIN
+        )
         web = info.get("webUrl") if isinstance(info.get("webUrl"), str) else ""
         return Zone(
             api_url=url.rstrip("/"),
             web_url=self._settings.web_url or str(web).rstrip("/") or _web_url_of(url),
             discovered=True,
         )
-
-    async def _check_same_host(self, url: str) -> None:
-        zone = await self.zone()
-        if urlsplit(url).netloc.lower() != urlsplit(zone.api_url).netloc.lower():
-            raise VendorRejected(f"Autotask's next page points off the zone's host: {url[:80]}")
 
 
 def _web_url_of(api_url: str) -> str:

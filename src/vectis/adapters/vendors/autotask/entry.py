@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from vectis.adapters.vendors._entry import WEBHOOK_SECRET, CredentialField, Link, VendorEntry
+from vectis.adapters.vendors._entry import (
+    WEBHOOK_SECRET,
+    CredentialField,
+    IdForm,
+    Link,
+    VendorEntry,
+)
 from vectis.adapters.vendors.autotask.client import (
     AutotaskAccount,
     AutotaskClient,
@@ -48,6 +54,7 @@ ENTRY = VendorEntry(
         "https://webservices5.autotask.net/atservicesrest — your zone's REST URL; "
         "leave empty to look the zone up"
     ),
+    record_ids={"ticket": IdForm.NUMBER, "company": IdForm.NUMBER},
     sync=lambda link: AutotaskSync(
         client(link), AutotaskSettings.from_integration(link.integration)
     ),

@@ -7,7 +7,8 @@ it hashes is byte-for-byte the body it sends; implementers report JSON escaping 
 ``raw`` (the bytes received), ``compact`` (re-serialised without spaces), ``ascii`` (compact with
 non-ASCII escaped) and ``slashes`` (``ascii`` with ``/`` escaped). Every form is still keyed
 with the secret, so trying several does not weaken the check. Deliveries whose ``EventTime``
-is further than ``webhook_max_age_seconds`` (default 900) from their arrival are refused.
+is more than ``webhook_max_age_seconds`` (default 900) before their arrival, or more than a few
+minutes after it, are refused.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any
 
 import cattrs
 
+from vectis.adapters.vendors._webhooks import check_fresh, read_json, same_secret
 from vectis.adapters.vendors.autotask import mapping, wire
 from vectis.adapters.vendors.autotask.client import AutotaskSettings
 from vectis.adapters.vendors.autotask.gateway import webhook_key
@@ -48,10 +50,7 @@ class AutotaskWebhooks:
         signature = _header(headers, SIGNATURE_HEADER)
         if not signature:
             raise WebhookRejected(f"the callout carries no {SIGNATURE_HEADER} header")
-        try:
-            document = json.loads(body)
-        except ValueError as error:
-            raise WebhookRejected("the callout body is not JSON", malformed=True) from error
+        document = read_json(body, "the callout body")
         if not self._signed(signature, body, document):
             raise WebhookRejected("the callout signature does not match")
         try:
@@ -64,7 +63,12 @@ class AutotaskWebhooks:
             raise WebhookRejected(
                 f"the callout is not an Autotask webhook payload: {error}", malformed=True
             ) from error
-        self._check_fresh(occurred, received_at)
+        check_fresh(
+            occurred,
+            received_at,
+            max_age=timedelta(seconds=self._settings.webhook_max_age_seconds),
+            what="the callout",
+        )
         return events
 
     def _signed(self, signature: str, body: bytes, document: Any) -> bool:
@@ -73,18 +77,9 @@ class AutotaskWebhooks:
             presented = presented[len(SIGNATURE_PREFIX) :]
         for candidate in _bodies(self._settings.webhook_signature_bodies, body, document):
             digest = hmac.new(self._key, candidate, hashlib.sha1).digest()
-            if hmac.compare_digest(base64.b64encode(digest).decode(), presented):
+            if same_secret(presented, base64.b64encode(digest)):
                 return True
         return False
-
-    def _check_fresh(self, occurred: datetime, received_at: datetime) -> None:
-        window = timedelta(seconds=self._settings.webhook_max_age_seconds)
-        if received_at - occurred > window:
-            raise WebhookRejected(f"the callout is stale: it happened at {occurred.isoformat()}")
-        if occurred - received_at > window:
-            raise WebhookRejected(
-                f"the callout's EventTime {occurred.isoformat()} is in the future"
-            )
 
 
 def _bodies(kinds: tuple[str, ...], body: bytes, document: Any) -> Iterator[bytes]:

@@ -208,7 +208,7 @@ def _next_page(response: httpx.Response, page: int, count: int, page_size: int) 
         return None
     try:
         following = int(httpx.URL(target).params.get("page", ""))
-    except ValueError:
+    except (ValueError, httpx.InvalidURL):
         raise VendorRejected(f"ConnectWise's next link names no page: {target}") from None
     return following if following > page else None
 

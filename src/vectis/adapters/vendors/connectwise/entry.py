@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from vectis.adapters.vendors._entry import CredentialField, Link, VendorEntry
+from vectis.adapters.vendors._entry import CredentialField, IdForm, Link, VendorEntry
 from vectis.adapters.vendors.connectwise.client import ConnectWiseAccount, ConnectWiseOptions
 from vectis.adapters.vendors.connectwise.gateway import ConnectWiseSync
 from vectis.adapters.vendors.connectwise.ticketing import (
@@ -35,6 +35,7 @@ ENTRY = VendorEntry(
         ),
     ),
     base_url_hint="https://api-na.myconnectwise.net/v4_6_release",
+    record_ids={"ticket": IdForm.NUMBER, "company": IdForm.NUMBER},
     sync=lambda link: ConnectWiseSync(link.http, _account(link), link.limit, _options(link)),
     ticketing=lambda link: ConnectWiseTicketing(
         link.http, _account(link), link.limit, _options(link)

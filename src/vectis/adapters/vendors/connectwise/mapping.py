@@ -246,7 +246,7 @@ def callback_events(callback: wire.Callback, received_at: datetime) -> list[Inbo
     try:
         entity = wire.structure(json.loads(callback.Entity), wire.Ticket)
         delivered = ticket(entity)
-    except (ValueError, cattrs.BaseValidationError, UnreadableRecordError) as error:
+    except (ValueError, TypeError, cattrs.BaseValidationError, UnreadableRecordError) as error:
         raise VendorRejected(
             f"ConnectWise sent a ticket callback with a malformed Entity: {error}"
         ) from error
@@ -303,7 +303,7 @@ def _agreement_status(agreement: wire.Agreement) -> str:
 
 def _company_ref(company_id: str) -> dict[str, Any]:
     value = company_id.strip()
-    return {"id": int(value)} if value.isdigit() else {"identifier": value}
+    return {"id": int(value)} if value.isascii() and value.isdigit() else {"identifier": value}
 
 
 def _vendor_int(value: str, what: str) -> int:

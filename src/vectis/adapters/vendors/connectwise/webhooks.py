@@ -1,8 +1,11 @@
 """ConnectWise callbacks: verify ``x-content-signature`` with the key behind ``key_url``.
 
 The signing key is fetched from the callback's ``Metadata.key_url`` — but only from a pinned
-ConnectWise host (the cloud hosts, or the integration's own host), never from an arbitrary
-URL a forged payload names. key = SHA-256(signing_key); signature = base64(HMAC-SHA256(key, body)).
+ConnectWise host (https on the cloud domain, or the integration's own scheme, host and port),
+parsed strictly, never from an arbitrary URL a forged payload names.
+key = SHA-256(signing_key); signature = base64(HMAC-SHA256(key, body)).
+A callback carries no time of its own, so its age cannot be judged: a replay is dropped by its
+``MessageId`` in the inbox instead.
 """
 
 from __future__ import annotations
@@ -10,23 +13,23 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 import time
 from collections.abc import Mapping
 from datetime import datetime
-from urllib.parse import urlsplit
 
 import cattrs
 import httpx
 
+from vectis.adapters.vendors._http.urls import vendor_url
+from vectis.adapters.vendors._webhooks import read_json, same_secret
 from vectis.adapters.vendors.connectwise import mapping, wire
 from vectis.adapters.vendors.connectwise.client import ConnectWiseAccount, ConnectWiseClient
 from vectis.application.errors import WebhookRejected
-from vectis.domain.errors import VendorError
+from vectis.domain.errors import InvalidValue, VendorError, VendorRejected
 from vectis.domain.events import InboundEvent
 
 SIGNATURE_HEADER = "x-content-signature"
-CLOUD_HOST_SUFFIX = ".myconnectwise.net"
+CLOUD_DOMAIN = "myconnectwise.net"
 KEY_CACHE_SECONDS = 600
 
 
@@ -49,19 +52,20 @@ class ConnectWiseCallbacks:
         signature = headers.get(SIGNATURE_HEADER)
         if not signature:
             raise WebhookRejected(f"the callback carries no {SIGNATURE_HEADER} header")
+        document = read_json(body, "the callback body")
         try:
-            callback = wire.structure(json.loads(body), wire.Callback)
-        except (ValueError, cattrs.BaseValidationError) as error:
+            callback = wire.structure(document, wire.Callback)
+        except (ValueError, TypeError, cattrs.BaseValidationError) as error:
             raise WebhookRejected(
                 "the callback body is not a ConnectWise callback", malformed=True
             ) from error
         key = await self._signing_key(callback.Metadata.key_url)
-        expected = base64.b64encode(hmac.new(key, body, hashlib.sha256).digest()).decode()
-        if not hmac.compare_digest(expected, signature.strip()):
+        expected = base64.b64encode(hmac.new(key, body, hashlib.sha256).digest())
+        if not same_secret(signature.strip(), expected):
             raise WebhookRejected("the callback signature does not match")
         try:
             return mapping.callback_events(callback, received_at)
-        except VendorError as error:
+        except (VendorError, InvalidValue) as error:
             raise WebhookRejected(str(error), malformed=True) from error
 
     async def _signing_key(self, key_url: str) -> bytes:
@@ -81,12 +85,13 @@ class ConnectWiseCallbacks:
         return key
 
     def _check_pinned(self, key_url: str) -> None:
-        parts = urlsplit(key_url)
-        own = urlsplit(self._account.base_url)
-        same_host = (parts.scheme, parts.netloc) == (own.scheme, own.netloc)
-        cloud = parts.scheme == "https" and (parts.hostname or "").endswith(CLOUD_HOST_SUFFIX)
-        if not (same_host or cloud):
-            raise WebhookRejected(
-                f"the callback's key_url points at {parts.netloc or key_url!r}, "
-                "which is not a ConnectWise host of this integration"
+        try:
+            vendor_url(
+                key_url,
+                vendor="ConnectWise",
+                what="callback key_url",
+                origins=[self._account.base_url],
+                domain=CLOUD_DOMAIN,
             )
+        except VendorRejected as error:
+            raise WebhookRejected(str(error)) from None

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from vectis.adapters.vendors._entry import WEBHOOK_SECRET, CredentialField, Link, VendorEntry
+from vectis.adapters.vendors._entry import (
+    WEBHOOK_SECRET,
+    CredentialField,
+    IdForm,
+    Link,
+    VendorEntry,
+)
 from vectis.adapters.vendors.halopsa.client import HaloAccount, HaloClient
 from vectis.adapters.vendors.halopsa.gateway import HaloSync, HaloWebhookSubscriptions
 from vectis.adapters.vendors.halopsa.settings import HaloSettings
@@ -37,6 +43,7 @@ ENTRY = VendorEntry(
         ),
     ),
     base_url_hint="https://yourcompany.halopsa.com — the address agents sign in at, without /api",
+    record_ids={"ticket": IdForm.NUMBER, "company": IdForm.NUMBER},
     sync=lambda link: HaloSync(_client(link), _settings(link)),
     ticketing=lambda link: HaloTicketing(_client(link), _settings(link)),
     webhooks=lambda link: HaloWebhooks(

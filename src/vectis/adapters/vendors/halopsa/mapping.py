@@ -14,6 +14,7 @@ from vectis.adapters.vendors.halopsa import VENDOR, wire
 from vectis.domain.changes import delivered_ticket_events
 from vectis.domain.errors import InvalidValue
 from vectis.domain.events import EventKind, InboundEvent, SubjectRef, event_key
+from vectis.domain.integration import IdForm
 from vectis.domain.records import (
     Contact,
     Contract,
@@ -53,13 +54,23 @@ class Names:
 
 
 def parse_time(value: str | None) -> datetime | None:
-    """A Halo time (UTC, often without a zone, up to 7 fractional digits) or None for "no date"."""
+    """A Halo time (UTC, often without a zone, up to 7 fractional digits) or None for "no date"
+    and for text that is no time at all."""
+    try:
+        return read_time(value)
+    except InvalidValue:
+        return None
+
+
+def read_time(value: str | None) -> datetime | None:
+    """A Halo time or None for "no date"; ``InvalidValue`` for text that is no time at all, or
+    one no calendar holds (year 99999)."""
     if not value:
         return None
     try:
         parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
     except ValueError:
-        return None
+        raise InvalidValue(f"{value[:40]!r} is not a HaloPSA time") from None
     if parsed.year < EARLIEST_REAL_YEAR:
         return None
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
@@ -306,8 +317,10 @@ def webhook_events(
         created = mapped.updated_at - mapped.opened_at < OPENED_WINDOW
         return delivered_ticket_events(VENDOR, mapped, created=created)
     ticket_id = document.get("ticket_id") or document.get("faultid")
-    if isinstance(ticket_id, bool) or not isinstance(ticket_id, (int, str)) or not str(ticket_id):
+    if not ticket_id:
         return []
+    if isinstance(ticket_id, bool) or not IdForm.NUMBER.fits(str(ticket_id)):
+        raise InvalidValue(f"{str(ticket_id)[:40]!r} is not a HaloPSA ticket id")
     return [_bare_event(str(ticket_id), received_at, delivery_id, "")]
 
 

@@ -97,10 +97,10 @@ class HaloTicketing:
         if owner:
             fields["agent_id"] = _vendor_id(owner)
         if board:
-            fields["team_id"] = _vendor_id(board)
+            fields["team_id"] = team_id = _vendor_id(board)
             # Halo has been seen to assign a team by its name; send both.
             teams = (await self._references.names()).teams
-            team = teams.get(int(board)) if board.isdigit() else None
+            team = teams.get(team_id) if isinstance(team_id, int) else None
             if team:
                 fields["team"] = team
         return fields
@@ -142,7 +142,10 @@ class HaloTicketing:
 
 
 def _vendor_id(value: str) -> int | str:
-    return int(value) if value.strip().isdigit() else value
+    """Halo's ids are numbers; anything else is passed on for Halo to judge (``isdigit`` alone
+    would take ``²``, which ``int`` refuses)."""
+    digits = value.strip()
+    return int(digits) if digits.isascii() and digits.isdigit() else value
 
 
 def _same_text(left: str, right: str) -> bool:

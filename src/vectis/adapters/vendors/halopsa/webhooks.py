@@ -2,8 +2,10 @@
 Vectis registered (``vectis`` : the integration's ``webhook_secret``), compared in constant time.
 
 Halo's payload shape is UNCONFIRMED; the parser reads the ticket (or ticket id) it carries and
-leaves the rest to the next sync. A delivery whose own times are older than
-``webhook_max_age_hours`` is refused as stale (a replayed capture).
+leaves the rest to the next sync. A delivery whose newest own time is older than
+``webhook_max_age_hours`` is refused as stale (a replayed capture), one dated more than a few
+minutes ahead of Vectis's clock as from the future, and one whose times are not times at all
+as malformed.
 """
 
 from __future__ import annotations
@@ -12,13 +14,13 @@ import base64
 import binascii
 import hashlib
 import hmac
-import json
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
 import cattrs
 
+from vectis.adapters.vendors._webhooks import check_fresh, read_json
 from vectis.adapters.vendors.halopsa import mapping
 from vectis.adapters.vendors.halopsa.gateway import WEBHOOK_USERNAME
 from vectis.adapters.vendors.halopsa.settings import HaloSettings
@@ -42,10 +44,7 @@ class HaloWebhooks:
         self, headers: Mapping[str, str], body: bytes, received_at: datetime
     ) -> list[InboundEvent]:
         self._authenticate(headers)
-        try:
-            document = json.loads(body)
-        except (UnicodeDecodeError, ValueError) as error:
-            raise WebhookRejected("the delivery is not JSON", malformed=True) from error
+        document = read_json(body, "the delivery")
         # Halo can batch deliveries (its webhook "batch method"): an array of payloads then.
         documents = document if isinstance(document, list) else [document]
         if not documents or not all(isinstance(item, dict) for item in documents):
@@ -84,19 +83,29 @@ class HaloWebhooks:
             raise WebhookRejected("the delivery's credentials do not match")
 
     def _check_fresh(self, document: Mapping[str, Any], received_at: datetime) -> None:
-        stated = _stated_time(document)
-        limit = timedelta(hours=self._settings.webhook_max_age_hours)
-        if stated is not None and received_at - stated > limit:
-            raise WebhookRejected(f"the delivery is stale (it speaks of {stated.isoformat()})")
+        try:
+            stated = _stated_time(document)
+        except InvalidValue as error:
+            raise WebhookRejected(
+                f"the delivery's time is unreadable: {error}", malformed=True
+            ) from error
+        if stated is not None:
+            check_fresh(
+                stated,
+                received_at,
+                max_age=timedelta(hours=self._settings.webhook_max_age_hours),
+                what="the delivery",
+            )
 
 
 def _stated_time(document: Mapping[str, Any]) -> datetime | None:
-    """The newest time the delivery states about itself or its ticket."""
+    """The newest time the delivery states about itself or its ticket; ``InvalidValue`` if one
+    of them is no time at all."""
     ticket = document.get("ticket")
     sources = [(document, _TIME_KEYS)]
     sources.append((ticket if isinstance(ticket, Mapping) else document, _TICKET_TIME_KEYS))
     times = [
-        mapping.parse_time(value)
+        mapping.read_time(value)
         for source, keys in sources
         for key in keys
         if isinstance(value := source.get(key), str)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from vectis.adapters.vendors._entry import Link, VendorEntry
+from vectis.adapters.vendors._entry import IdForm, Link, VendorEntry
 from vectis.adapters.vendors.ninjaone.client import NinjaOneAccount, NinjaOneClient, NinjaOneOptions
 from vectis.adapters.vendors.ninjaone.gateway import (
     NinjaOneAlerts,
@@ -41,6 +41,8 @@ ENTRY = VendorEntry(
     base_url_hint=(
         "Your NinjaOne instance, e.g. https://app.ninjarmm.com (also us2., eu., ca., oc.)"
     ),
+    # Alerts are reset by their uid, which every recorded alert and delivery writes as a UUID.
+    record_ids={"alert": IdForm.UUID},
     sync=lambda link: NinjaOneSync(client(link), NinjaOneOptions.of(link.integration)),
     alerting=lambda link: NinjaOneAlerts(client(link)),
     webhooks=lambda link: NinjaOneWebhooks(_secret(link), NinjaOneOptions.of(link.integration)),

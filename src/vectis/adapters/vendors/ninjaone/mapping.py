@@ -83,8 +83,12 @@ class DeviceRef:
 
 
 def at(value: float) -> datetime:
-    """An epoch-seconds value (``1742412689.092``) as an aware UTC time."""
-    return datetime.fromtimestamp(value, UTC)
+    """An epoch-seconds value (``1742412689.092``) as an aware UTC time; ``Unreadable`` for one
+    no calendar holds (``NaN``, ``1e30``, a year past 9999)."""
+    try:
+        return datetime.fromtimestamp(value, UTC)
+    except (OverflowError, OSError, ValueError):
+        raise Unreadable(f"{value!r} is not a time") from None
 
 
 def when(value: float | None) -> datetime | None:

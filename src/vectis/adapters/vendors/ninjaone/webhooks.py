@@ -2,22 +2,23 @@
 
 NinjaOne signs nothing. ``ensure_subscribed`` registers the webhook with a custom header
 carrying the integration's ``webhook_secret``; a delivery without exactly that value is refused.
-Deliveries older than ``webhook_max_age_seconds`` (by ``activityTime``) are refused as replays.
+Deliveries older than ``webhook_max_age_seconds`` (by ``activityTime``) are refused as replays,
+and so are deliveries dated more than a few minutes ahead of Vectis's clock.
 """
 
 from __future__ import annotations
 
-import hmac
-import json
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 import cattrs
 
+from vectis.adapters.vendors._webhooks import check_fresh, read_json, same_secret
 from vectis.adapters.vendors.ninjaone import mapping, wire
 from vectis.adapters.vendors.ninjaone.client import NinjaOneOptions
 from vectis.adapters.vendors.ninjaone.gateway import WEBHOOK_SECRET_HEADER
 from vectis.application.errors import WebhookRejected
+from vectis.domain.errors import InvalidValue
 from vectis.domain.events import InboundEvent
 
 
@@ -32,25 +33,34 @@ class NinjaOneWebhooks:
         self, headers: Mapping[str, str], body: bytes, received_at: datetime
     ) -> list[InboundEvent]:
         presented = _header(headers, WEBHOOK_SECRET_HEADER)
-        if not self._secret or not hmac.compare_digest(presented.encode(), self._secret):
+        if not self._secret or not same_secret(presented, self._secret):
             raise WebhookRejected(f"the delivery carries no valid {WEBHOOK_SECRET_HEADER} header")
+        document = read_json(body, "the delivery")
         try:
-            document = json.loads(body)
             activity = wire.structure(document, wire.Activity)
+            happened = mapping.at(activity.activityTime)
         except (ValueError, TypeError, cattrs.BaseValidationError) as error:
             raise WebhookRejected(
                 "the delivery is not a NinjaOne activity", malformed=True
             ) from error
-        happened = mapping.at(activity.activityTime)
-        if received_at - happened > timedelta(seconds=self._options.webhook_max_age_seconds):
-            raise WebhookRejected(f"the delivery is stale (activity of {happened.isoformat()})")
+        check_fresh(
+            happened,
+            received_at,
+            max_age=timedelta(seconds=self._options.webhook_max_age_seconds),
+            what="the delivery",
+        )
         if mapping.is_patch_completion(activity):
             # One delivery per device: the activities sync reports the cycle per organisation.
             return []
-        ref = mapping.device_ref(activity.device) if activity.device else None
-        event = mapping.activity_event(
-            activity, ref, av_codes=self._options.av_definitions_status_codes
-        )
+        try:
+            ref = mapping.device_ref(activity.device) if activity.device else None
+            event = mapping.activity_event(
+                activity, ref, av_codes=self._options.av_definitions_status_codes
+            )
+        except (ValueError, InvalidValue) as error:  # mapping.Unreadable, an over-long id
+            raise WebhookRejected(
+                f"the delivery's activity is unreadable: {error}", malformed=True
+            ) from error
         return [] if event is None else [event]
 
 

@@ -13,7 +13,13 @@ import falcon.asgi
 
 from vectis.application.services import Services
 from vectis.domain.errors import InvalidValue
-from vectis.domain.timeline import TimelinePosition, TimelineQuery, parse_topics
+from vectis.domain.timeline import (
+    MAX_PAGE_SIZE,
+    PAGE_SIZE,
+    TimelinePosition,
+    TimelineQuery,
+    parse_topics,
+)
 from vectis.entrypoints.http.api.schema import (
     RequestWriteBack,
     WriteNote,
@@ -24,8 +30,10 @@ from vectis.entrypoints.http.api.schema import (
     parse_command,
     principal_json,
     revision_json,
+    sign_in_lock_json,
     writeback_json,
 )
+from vectis.entrypoints.http.cursors import PageCursors, timeline_scope
 
 OPENAPI = json.loads(
     package_files.files("vectis.entrypoints.http.api").joinpath("openapi.json").read_text()
@@ -77,13 +85,14 @@ class Timeline:
 
     auth = "token"
 
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Services, cursors: PageCursors) -> None:
         self._services = services
+        self._cursors = cursors
 
     async def on_get(
         self, req: falcon.asgi.Request, resp: falcon.asgi.Response, customer_id: UUID
     ) -> None:
-        after = req.get_param("after")
+        scope = timeline_scope(customer_id)
         page = await self._services.timeline.page(
             req.context.principal,
             TimelineQuery(
@@ -93,13 +102,15 @@ class Timeline:
                 sources=frozenset(req.get_param_as_list("source") or ()),
                 topics=parse_topics(req.get_param_as_list("topic") or ()),
                 site=req.get_param("site") or None,
-                after=TimelinePosition.decode(after) if after else None,
-                limit=req.get_param_as_int("limit", min_value=1, max_value=500, default=100),
+                after=self._cursors.read(req.get_param("after"), scope, TimelinePosition.decode),
+                limit=req.get_param_as_int(
+                    "limit", min_value=1, max_value=MAX_PAGE_SIZE, default=PAGE_SIZE
+                ),
             ),
         )
         resp.media = {
             "items": [event_json(event) for event in page.entries],
-            "next": page.next.encode() if page.next else None,
+            "next": self._cursors.issue(page.next, scope) if page.next else None,
         }
 
 
@@ -205,6 +216,34 @@ class AuditEntries:
         resp.media = {"items": [audit_json(record) for record in records]}
 
 
+class SignInLocks:
+    """The tenant's operators with failed sign-ins lately (owners only)."""
+
+    auth = "token"
+
+    def __init__(self, services: Services) -> None:
+        self._services = services
+
+    async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
+        locks = await self._services.sign_in_locks.list_locks(req.context.principal)
+        resp.media = {"items": [sign_in_lock_json(lock) for lock in locks]}
+
+
+class SignInLock:
+    """Clearing one operator's sign-in lock (owners only; audited)."""
+
+    auth = "token"
+
+    def __init__(self, services: Services) -> None:
+        self._services = services
+
+    async def on_delete(
+        self, req: falcon.asgi.Request, resp: falcon.asgi.Response, operator_id: UUID
+    ) -> None:
+        await self._services.sign_in_locks.clear(req.context.principal, operator_id)
+        resp.status = falcon.HTTP_204
+
+
 def _moment(value: str | None, name: str) -> datetime | None:
     """An ISO 8601 time with its zone (``2026-11-20T09:00:00Z``)."""
     if not value:
@@ -220,7 +259,9 @@ def _moment(value: str | None, name: str) -> datetime | None:
 
 async def _json_body(req: falcon.asgi.Request) -> Any:
     if not (req.content_type or "").startswith("application/json"):
-        raise InvalidValue("send the request body as application/json")
+        raise falcon.HTTPUnsupportedMediaType(
+            description="send the request body as application/json"
+        )
     try:
         return await req.get_media()
     except falcon.MediaMalformedError:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, get_args, get_origin
 from uuid import UUID
 
 import cattrs
-from attrs import frozen
+from attrs import field, frozen
+from attrs.validators import max_len, min_len, optional
 from cattrs.preconf.json import make_converter
 from cattrs.v import format_exception
 
@@ -17,6 +19,7 @@ from vectis.domain.errors import InvalidValue
 from vectis.domain.events import Event
 from vectis.domain.identity import Principal
 from vectis.domain.notes import CustomerNote, NoteRevision
+from vectis.domain.sign_in_throttle import SignInLock
 from vectis.domain.writeback import (
     AddTicketNote,
     CreateTicket,
@@ -25,6 +28,9 @@ from vectis.domain.writeback import (
     WriteBack,
     WriteBackAction,
 )
+
+MAX_IDEMPOTENCY_KEY_LENGTH = 100
+"""A client's idempotency key is stored in a unique index; it names a request, briefly."""
 
 
 @frozen(kw_only=True)
@@ -106,10 +112,55 @@ class WriteNote:
 class RequestWriteBack:
     integration_id: UUID
     action: ActionBody
-    idempotency_key: str | None = None
+    idempotency_key: str | None = field(
+        default=None, validator=optional([min_len(1), max_len(MAX_IDEMPOTENCY_KEY_LENGTH)])
+    )
 
     def to_action(self) -> WriteBackAction:
         return self.action.to_action()
+
+
+def _exactly(kind: type[Any], described: str) -> Any:
+    def structure(value: Any, _: Any) -> Any:
+        # bool is an int to Python; to JSON they are different types.
+        if type(value) is not kind:
+            raise _WrongType(f"expected {described}, got {_json_type(value)}")
+        return value
+
+    return structure
+
+
+def _is_literal(kind: Any) -> bool:
+    origin: object = get_origin(kind)
+    return origin is Literal
+
+
+def _literal(value: Any, kind: Any) -> Any:
+    for allowed in get_args(kind):
+        if value == allowed and type(value) is type(allowed):
+            return value
+    choices = ", ".join(json.dumps(allowed) for allowed in get_args(kind))
+    raise _WrongType(f"expected one of {choices}")
+
+
+def _uuid(value: Any, _: Any) -> UUID:
+    if not isinstance(value, str):
+        raise _WrongType(f"expected a UUID string, got {_json_type(value)}")
+    return UUID(value)
+
+
+def _json_type(value: Any) -> str:
+    names = {bool: "a boolean", int: "a number", float: "a number", str: "a string"}
+    names |= {list: "an array", dict: "an object", type(None): "null"}
+    return names.get(type(value), type(value).__name__)
+
+
+def _format_problem(error: BaseException, kind: type[Any] | None) -> str:
+    if isinstance(error, _UnknownAction | _WrongType):
+        return str(error)
+    if isinstance(error, ValueError):
+        return f"invalid value ({error})"
+    return format_exception(error, kind)
 
 
 def _structure_action(value: Any, _: Any) -> ActionBody:
@@ -122,8 +173,14 @@ def _structure_action(value: Any, _: Any) -> ActionBody:
 
 
 def register_hooks(converter: cattrs.Converter) -> cattrs.Converter:
+    """Strict structuring: a JSON value must already have the type a field declares, so a
+    number is not a string, ``null`` is not ``"None"`` and ``"true"`` is not a boolean."""
     converter.register_unstructure_hook(UUID, str)
-    converter.register_structure_hook(UUID, lambda value, _: UUID(str(value)))
+    converter.register_structure_hook(UUID, _uuid)
+    converter.register_structure_hook(str, _exactly(str, "a string"))
+    converter.register_structure_hook(bool, _exactly(bool, "true or false"))
+    converter.register_structure_hook(int, _exactly(int, "an integer"))
+    converter.register_structure_hook_func(_is_literal, _literal)
     converter.register_unstructure_hook(datetime, lambda value: value.isoformat())
     converter.register_structure_hook(ActionBody, _structure_action)
     return converter
@@ -134,6 +191,8 @@ converter = register_hooks(make_converter(forbid_extra_keys=True))
 
 def parse_command(media: Any, kind: type[Any]) -> Any:
     """Structure a request body, or refuse it with a message naming the offending fields."""
+    if not isinstance(media, dict):
+        raise InvalidValue("the request body must be a JSON object")
     try:
         return converter.structure(media, kind)
     except cattrs.BaseValidationError as error:
@@ -149,10 +208,8 @@ class _UnknownAction(ValueError):
     pass
 
 
-def _format_problem(error: BaseException, kind: type[Any] | None) -> str:
-    if isinstance(error, _UnknownAction):
-        return str(error)
-    return format_exception(error, kind)
+class _WrongType(TypeError):
+    pass
 
 
 def customer_json(customer: Customer) -> dict[str, Any]:
@@ -192,6 +249,19 @@ def audit_json(record: AuditRecord) -> dict[str, Any]:
         "outcome": entry.outcome.value,
         "payload": entry.payload,
         "hash": record.hash.hex() if record.hash else None,
+    }
+
+
+def sign_in_lock_json(lock: SignInLock) -> dict[str, Any]:
+    return {
+        "operator_id": str(lock.operator_id),
+        "email": lock.email,
+        "display_name": lock.display_name,
+        "failures": lock.failures,
+        "throttled_addresses": lock.throttled_addresses,
+        "locked": lock.is_locked,
+        "locked_until": lock.locked_until.isoformat() if lock.locked_until else None,
+        "last_failure_at": lock.last_failure_at.isoformat() if lock.last_failure_at else None,
     }
 
 

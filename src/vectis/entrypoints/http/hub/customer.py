@@ -19,7 +19,7 @@ from attrs import frozen
 from vectis.application.customer_hub import CustomerWiring
 from vectis.application.services import Services
 from vectis.domain.errors import InvalidValue
-from vectis.domain.listing import ListPosition, ListQuery, choose
+from vectis.domain.listing import Listed, ListPosition, ListQuery, choose
 from vectis.domain.tenancy import Permission
 from vectis.domain.timeline import (
     TimelinePosition,
@@ -30,6 +30,7 @@ from vectis.domain.timeline import (
     parse_topics,
     period,
 )
+from vectis.entrypoints.http.cursors import PageCursors, table_scope, timeline_scope
 from vectis.entrypoints.http.hub.charts import activity_charts
 from vectis.entrypoints.http.hub.forms import form_fields
 from vectis.entrypoints.http.hub.rendering import page
@@ -72,8 +73,9 @@ class CustomerHub:
 
     auth = "session"
 
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Services, cursors: PageCursors) -> None:
         self._services = services
+        self._cursors = cursors
 
     async def on_get(
         self, req: falcon.asgi.Request, resp: falcon.asgi.Response, customer_id: UUID
@@ -91,6 +93,8 @@ class CustomerHub:
         query = _list_query(
             req,
             customer_id,
+            self._cursors,
+            table="tickets",
             sorts=("updated", "opened", "summary", "status", "owner"),
             filters=("state", "status", "priority", "owner", "site", "sla"),
             defaults={"state": "open"},
@@ -111,6 +115,7 @@ class CustomerHub:
             desks=desks,
             statuses={desk.integration.id: desk.choices("status") for desk in desks},
             here=req.relative_uri,
+            next_after=self._next_after(listed, query, "tickets"),
         )
 
     async def on_get_alerts(
@@ -120,12 +125,22 @@ class CustomerHub:
         query = _list_query(
             req,
             customer_id,
+            self._cursors,
+            table="alerts",
             sorts=("severity", "raised"),
             filters=("state", "severity", "site"),
             defaults={"state": "active"},
         )
         listed = await self._services.hub.alerts(req.context.principal, query)
-        await self._render(req, resp, wiring, "alerts", listed=listed, query=query)
+        await self._render(
+            req,
+            resp,
+            wiring,
+            "alerts",
+            listed=listed,
+            query=query,
+            next_after=self._next_after(listed, query, "alerts"),
+        )
 
     async def on_get_devices(
         self, req: falcon.asgi.Request, resp: falcon.asgi.Response, customer_id: UUID
@@ -134,12 +149,22 @@ class CustomerHub:
         query = _list_query(
             req,
             customer_id,
+            self._cursors,
+            table="devices",
             sorts=("name", "last_seen", "os"),
             filters=("patch", "av", "site"),
             ascending_first=("name", "os"),
         )
         listed = await self._services.hub.devices(req.context.principal, query)
-        await self._render(req, resp, wiring, "devices", listed=listed, query=query)
+        await self._render(
+            req,
+            resp,
+            wiring,
+            "devices",
+            listed=listed,
+            query=query,
+            next_after=self._next_after(listed, query, "devices"),
+        )
 
     async def on_get_contracts(
         self, req: falcon.asgi.Request, resp: falcon.asgi.Response, customer_id: UUID
@@ -173,6 +198,7 @@ class CustomerHub:
         wiring = await self._frame(req, customer_id)
         principal = req.context.principal
         choice = _TimelineChoice.of(req, principal.time_zone, self._services)
+        scope = timeline_scope(customer_id)
         timeline = await self._services.timeline.page(
             principal,
             TimelineQuery(
@@ -182,7 +208,7 @@ class CustomerHub:
                 sources=frozenset(choice.sources),
                 topics=choice.topics,
                 site=choice.site,
-                after=_timeline_position(req.get_param("after")),
+                after=self._cursors.read(req.get_param("after"), scope, TimelinePosition.decode),
             ),
         )
         sources = sorted({"vectis", *wiring.vendors()})
@@ -197,7 +223,9 @@ class CustomerHub:
             sources=sources,
             topics=list(Topic),
             next_url=(
-                f"?{choice.query_string(after=timeline.next.encode())}" if timeline.next else None
+                f"?{choice.query_string(after=self._cursors.issue(timeline.next, scope))}"
+                if timeline.next
+                else None
             ),
         )
 
@@ -208,6 +236,12 @@ class CustomerHub:
             raise falcon.HTTPNotFound(title="Not found", description=f"no tab {tab!r}")
         wiring = await self._frame(req, customer_id)
         await self._render(req, resp, wiring, tab)
+
+    def _next_after(self, listed: Listed[Any], query: ListQuery, table: str) -> str | None:
+        """The signed cursor of the table's next page, if it has one."""
+        if listed.next is None:
+            return None
+        return self._cursors.issue(listed.next, table_scope(table, query.customer_id, query.sort))
 
     async def _frame(self, req: falcon.asgi.Request, customer_id: UUID) -> CustomerWiring:
         principal = req.context.principal
@@ -344,7 +378,9 @@ class _TimelineChoice:
 def _list_query(
     req: falcon.asgi.Request,
     customer_id: UUID,
+    cursors: PageCursors,
     *,
+    table: str,
     sorts: Sequence[str],
     filters: Sequence[str],
     defaults: dict[str, str] | None = None,
@@ -364,19 +400,17 @@ def _list_query(
         kept = frozenset(value for value in values or () if value and value != "all")
         if kept:
             chosen[name] = kept
-    after = req.get_param("after")
+    after = cursors.read(
+        req.get_param("after"), table_scope(table, customer_id, sort), ListPosition.decode
+    )
     return ListQuery(
         customer_id=customer_id,
         sort=sort,
         descending=direction == "desc",
         search=(req.get_param("q") or "").strip(),
         filters=chosen,
-        after=ListPosition.decode(after) if after else None,
+        after=after,
     )
-
-
-def _timeline_position(token: str | None) -> TimelinePosition | None:
-    return TimelinePosition.decode(token) if token else None
 
 
 def _day(value: str | None) -> date | None:

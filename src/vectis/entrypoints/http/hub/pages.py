@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import falcon
 import falcon.asgi
 
@@ -42,11 +44,12 @@ class SignIn:
         email, next_url = form.get("email", ""), local_path(form.get("next"))
         try:
             signed_in = await self._services.identity.sign_in(
-                email, form.get("password", ""), address=req.remote_addr or "unknown"
+                email, form.get("password", ""), address=req.context.client_address
             )
         except LoginThrottled as error:
             resp.status = falcon.HTTP_429
-            resp.set_header("Retry-After", str(int(error.retry_after.total_seconds()) or 1))
+            wait = max(1, math.ceil(error.retry_after.total_seconds()))
+            resp.set_header("Retry-After", str(wait))
             self._form(req, resp, next_url=next_url, email=email, error=str(error))
             return
         except AuthenticationFailed as error:

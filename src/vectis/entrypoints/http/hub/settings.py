@@ -1,8 +1,9 @@
-"""The MSP's own settings in the hub: its brand colour and logo, and serving them."""
+"""The MSP's own settings in the hub: brand colour and logo, time zone, sign-in locks."""
 
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 from zoneinfo import available_timezones
 
 import falcon
@@ -31,11 +32,16 @@ class BrandingSettings:
     async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
         principal = req.context.principal
         req.context.tenant = await self._services.tenancy.get_tenant(principal)
+        can_manage = principal.can(Permission.MANAGE_TENANT)
         page(
             req,
             resp,
             "settings.html",
-            can_manage=principal.can(Permission.MANAGE_TENANT),
+            can_manage=can_manage,
+            sign_in_locks=(
+                await self._services.sign_in_locks.list_locks(principal) if can_manage else []
+            ),
+            throttle=self._services.sign_in_locks.rules,
             saved=req.get_param("saved"),
             max_logo_kb=MAX_LOGO_BYTES // 1024,
             zones=ZONES,
@@ -77,6 +83,24 @@ class TimeZoneSetting:
         form = await form_fields(req)
         await self._services.tenancy.set_time_zone(req.context.principal, form.get("time_zone", ""))
         raise falcon.HTTPSeeOther("/settings?saved=time-zone")
+
+
+class SignInLockClearing:
+    """An owner lifts an operator's sign-in cool-down (the form on the Settings page)."""
+
+    auth = "session"
+
+    def __init__(self, services: Services) -> None:
+        self._services = services
+
+    async def on_post(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
+        form = await form_fields(req)
+        try:
+            operator_id = UUID(form.get("operator_id", ""))
+        except ValueError:
+            raise InvalidValue("choose an operator whose sign-in lock to clear") from None
+        await self._services.sign_in_locks.clear(req.context.principal, operator_id)
+        raise falcon.HTTPSeeOther("/settings?saved=sign-in-lock")
 
 
 class Logo:
