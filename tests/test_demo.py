@@ -85,6 +85,8 @@ def test_the_demo_starts_signs_in_and_stops_cleanly(tmp_path: Path) -> None:
         output, _ = demo.communicate(timeout=30)
 
     assert demo.returncode == 130, output
+    runtime_password = tmp_path / "runtime_password"
+    assert runtime_password.stat().st_mode & 0o777 == 0o600, "the runtime login's password"
     assert "Traceback" not in output
     assert len(password) >= 16, "the demo generated a password, since none was given"
     assert "sign in as ops@demo.example with password" in printed
