@@ -28,6 +28,7 @@ from vectis.domain.errors import (
 
 logger = logging.getLogger(__name__)
 _IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+_LONGEST_RETRY_AFTER = timedelta(days=1)
 
 
 @frozen(kw_only=True)
@@ -139,18 +140,21 @@ def classify(vendor: str, response: httpx.Response) -> VendorError:
 
 
 def retry_after(headers: httpx.Headers) -> timedelta | None:
-    """Parse ``Retry-After`` as seconds or as an HTTP date."""
+    """Parse ``Retry-After`` as seconds or as an HTTP date, at most a day away; ``None`` when
+    it is neither (a vendor's odd header never fails the request it came with)."""
     raw = headers.get("retry-after")
     if not raw:
         return None
     raw = raw.strip()
-    if raw.isdigit():
-        return timedelta(seconds=int(raw))
+    if raw.isascii() and raw.isdigit():
+        return min(_LONGEST_RETRY_AFTER, timedelta(seconds=int(raw[:12])))
     try:
         when = email.utils.parsedate_to_datetime(raw)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, IndexError):
         return None
-    return max(timedelta(0), when - datetime.now(UTC))
+    if when.tzinfo is None:  # "-0000": the date is UTC, its source unknown (RFC 5322)
+        when = when.replace(tzinfo=UTC)
+    return min(_LONGEST_RETRY_AFTER, max(timedelta(0), when - datetime.now(UTC)))
 
 
 def _detail(response: httpx.Response) -> str:
