@@ -23,6 +23,7 @@ from vectis.domain.listing import ListPosition
 from vectis.domain.records import Named, Ticket
 from vectis.domain.timeline import TimelinePosition
 from vectis.domain.writeback import AddTicketNote
+from vectis.entrypoints.http.edge import nests_deeper_than
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 JSON = {"Content-Type": "application/json"}
@@ -371,3 +372,18 @@ async def test_an_authentic_delivery_carrying_nul_or_a_lone_surrogate_is_a_400(
     )
 
     assert "delivery.message contains" in _problem(response)
+
+
+@pytest.mark.parametrize(
+    ("body", "deeper"),
+    [
+        (b"[" * 33 + b"]" * 33, True),
+        (b"[" * 32 + b"]" * 32, False),
+        (b'[{"a": ' * 17 + b"1" + b"}]" * 17, True),
+        (b'{"note": "' + b"[" * 100 + b'"}', False),  # brackets in a string are text
+        (b'{"note": "a \\" [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[ "}', False),
+        (b"[" * 100_000, True),
+    ],
+)
+def test_nesting_is_told_before_decoding(body: bytes, deeper: bool) -> None:
+    assert nests_deeper_than(body, 32) is deeper

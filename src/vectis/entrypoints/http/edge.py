@@ -27,6 +27,9 @@ MAX_TEXT_LENGTH = 20_000
 
 _UNSAFE = re.compile("[\x00\ud800-\udfff]")
 _HEADER_CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f]")
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_NOT_A_BRACKET = bytes(byte for byte in range(256) if byte not in b"[]{}")
+_OPENING = frozenset(b"[{")
 
 
 class UnsafeInput(falcon.HTTPBadRequest):
@@ -62,13 +65,30 @@ def check_delivery(body: bytes) -> None:
     vendor's parser's to say; its strings may be as long as the body (at most 1 MiB)."""
     if b"\x00" in body:
         raise UnsafeInput("the delivery contains a NUL byte")
+    if nests_deeper_than(body, MAX_DEPTH):
+        raise _too_deep()
     try:
         media = json.loads(body)
-    except RecursionError:
-        raise _too_deep() from None
     except ValueError:
         return
     check_tree(media, "delivery", limit=MAX_BODY_BYTES)
+
+
+def nests_deeper_than(data: bytes, limit: int) -> bool:
+    """Whether JSON text opens more than ``limit`` arrays or objects inside one another.
+
+    Told before decoding, so a body nested thousands deep never makes the decoder recurse to
+    the interpreter's limit (where a ``RecursionError`` can surface anywhere, even in a
+    garbage collection). Brackets inside strings do not count."""
+    brackets = _JSON_STRING.sub(b"", data).translate(None, _NOT_A_BRACKET)
+    if brackets.count(b"[") + brackets.count(b"{") <= limit:
+        return False
+    depth = 0
+    for byte in brackets:
+        depth += 1 if byte in _OPENING else -1
+        if depth > limit:
+            return True
+    return False
 
 
 class InputGuard:
@@ -102,10 +122,10 @@ class StrictJSONHandler(BaseHandler):
             raise _too_large()
         if not data:
             raise falcon.MediaNotFoundError("JSON")
+        if nests_deeper_than(data, MAX_DEPTH):
+            raise _too_deep()
         try:
             media = json.loads(data.decode("utf-8"), parse_constant=_refuse_constant)
-        except RecursionError:
-            raise _too_deep() from None
         except ValueError as error:  # also UnicodeDecodeError
             raise falcon.MediaMalformedError("JSON") from error
         check_tree(media)
