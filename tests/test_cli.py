@@ -349,3 +349,30 @@ def test_an_integration_is_added_tested_listed_and_synced_from_the_command_line(
         secrets = owner.execute("SELECT credentials FROM integrations").fetchone()
     assert stored is not None and stored[0] >= 120
     assert secrets is not None and autotask["credentials"]["secret"].encode() not in secrets[0]
+
+
+def test_an_autotask_integration_added_without_an_address_looks_its_zone_up(
+    env: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    autotask: dict[str, Any],
+    database_url: str,
+) -> None:
+    monkeypatch.setenv("VECTIS_ALLOW_PRIVATE_URLS", "true")
+    assert run(capsys, "tenant", "create", "Harbor Point IT")[0] == 0
+
+    added = run(
+        capsys, "integration", "add", "--tenant", "harbor-point-it", "--vendor", "autotask",
+        "--setting", f"zone_lookup_url={autotask['base_url']}", "--credentials-file", "-",
+        stdin=json.dumps(autotask["credentials"]),
+    )  # fmt: skip
+    refused = run(
+        capsys, "integration", "add", "--tenant", "harbor-point-it", "--vendor", "halopsa",
+        "--credentials-file", "-", stdin=json.dumps({"client_id": "c", "client_secret": "s"}),
+    )  # fmt: skip
+
+    assert added[0] == 0 and "credentials work" in added[1], added[2]
+    assert refused[0] == 1 and "HaloPSA needs its API address" in refused[2]
+    with owner_connection(database_url) as owner:
+        stored = owner.execute("SELECT vendor, base_url FROM integrations").fetchall()
+    assert stored == [("autotask", "")], "empty: the zone is looked up at each connection"

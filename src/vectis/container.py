@@ -76,7 +76,7 @@ class Container(containers.DeclarativeContainer):
         ),
     )
     rate_limiter = providers.Singleton(PostgresRateLimiter, engine)
-    connectors = providers.Singleton(VendorConnectors, http_client, rate_limiter)
+    connectors = providers.Singleton(VendorConnectors, http_client, rate_limiter, clock)
     probe = providers.Singleton(PostgresDatabaseProbe, engine)
 
     tenancy = providers.Singleton(TenancyService, uow, hasher, clock)

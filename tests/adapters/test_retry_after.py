@@ -9,21 +9,23 @@ import pytest
 
 from vectis.adapters.vendors._http.transport import retry_after
 
+NOW = datetime(2026, 12, 3, 9, 30, tzinfo=UTC)
+
 
 def _after(value: str) -> timedelta | None:
     """As a vendor's response carries it: bytes, which httpx decodes (UTF-8 here)."""
-    return retry_after(httpx.Headers({"Retry-After": value.encode()}))
+    return retry_after(httpx.Headers({"Retry-After": value.encode()}), now=NOW)
 
 
 def test_seconds_and_dates_are_read() -> None:
     assert _after("120") == timedelta(seconds=120)
-    soon = datetime.now(UTC) + timedelta(minutes=5)
+    soon = NOW + timedelta(minutes=5)
     waited = _after(soon.strftime("%a, %d %b %Y %H:%M:%S GMT"))
     assert waited is not None and timedelta(minutes=4) < waited <= timedelta(minutes=5)
 
 
 def test_a_date_without_a_zone_is_taken_as_utc() -> None:
-    soon = datetime.now(UTC) + timedelta(minutes=5)
+    soon = NOW + timedelta(minutes=5)
     waited = _after(soon.strftime("%a, %d %b %Y %H:%M:%S -0000"))
     assert waited is not None and timedelta(minutes=4) < waited <= timedelta(minutes=5)
 

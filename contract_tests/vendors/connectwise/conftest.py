@@ -97,7 +97,7 @@ class Vendor:
         now = self.now
         if now is None:
             return ConnectWiseTicketing(self.http, self.account)
-        return ConnectWiseTicketing(self.http, self.account, clock=lambda: now)
+        return ConnectWiseTicketing(self.http, self.account, clock=_StoppedClock(now))
 
     def requests(self, method: str = "GET", path_contains: str = "") -> list[httpx.Request]:
         return [r for r in self.sent if r.method == method and path_contains in r.url.path]
@@ -168,3 +168,11 @@ async def running_sandbox() -> AsyncIterator[tuple[ConnectWiseState, World]]:
         finally:
             for delivery in state.deliveries:
                 delivery.cancel()
+
+
+@define
+class _StoppedClock:
+    at: datetime
+
+    def now(self) -> datetime:
+        return self.at

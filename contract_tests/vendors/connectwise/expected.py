@@ -181,6 +181,22 @@ def replayed() -> Expected:
                 created_at=_at("2026-11-27T09:39:42Z"),
                 author="Sam Okafor",
             ),
+            TicketNote(
+                id="91004",
+                ticket_id="945315",
+                text="Customer's MFA app was re-registered; the old phone is still enrolled.",
+                internal=True,
+                created_at=_at("2026-11-27T10:05:00Z"),
+                author="Sam Okafor",
+            ),
+            TicketNote(
+                id="91005",
+                ticket_id="945315",
+                text="Left the old profile folder in place until Friday, just in case.",
+                internal=True,
+                created_at=_at("2026-11-27T10:20:00Z"),
+                author="Sam Okafor",
+            ),
         ),
         contract=Contract(
             id="9001",

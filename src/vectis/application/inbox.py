@@ -15,7 +15,8 @@ from vectis.application.automation import acknowledge_new_ticket
 from vectis.application.errors import NotFound
 from vectis.application.integrations import IntegrationService
 from vectis.application.ports import Clock, Connectors
-from vectis.application.sync import request_sync, to_event
+from vectis.application.sync import to_event
+from vectis.application.sync_queue import request_sync
 from vectis.application.unit_of_work import InboxItem, UnitOfWork, UnitOfWorkFactory
 from vectis.application.writebacks import WriteBackService
 from vectis.domain.events import EventKind, InboundEvent

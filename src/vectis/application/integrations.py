@@ -14,6 +14,7 @@ from vectis.application.audit import record
 from vectis.application.errors import NotFound
 from vectis.application.identity import require
 from vectis.application.ports import Clock, Connectors, SecretBox, UrlPolicy
+from vectis.application.sync_queue import request_sync
 from vectis.application.tenancy import require_customer
 from vectis.application.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from vectis.domain.audit import AuditTarget, Outcome
@@ -49,11 +50,17 @@ class IntegrationService:
         credentials: Credentials,
         settings: Mapping[str, Any] | None = None,
         test: bool = True,
+        first_sync: bool = False,
     ) -> Integration:
-        """Add an integration; unless ``test`` is false, its credentials must work first."""
+        """Add an integration; unless ``test`` is false, its credentials must work first.
+
+        An empty ``base_url`` means what the vendor documents (its default address, or
+        discovering the account's). With ``first_sync``, the integration, its audit entry and
+        its first sync job commit together or not at all.
+        """
         require(principal, Permission.MANAGE_INTEGRATIONS)
         vendor_info = self.vendor(vendor)
-        base_url = await self._urls.check_base_url(base_url)
+        base_url = await self._base_url(vendor_info, base_url)
         missing = [
             field.label
             for field in vendor_info.credential_fields
@@ -94,8 +101,11 @@ class IntegrationService:
                     "settings": dict(integration.settings),
                     "credential_fields": sorted(credentials.values),
                     "tested": test,
+                    "first_sync": first_sync,
                 },
             )
+            if first_sync:
+                await request_sync(uow, integration.id)
             await uow.commit()
         return integration
 
@@ -109,12 +119,13 @@ class IntegrationService:
         test: bool = True,
     ) -> Integration:
         """Point an integration at a new address or give it new credentials (tested first,
-        unless ``test`` is false); the webhook secret the vendor already holds is kept."""
+        unless ``test`` is false); the webhook secret the vendor already holds is kept. An
+        empty ``base_url`` means what it means in ``add``."""
         require(principal, Permission.MANAGE_INTEGRATIONS)
-        base_url = await self._urls.check_base_url(base_url)
         async with self._uow(principal.tenant_id) as uow:
             integration = await self._get(uow, integration_id)
             previous = await self.open_credentials(uow, integration_id)
+        base_url = await self._base_url(self.vendor(integration.vendor), base_url)
         kept = {WEBHOOK_SECRET: previous[WEBHOOK_SECRET]} if previous.get(WEBHOOK_SECRET) else {}
         credentials = Credentials(values={**kept, **credentials.values})
         if test:
@@ -213,6 +224,15 @@ class IntegrationService:
                 return info
         known = ", ".join(info.key for info in self._connectors.vendors())
         raise InvalidValue(f"unknown vendor {vendor!r}; Vectis connects {known}")
+
+    async def _base_url(self, vendor: VendorInfo, typed: str) -> str:
+        """The address typed, checked; when empty, what the vendor documents for that."""
+        typed = typed.strip()
+        if not typed:
+            typed = vendor.empty_base_url.resolve(vendor.label)
+            if not typed:
+                return ""  # the connector discovers the account's address
+        return await self._urls.check_base_url(typed)
 
     def _seal(self, integration_id: UUID, credentials: Credentials) -> bytes:
         plaintext = json.dumps(dict(credentials.values)).encode()

@@ -14,7 +14,7 @@ import procrastinate
 from procrastinate import JobContext, RetryStrategy
 
 from vectis.application.inbox import PROCESS_INBOX
-from vectis.application.sync import SYNC_INTEGRATION
+from vectis.application.sync_queue import SYNC_INTEGRATION
 from vectis.application.writebacks import MAX_ATTEMPTS, PERFORM_WRITEBACK
 from vectis.domain.errors import VendorUnavailable
 

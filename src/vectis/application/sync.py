@@ -22,6 +22,7 @@ from vectis.application.errors import NotFound
 from vectis.application.identity import require
 from vectis.application.integrations import IntegrationService
 from vectis.application.ports import Clock, Connectors
+from vectis.application.sync_queue import request_sync
 from vectis.application.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from vectis.domain.changes import (
     StoredAlert,
@@ -49,7 +50,6 @@ from vectis.domain.tenancy import Permission
 
 logger = logging.getLogger(__name__)
 
-SYNC_INTEGRATION = "vectis:sync_integration"
 DEFAULT_INTERVAL_MINUTES = 15
 MAX_REPORTED_ERRORS = 100
 STORE_CONCURRENCY = 2
@@ -508,17 +508,6 @@ async def _close(batches: AsyncIterator[SyncBatch]) -> None:
     close = getattr(batches, "aclose", None)
     if close is not None:
         await close()
-
-
-async def request_sync(uow: UnitOfWork, integration_id: UUID, *, full: bool = False) -> bool:
-    """Queue a sync of one integration in the caller's unit of work (coalesced per integration)."""
-    assert uow.tenant_id is not None
-    return await uow.jobs.defer(
-        SYNC_INTEGRATION,
-        {"tenant_id": str(uow.tenant_id), "integration_id": str(integration_id), "full": full},
-        queueing_lock=f"sync:{integration_id}",
-        lock=f"sync:{integration_id}",
-    )
 
 
 def to_event(integration: Integration, inbound: InboundEvent, customers: dict[str, UUID]) -> Event:

@@ -20,7 +20,7 @@ from vectis.application.errors import NotFound
 from vectis.application.identity import require
 from vectis.application.integrations import IntegrationService
 from vectis.application.ports import Clock, Connectors
-from vectis.application.sync import request_sync
+from vectis.application.sync_queue import request_sync
 from vectis.application.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from vectis.domain.audit import Actor, AuditTarget, Outcome
 from vectis.domain.errors import VendorError

@@ -106,6 +106,33 @@ class IdForm(enum.StrEnum):
 
 
 @frozen(kw_only=True)
+class EmptyBaseUrl:
+    """What leaving a vendor's base URL empty means, as the vendor documents it: its one
+    default address, the connector discovering the account's address, or neither (then the
+    operator must give one, and the error names the documented hosts)."""
+
+    default: str | None = None
+    """The documented address an empty base URL stands for."""
+    discovery: str | None = None
+    """Where the connector looks the account's address up; the base URL is then kept empty."""
+    choices: tuple[str, ...] = ()
+    """The documented hosts to pick from when there is no default and no discovery."""
+    why: str = ""
+    """Why there is neither, said in the error (``each tenant has its own address``)."""
+
+    def resolve(self, label: str) -> str:
+        """The base URL an empty field means: ``""`` to discover, the default, or
+        ``InvalidValue`` saying what to enter."""
+        if self.discovery:
+            return ""
+        if self.default:
+            return self.default
+        reason = f": {self.why}" if self.why else ""
+        choices = f"; enter one of {', '.join(self.choices)}" if self.choices else ""
+        raise InvalidValue(f"{label} needs its API address{reason}{choices}")
+
+
+@frozen(kw_only=True)
 class VendorInfo:
     """What an operator needs to know to connect one vendor."""
 
@@ -113,6 +140,8 @@ class VendorInfo:
     label: str
     credential_fields: tuple[CredentialField, ...]
     base_url_hint: str
+    """Prose shown beside the address field; never used as an address."""
+    empty_base_url: EmptyBaseUrl = EmptyBaseUrl()
     capabilities: frozenset[str] = frozenset()
     """``tickets`` (create, update, notes), ``alerts`` (acknowledge), ``webhooks``."""
     record_ids: Mapping[str, IdForm] = field(factory=dict)

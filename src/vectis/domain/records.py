@@ -248,14 +248,19 @@ class Device:
 
 
 class Severity:
-    """Alert severities, most urgent first; connectors map the vendor's scale onto these."""
+    """Alert severities, most urgent first; connectors map the vendor's scale onto these.
+
+    ``UNKNOWN`` is for an alert whose vendor gave no severity (or one Vectis cannot read): it
+    comes last, and no connector guesses a severity instead.
+    """
 
     CRITICAL = "critical"
     HIGH = "high"
     MEDIUM = "medium"
     LOW = "low"
     INFO = "info"
-    ORDER = (CRITICAL, HIGH, MEDIUM, LOW, INFO)
+    UNKNOWN = "unknown"
+    ORDER = (CRITICAL, HIGH, MEDIUM, LOW, INFO, UNKNOWN)
 
 
 class AlertState:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from vectis.adapters.vendors.connectwise import mapping
+from vectis.adapters.vendors.connectwise import mapping, wire
 from vectis.adapters.vendors.connectwise.client import (
     ConnectWiseAccount,
     ConnectWiseOptions,
@@ -48,6 +48,28 @@ def test_a_watermark_remembers_the_parents_read_at_its_second() -> None:
 
 def test_an_unreadable_cursor_reads_everything_again() -> None:
     assert Watermark.parse("yesterday").condition() is None
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [
+        {"detailDescriptionFlag": True, "internalAnalysisFlag": True, "externalFlag": True},
+        {"detailDescriptionFlag": True, "internalFlag": True},
+        {"resolutionFlag": True, "internalFlag": True, "externalFlag": True},
+        {"internalAnalysisFlag": True},
+    ],
+)
+def test_a_note_flagged_internal_is_internal_whatever_else_it_carries(
+    flags: dict[str, bool],
+) -> None:
+    note = wire.structure({"id": 1, "ticketId": 2, "text": "t", **flags}, wire.TicketNote)
+    assert mapping.ticket_note(note).internal
+
+
+def test_a_note_with_no_internal_flag_is_public() -> None:
+    flags = {"detailDescriptionFlag": True, "resolutionFlag": True, "externalFlag": True}
+    note = wire.structure({"id": 1, "ticketId": 2, "text": "t", **flags}, wire.TicketNote)
+    assert not mapping.ticket_note(note).internal
 
 
 def test_the_external_reference_fits_connectwise_and_its_condition_syntax() -> None:

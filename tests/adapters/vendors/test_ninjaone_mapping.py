@@ -76,12 +76,13 @@ def test_patch_state_comes_from_the_device_health_counts(
     ("fields", "expected"),
     [
         ({"severity": "CRITICAL", "sourceType": "CONDITION_PENDING_REBOOT"}, Severity.CRITICAL),
-        ({"sourceType": "AGENT_OFFLINE"}, Severity.HIGH),
-        ({"sourceType": "CONDITION_PENDING_REBOOT"}, Severity.LOW),
-        ({"sourceType": "CONDITION_AGENT_CPU"}, Severity.MEDIUM),
+        ({"severity": "MODERATE"}, Severity.MEDIUM),
+        ({"sourceType": "AGENT_OFFLINE"}, Severity.UNKNOWN),
+        ({"sourceType": "CONDITION_PENDING_REBOOT"}, Severity.UNKNOWN),
+        ({"severity": "SEVERE", "sourceType": "CONDITION_AGENT_CPU"}, Severity.UNKNOWN),
     ],
 )
-def test_alert_severity_prefers_the_alert_own_then_its_source(
+def test_an_alert_has_the_severity_it_carries_or_an_explicit_unknown(
     fields: dict[str, str], expected: str
 ) -> None:
     alert = wire.structure({"uid": "u", "createTime": 1.0, **fields}, wire.Alert)
@@ -142,6 +143,15 @@ def test_only_alert_and_configured_antivirus_activities_are_single_events() -> N
         av_codes=(),
     )
     assert reset is not None and reset.kind == EventKind.ALERT_RESET and reset.company_ref is None
+
+
+def test_a_condition_that_carries_no_severity_raises_an_alert_of_unknown_severity() -> None:
+    triggered = activity(activityType="CONDITION", statusCode="TRIGGERED", seriesUid="s")
+
+    event = mapping.activity_event(triggered, None, av_codes=())
+
+    assert event is not None and event.kind == EventKind.ALERT_RAISED
+    assert event.payload["severity"] == Severity.UNKNOWN
 
 
 def test_options_read_the_integration_settings_within_the_documented_bounds() -> None:

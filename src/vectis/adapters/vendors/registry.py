@@ -14,7 +14,7 @@ from vectis.adapters.vendors.autotask import entry as autotask_entry
 from vectis.adapters.vendors.connectwise import entry as connectwise_entry
 from vectis.adapters.vendors.halopsa import entry as halopsa_entry
 from vectis.adapters.vendors.ninjaone import entry as ninjaone_entry
-from vectis.application.ports import WebhookParser, WebhookSubscriptions
+from vectis.application.ports import Clock, WebhookParser, WebhookSubscriptions
 from vectis.domain.alerting import Alerting
 from vectis.domain.errors import VendorRejected
 from vectis.domain.integration import Capability, Credentials, Integration, VendorInfo
@@ -32,9 +32,10 @@ VENDORS: Mapping[str, VendorEntry] = {
 class VendorConnectors:
     """Implements the ``Connectors`` port over the registry, sharing one HTTP client."""
 
-    def __init__(self, http: httpx.AsyncClient, limiter: PostgresRateLimiter) -> None:
+    def __init__(self, http: httpx.AsyncClient, limiter: PostgresRateLimiter, clock: Clock) -> None:
         self._http = http
         self._limiter = limiter
+        self._clock = clock
         self._key_cache: dict[str, tuple[float, bytes]] = {}
 
     def vendors(self) -> list[VendorInfo]:
@@ -44,6 +45,7 @@ class VendorConnectors:
                 label=entry.label,
                 credential_fields=tuple(entry.credential_fields),
                 base_url_hint=entry.base_url_hint,
+                empty_base_url=entry.empty_base_url,
                 record_ids=entry.record_ids,
                 capabilities=frozenset(
                     capability
@@ -108,6 +110,7 @@ class VendorConnectors:
                 integration.tenant_id, integration.id, per_minute=per_minute, burst=entry.burst
             ),
             key_cache=self._key_cache,
+            clock=self._clock,
         )
 
 

@@ -257,7 +257,7 @@ async def integration_add(runtime: Runtime, args: argparse.Namespace) -> int:
                 Principal.system(tenant.id, "cli"),
                 vendor=vendor.key,
                 name=args.name or vendor.label,
-                base_url=args.base_url or vendor.base_url_hint,
+                base_url=args.base_url or "",
                 credentials=credentials,
                 settings=settings,
                 test=not args.no_test,

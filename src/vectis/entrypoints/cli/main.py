@@ -204,7 +204,11 @@ def _integration_commands(
     add.add_argument("--tenant", required=True, help="the tenant's slug")
     add.add_argument("--vendor", required=True, help="connectwise, autotask, halopsa or ninjaone")
     add.add_argument("--name", help="a name for this connection (default: the vendor's)")
-    add.add_argument("--base-url", help="the account's API address (default: the vendor's cloud)")
+    add.add_argument(
+        "--base-url",
+        help="the account's API address; leave it out where the vendor documents a default "
+        "or a lookup (Autotask looks the zone up)",
+    )
     add.add_argument("--credentials-file", help="a JSON file of credentials, or - for stdin")
     add.add_argument("--setting", action="append", default=[], help="key=value (repeatable)")
     add.add_argument("--no-test", action="store_true", help="save without testing the credentials")

@@ -17,6 +17,8 @@ from typing import Any, Protocol
 import httpx
 from attrs import frozen
 
+from vectis.adapters.clock import SystemClock
+from vectis.application.ports import Clock
 from vectis.domain.errors import (
     VendorAuthFailed,
     VendorError,
@@ -58,11 +60,14 @@ class VendorTransport:
         vendor: str,
         limit: RateLimit | None = None,
         retry: RetryPolicy | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self._client = client
         self._vendor = vendor
         self._limit = limit
         self._retry = retry or RetryPolicy()
+        self.clock: Clock = clock or SystemClock()
+        """The time a ``Retry-After`` date is read against, and the connector's "now"."""
 
     async def request(
         self,
@@ -96,7 +101,7 @@ class VendorTransport:
             else:
                 if response.is_success:
                     return response
-                failure = classify(self._vendor, response)
+                failure = classify(self._vendor, response, now=self.clock.now())
                 if not failure.retriable or (
                     method not in _IDEMPOTENT and not isinstance(failure, VendorRateLimited)
                 ):
@@ -122,13 +127,13 @@ def json_body(response: httpx.Response, vendor: str, *, allow_empty: bool = Fals
         raise VendorRejected(f"{vendor} answered with a body that is not JSON") from None
 
 
-def classify(vendor: str, response: httpx.Response) -> VendorError:
-    """The domain error for a vendor's non-success response."""
+def classify(vendor: str, response: httpx.Response, *, now: datetime) -> VendorError:
+    """The domain error for a vendor's non-success response received at ``now``."""
     status = response.status_code
     detail = _detail(response)
     if status == 429:
         return VendorRateLimited(
-            f"{vendor} rate limit reached", retry_after=retry_after(response.headers)
+            f"{vendor} rate limit reached", retry_after=retry_after(response.headers, now=now)
         )
     if status in (401, 403):
         return VendorAuthFailed(f"{vendor} refused the credentials ({status}){detail}")
@@ -139,9 +144,9 @@ def classify(vendor: str, response: httpx.Response) -> VendorError:
     return VendorRejected(f"{vendor} rejected the request ({status}){detail}")
 
 
-def retry_after(headers: httpx.Headers) -> timedelta | None:
-    """Parse ``Retry-After`` as seconds or as an HTTP date, at most a day away; ``None`` when
-    it is neither (a vendor's odd header never fails the request it came with)."""
+def retry_after(headers: httpx.Headers, *, now: datetime) -> timedelta | None:
+    """Parse ``Retry-After`` as seconds or as an HTTP date (read against ``now``), at most a day
+    away; ``None`` when it is neither (a vendor's odd header never fails its request)."""
     raw = headers.get("retry-after")
     if not raw:
         return None
@@ -154,7 +159,7 @@ def retry_after(headers: httpx.Headers) -> timedelta | None:
         return None
     if when.tzinfo is None:  # "-0000": the date is UTC, its source unknown (RFC 5322)
         when = when.replace(tzinfo=UTC)
-    return min(_LONGEST_RETRY_AFTER, max(timedelta(0), when - datetime.now(UTC)))
+    return min(_LONGEST_RETRY_AFTER, max(timedelta(0), when - now))
 
 
 def _detail(response: httpx.Response) -> str:

@@ -20,6 +20,7 @@ from attrs import field, frozen
 
 from vectis.adapters.vendors._http.transport import RateLimit, VendorTransport, json_body
 from vectis.adapters.vendors._http.urls import vendor_url
+from vectis.application.ports import Clock
 from vectis.domain.errors import VendorAuthFailed, VendorNotFound, VendorRejected
 from vectis.domain.integration import Credentials, Integration
 
@@ -151,8 +152,11 @@ class AutotaskClient:
         account: AutotaskAccount,
         settings: AutotaskSettings | None = None,
         limit: RateLimit | None = None,
+        *,
+        clock: Clock | None = None,
     ) -> None:
-        self._transport = VendorTransport(http, vendor="Autotask", limit=limit)
+        self._transport = VendorTransport(http, vendor="Autotask", limit=limit, clock=clock)
+        self.clock = self._transport.clock
         self._account = account
         self._settings = settings or AutotaskSettings()
         self._zone: Zone | None = None

@@ -5,11 +5,13 @@ from __future__ import annotations
 from vectis.adapters.vendors._entry import (
     WEBHOOK_SECRET,
     CredentialField,
+    EmptyBaseUrl,
     IdForm,
     Link,
     VendorEntry,
 )
 from vectis.adapters.vendors.autotask.client import (
+    GLOBAL_URL,
     AutotaskAccount,
     AutotaskClient,
     AutotaskSettings,
@@ -29,6 +31,7 @@ def client(link: Link) -> AutotaskClient:
         AutotaskAccount.from_credentials(link.integration.base_url, link.credentials),
         AutotaskSettings.from_integration(link.integration),
         link.limit,
+        clock=link.clock,
     )
 
 
@@ -54,6 +57,9 @@ ENTRY = VendorEntry(
         "https://webservices5.autotask.net/atservicesrest — your zone's REST URL; "
         "leave empty to look the zone up"
     ),
+    # Autotask documents zone discovery: GET zoneInformation?user= on the global host names
+    # the zone's REST root, which the client looks up (again after a 401) when this is empty.
+    empty_base_url=EmptyBaseUrl(discovery=GLOBAL_URL),
     record_ids={"ticket": IdForm.NUMBER, "company": IdForm.NUMBER},
     sync=lambda link: AutotaskSync(
         client(link), AutotaskSettings.from_integration(link.integration)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import cattrs
@@ -140,7 +140,7 @@ class AutotaskSync:
         services: dict[int, list[wire.ContractService]] = {}
         for service in readable("contracts", raw_services, wire.ContractService, problems):
             services.setdefault(service.contractID, []).append(service)
-        now = mapping.format_time(datetime.now(UTC))
+        now = mapping.format_time(self._client.clock.now())
         current = await self._client.query_all(
             "ContractServiceUnits",
             [

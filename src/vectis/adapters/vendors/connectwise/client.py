@@ -15,6 +15,7 @@ import httpx
 from attrs import frozen
 
 from vectis.adapters.vendors._http.transport import RateLimit, VendorTransport, json_body
+from vectis.application.ports import Clock
 from vectis.domain.errors import VendorRejected
 from vectis.domain.integration import Credentials, Integration
 
@@ -121,10 +122,16 @@ class ConnectWiseOptions:
 
 class ConnectWiseClient:
     def __init__(
-        self, http: httpx.AsyncClient, account: ConnectWiseAccount, limit: RateLimit | None = None
+        self,
+        http: httpx.AsyncClient,
+        account: ConnectWiseAccount,
+        limit: RateLimit | None = None,
+        *,
+        clock: Clock | None = None,
     ) -> None:
-        self._transport = VendorTransport(http, vendor="ConnectWise", limit=limit)
+        self._transport = VendorTransport(http, vendor="ConnectWise", limit=limit, clock=clock)
         self._account = account
+        self.clock = self._transport.clock
 
     async def get(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
         response = await self._transport.request(

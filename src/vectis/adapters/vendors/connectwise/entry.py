@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from vectis.adapters.vendors._entry import CredentialField, IdForm, Link, VendorEntry
+from vectis.adapters.vendors._entry import (
+    CredentialField,
+    EmptyBaseUrl,
+    IdForm,
+    Link,
+    VendorEntry,
+)
 from vectis.adapters.vendors.connectwise.client import ConnectWiseAccount, ConnectWiseOptions
 from vectis.adapters.vendors.connectwise.gateway import ConnectWiseSync
 from vectis.adapters.vendors.connectwise.ticketing import (
@@ -34,11 +40,25 @@ ENTRY = VendorEntry(
             key="client_id", label="Client ID (developer.connectwise.com)", secret=False
         ),
     ),
-    base_url_hint="https://api-na.myconnectwise.net/v4_6_release",
+    base_url_hint=(
+        "Your ConnectWise cloud with its codebase, e.g. "
+        "https://api-eu.myconnectwise.net/v4_6_release (also api-na., api-au.)"
+    ),
+    # ConnectWise documents one cloud host per region and no default among them.
+    empty_base_url=EmptyBaseUrl(
+        why="ConnectWise has a cloud per region and no default",
+        choices=(
+            "https://api-na.myconnectwise.net/v4_6_release",
+            "https://api-eu.myconnectwise.net/v4_6_release",
+            "https://api-au.myconnectwise.net/v4_6_release",
+        ),
+    ),
     record_ids={"ticket": IdForm.NUMBER, "company": IdForm.NUMBER},
-    sync=lambda link: ConnectWiseSync(link.http, _account(link), link.limit, _options(link)),
+    sync=lambda link: ConnectWiseSync(
+        link.http, _account(link), link.limit, _options(link), clock=link.clock
+    ),
     ticketing=lambda link: ConnectWiseTicketing(
-        link.http, _account(link), link.limit, _options(link)
+        link.http, _account(link), link.limit, _options(link), clock=link.clock
     ),
     webhooks=lambda link: ConnectWiseCallbacks(link.http, _account(link), link.key_cache),
     subscriptions=lambda link: ConnectWiseCallbackSubscriptions(

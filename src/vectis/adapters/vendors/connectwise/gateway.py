@@ -22,6 +22,7 @@ from vectis.adapters.vendors.connectwise.ticketing import (
     ConnectWiseTicketing,
     external_reference,
 )
+from vectis.application.ports import Clock
 from vectis.domain.errors import VendorNotFound, VendorRejected
 from vectis.domain.records import (
     SkippedRecord,
@@ -69,8 +70,10 @@ class ConnectWiseSync:
         account: ConnectWiseAccount,
         limit: RateLimit | None = None,
         options: ConnectWiseOptions | None = None,
+        *,
+        clock: Clock | None = None,
     ) -> None:
-        self._client = ConnectWiseClient(http, account, limit)
+        self._client = ConnectWiseClient(http, account, limit, clock=clock)
         self._account = account
         self._options = options or ConnectWiseOptions()
 

@@ -154,7 +154,9 @@ def ticket_note(note: wire.TicketNote, ticket_id: int | str | None = None) -> Ti
         id=str(note.id),
         ticket_id=str(parent),
         text=note.text or "",
-        internal=note.internalAnalysisFlag and not note.detailDescriptionFlag,
+        # Either internal flag makes a note internal, whatever else it carries: ConnectWise
+        # sets several at once (a discussion note can be internal, and external too).
+        internal=note.internalFlag or note.internalAnalysisFlag,
         created_at=parse_time(note.dateCreated) or parse_time(note.info.lastUpdated),
         author=author.label if author else note.createdBy or "",
         from_customer=from_customer,

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import cattrs
@@ -19,6 +18,7 @@ from vectis.adapters.vendors.connectwise.client import (
     ConnectWiseOptions,
 )
 from vectis.adapters.vendors.connectwise.mapping import UnreadableRecordError
+from vectis.application.ports import Clock
 from vectis.domain.errors import VendorRejected
 from vectis.domain.records import Ticket, TicketChange, TicketDraft, TicketNote
 
@@ -42,12 +42,11 @@ class ConnectWiseTicketing:
         limit: RateLimit | None = None,
         options: ConnectWiseOptions | None = None,
         *,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        clock: Clock | None = None,
     ) -> None:
-        self._client = ConnectWiseClient(http, account, limit)
+        self._client = ConnectWiseClient(http, account, limit, clock=clock)
         self._account = account
         self._options = options or ConnectWiseOptions()
-        self._clock = clock
 
     async def create_ticket(self, draft: TicketDraft, *, idempotency_key: str) -> Ticket:
         board_id = draft.board_id or self._options.default_board_id
@@ -99,7 +98,7 @@ class ConnectWiseTicketing:
         recent = await self._client.get(
             f"/service/tickets/{ticket_id}/notes", {"orderBy": "id desc", "pageSize": 25}
         )
-        since = self._clock() - timedelta(minutes=self._options.note_dedupe_minutes)
+        since = self._client.clock.now() - timedelta(minutes=self._options.note_dedupe_minutes)
         for raw in recent if isinstance(recent, list) else []:
             try:
                 note = _note(raw, ticket_id)

@@ -154,6 +154,8 @@ class TicketNote:
     detailDescriptionFlag: bool = False
     internalAnalysisFlag: bool = False
     resolutionFlag: bool = False
+    internalFlag: bool = False
+    externalFlag: bool = False
     member: Reference | None = None
     contact: Reference | None = None
     dateCreated: str | None = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from vectis.adapters.vendors._entry import (
     WEBHOOK_SECRET,
     CredentialField,
+    EmptyBaseUrl,
     IdForm,
     Link,
     VendorEntry,
@@ -26,7 +27,9 @@ def _client(link: Link) -> HaloClient:
     )
     # The token cache is the registry's shared key cache: one token per OAuth client and
     # process, however many gateways are built.
-    return HaloClient(link.http, account, limit=link.limit, token_cache=link.key_cache)
+    return HaloClient(
+        link.http, account, limit=link.limit, token_cache=link.key_cache, clock=link.clock
+    )
 
 
 ENTRY = VendorEntry(
@@ -43,6 +46,9 @@ ENTRY = VendorEntry(
         ),
     ),
     base_url_hint="https://yourcompany.halopsa.com — the address agents sign in at, without /api",
+    empty_base_url=EmptyBaseUrl(
+        why="each HaloPSA tenant has its own address, the one agents sign in at"
+    ),
     record_ids={"ticket": IdForm.NUMBER, "company": IdForm.NUMBER},
     sync=lambda link: HaloSync(_client(link), _settings(link)),
     ticketing=lambda link: HaloTicketing(_client(link), _settings(link)),

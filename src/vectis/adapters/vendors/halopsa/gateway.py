@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import AsyncIterator, Callable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -180,7 +180,7 @@ class HaloSync:
         mark, carried = since, False
         floor = since
         if floor is None and self._settings.notes_history_days > 0:
-            floor = datetime.now(UTC) - timedelta(days=self._settings.notes_history_days)
+            floor = self._client.clock.now() - timedelta(days=self._settings.notes_history_days)
         async for rows, last in self._pages("/Tickets", floor):
             records: list[SyncedRecord] = []
             skipped: list[SkippedRecord] = []

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from vectis.adapters.vendors.halopsa import mapping, wire
@@ -58,7 +58,7 @@ class HaloTicketing:
         self, ticket_id: str, text: str, *, internal: bool, idempotency_key: str
     ) -> TicketNote:
         if self._settings.note_dedupe_minutes > 0:
-            since = datetime.now(UTC) - timedelta(minutes=self._settings.note_dedupe_minutes)
+            since = self._client.clock.now() - timedelta(minutes=self._settings.note_dedupe_minutes)
             notes, _ = await actions(self._client, self._settings, ticket_id)
             for earlier in notes:
                 if (

@@ -18,6 +18,7 @@ from attrs import field, frozen
 
 from vectis.adapters.vendors._http.oauth import BearerSession, ClientCredentials
 from vectis.adapters.vendors._http.transport import RateLimit, VendorTransport, json_body
+from vectis.application.ports import Clock
 from vectis.domain.errors import VendorRejected
 from vectis.domain.integration import Credentials, Integration
 
@@ -146,8 +147,10 @@ class NinjaOneClient:
         *,
         limit: RateLimit | None = None,
         token_cache: dict[str, tuple[float, bytes]] | None = None,
+        clock: Clock | None = None,
     ) -> None:
-        self._transport = VendorTransport(http, vendor=VENDOR_LABEL, limit=limit)
+        self._transport = VendorTransport(http, vendor=VENDOR_LABEL, limit=limit, clock=clock)
+        self.clock = self._transport.clock
         self._account = account
         self._session = BearerSession(
             self._transport,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from vectis.adapters.vendors._entry import IdForm, Link, VendorEntry
+from vectis.adapters.vendors._entry import EmptyBaseUrl, IdForm, Link, VendorEntry
 from vectis.adapters.vendors.ninjaone.client import NinjaOneAccount, NinjaOneClient, NinjaOneOptions
 from vectis.adapters.vendors.ninjaone.gateway import (
     NinjaOneAlerts,
@@ -21,7 +21,9 @@ def client(link: Link) -> NinjaOneClient:
         api_prefix=options.api_prefix,
         scope=options.scope,
     )
-    return NinjaOneClient(link.http, account, limit=link.limit, token_cache=link.key_cache)
+    return NinjaOneClient(
+        link.http, account, limit=link.limit, token_cache=link.key_cache, clock=link.clock
+    )
 
 
 def _secret(link: Link) -> str:
@@ -40,6 +42,11 @@ ENTRY = VendorEntry(
     ),
     base_url_hint=(
         "Your NinjaOne instance, e.g. https://app.ninjarmm.com (also us2., eu., ca., oc.)"
+    ),
+    # NinjaOne documents one instance per region and no default among them.
+    empty_base_url=EmptyBaseUrl(
+        why="NinjaOne has an instance per region and no default",
+        choices=tuple(f"https://{host}.ninjarmm.com" for host in ("app", "us2", "eu", "ca", "oc")),
     ),
     # Alerts are reset by their uid, which every recorded alert and delivery writes as a UUID.
     record_ids={"alert": IdForm.UUID},

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
-from datetime import UTC, datetime
 from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit
 
@@ -46,6 +45,10 @@ class NinjaOneSync:
         await self._client.get("/organizations", {"pageSize": 1})
         return f"NinjaOne {urlsplit(self._client.account.base_url).netloc}"
 
+    def _snapshot_cursor(self, last: bool) -> str | None:
+        """Snapshot streams have no watermark; their last batch records when they were read."""
+        return self._client.clock.now().isoformat(timespec="seconds") if last else None
+
     async def read(self, stream: str, cursor: str | None) -> AsyncIterator[SyncBatch]:
         readers: dict[str, Callable[[str | None], AsyncIterator[SyncBatch]]] = {
             "organizations": self._organizations,
@@ -62,13 +65,13 @@ class NinjaOneSync:
     async def _organizations(self, cursor: str | None) -> AsyncIterator[SyncBatch]:
         async for rows, last in self._client.pages_after("/organizations", self._page):
             records, skipped = _mapped(rows, wire.Organization, "organizations", mapping.company)
-            yield _batch(records=records, skipped=skipped, cursor=_snapshot_cursor(last))
+            yield _batch(records=records, skipped=skipped, cursor=self._snapshot_cursor(last))
 
     async def _locations(self, cursor: str | None) -> AsyncIterator[SyncBatch]:
         async for rows, last in self._client.pages_after("/locations", self._page):
             records, skipped = _mapped(rows, wire.Location, "locations", mapping.site)
             self._location_names.update({site.id: site.name for site in records})
-            yield _batch(records=records, skipped=skipped, cursor=_snapshot_cursor(last))
+            yield _batch(records=records, skipped=skipped, cursor=self._snapshot_cursor(last))
 
     async def _devices_stream(self, cursor: str | None) -> AsyncIterator[SyncBatch]:
         problems: list[SkippedRecord] = []
@@ -98,7 +101,7 @@ class NinjaOneSync:
             if last:
                 self._devices = index
             yield _batch(
-                records=records, skipped=[*problems, *skipped], cursor=_snapshot_cursor(last)
+                records=records, skipped=[*problems, *skipped], cursor=self._snapshot_cursor(last)
             )
             problems = []
 
@@ -114,7 +117,7 @@ class NinjaOneSync:
             organization = _alert_org(alert) or (ref.organization_id if ref else None)
             url = self._client.account.device_url(str(alert.deviceId)) if alert.deviceId else ""
             records.append(mapping.alert(alert, organization_id=organization, url=url))
-        yield _batch(records=records, skipped=skipped, cursor=_snapshot_cursor(True))
+        yield _batch(records=records, skipped=skipped, cursor=self._snapshot_cursor(True))
 
     async def _activities(self, cursor: str | None) -> AsyncIterator[SyncBatch]:
         # /activities answers newest first. With a full page, the read walks back with
@@ -324,11 +327,6 @@ def _alert_org(alert: wire.Alert) -> str | None:
         return None
     ref = mapping.device_ref(alert.device)
     return ref.organization_id
-
-
-def _snapshot_cursor(last: bool) -> str | None:
-    """Snapshot streams have no watermark; their last batch records when they were read."""
-    return datetime.now(UTC).isoformat(timespec="seconds") if last else None
 
 
 def _id(raw: Any) -> str | None:

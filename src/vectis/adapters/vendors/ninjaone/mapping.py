@@ -35,19 +35,6 @@ SEVERITIES = {
     "MINOR": Severity.LOW,
     "NONE": Severity.INFO,
 }
-# /v2/alerts carries no severity: Vectis's own reading of how urgent each source usually is.
-URGENT_SOURCES = frozenset(
-    {
-        "AGENT_OFFLINE",
-        "CONDITION_AGENT_DISK_FREE_SPACE",
-        "CONDITION_LINUX_DISK_FREE_SPACE",
-        "CONDITION_RAID_HEALTH_STATUS",
-        "CONDITION_SMART_STATUS_DEGRATED",
-        "CONDITION_VM_HOST_DEVICE_DOWN",
-        "CONDITION_CRITICAL_EVENT",
-    }
-)
-MINOR_SOURCES = frozenset({"CONDITION_PENDING_REBOOT"})
 KINDS = {
     "WINDOWS_SERVER": "server",
     "LINUX_SERVER": "server",
@@ -201,13 +188,13 @@ def alert(source: wire.Alert, *, organization_id: str | None, url: str) -> Alert
 
 
 def alert_severity(source: wire.Alert) -> str:
-    if source.severity and source.severity.upper() in SEVERITIES:
-        return SEVERITIES[source.severity.upper()]
-    if source.sourceType in URGENT_SOURCES:
-        return Severity.HIGH
-    if source.sourceType in MINOR_SOURCES:
-        return Severity.LOW
-    return Severity.MEDIUM
+    """The alert's own severity; ``/v2/alerts`` documents none, so usually ``UNKNOWN``."""
+    return severity(source.severity)
+
+
+def severity(value: str | None) -> str:
+    """A condition's severity on NinjaOne's scale; ``UNKNOWN`` when absent or unrecognised."""
+    return SEVERITIES.get((value or "").upper(), Severity.UNKNOWN)
 
 
 def is_patch_completion(activity: wire.Activity) -> bool:
@@ -245,7 +232,6 @@ def activity_event(
         # the alert listing yields (``changes.alert_events``), so each is stored once. If the
         # two ids ever differ, the cost is a second entry, not a lost one.
         series = activity.seriesUid or str(activity.id)
-        severity = SEVERITIES.get((activity.severity or "").upper(), Severity.MEDIUM)
         return InboundEvent(
             external_id=event_key(kind, series),
             kind=kind,
@@ -254,7 +240,11 @@ def activity_event(
             title=f"Alert {'raised' if raised else 'reset'}{on_device}",
             detail=activity.message or activity.subject or activity.sourceName or "",
             company_ref=ref.organization_id if ref else None,
-            payload={**payload, "severity": severity, "priority": activity.priority},
+            payload={
+                **payload,
+                "severity": severity(activity.severity),
+                "priority": activity.priority,
+            },
         )
     if activity.activityType == ANTIVIRUS and activity.statusCode in set(av_codes) and device_id:
         return InboundEvent(

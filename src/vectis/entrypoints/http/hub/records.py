@@ -11,7 +11,7 @@ import falcon
 import falcon.asgi
 
 from vectis.application.services import Services
-from vectis.domain.errors import InvalidValue
+from vectis.domain.errors import InvalidValue, VendorError
 from vectis.domain.integration import Credentials, VendorInfo
 from vectis.domain.tenancy import Permission
 from vectis.entrypoints.http.hub.forms import form_fields, local_path
@@ -141,21 +141,39 @@ class IntegrationsPage(_Page):
         await self._render(req, resp, principal)
 
     async def on_post(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
+        """Connect a vendor and queue its first sync (one use case); a refusal shows the form
+        again with what was typed, secrets left for the operator to type again."""
         principal = await self._chrome(req)
         form = await form_fields(req)
         vendor = self._services.integrations.vendor(form.get("vendor", ""))
-        integration = await self._services.integrations.add(
-            principal,
-            vendor=vendor.key,
-            name=form.get("name", "").strip() or vendor.label,
-            base_url=form.get("base_url", "").strip() or vendor.base_url_hint,
-            credentials=_credentials(vendor, form),
-        )
-        await self._services.sync.request(principal, integration.id)
+        try:
+            integration = await self._services.integrations.add(
+                principal,
+                vendor=vendor.key,
+                name=form.get("name", "").strip() or vendor.label,
+                base_url=form.get("base_url", ""),
+                credentials=_credentials(vendor, form),
+                first_sync=True,
+            )
+        except (InvalidValue, VendorError) as error:
+            resp.status = falcon.HTTP_502 if isinstance(error, VendorError) else falcon.HTTP_400
+            typed = {
+                name: value
+                for name, value in form.items()
+                if name in ("vendor", "name", "base_url") or _not_secret(vendor, name)
+            }
+            await self._render(req, resp, principal, typed=typed, error=str(error))
+            return
         raise falcon.HTTPSeeOther(f"/integrations/{integration.id}")
 
     async def _render(
-        self, req: falcon.asgi.Request, resp: falcon.asgi.Response, principal: Any
+        self,
+        req: falcon.asgi.Request,
+        resp: falcon.asgi.Response,
+        principal: Any,
+        *,
+        typed: dict[str, str] | None = None,
+        error: str | None = None,
     ) -> None:
         integrations = await self._services.integrations.list(principal)
         page(
@@ -165,6 +183,8 @@ class IntegrationsPage(_Page):
             integrations=integrations,
             vendors=self._services.integrations.vendors(),
             can_manage=principal.can(Permission.MANAGE_INTEGRATIONS),
+            typed=typed or {},
+            error=error,
             zone=principal.time_zone,
         )
 
@@ -238,6 +258,12 @@ def _credentials(vendor: VendorInfo, form: dict[str, str]) -> Credentials:
             field.key: form.get(f"credential_{field.key}", "").strip()
             for field in vendor.credential_fields
         }
+    )
+
+
+def _not_secret(vendor: VendorInfo, name: str) -> bool:
+    return any(
+        name == f"credential_{field.key}" and not field.secret for field in vendor.credential_fields
     )
 
 
