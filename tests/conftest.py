@@ -16,18 +16,36 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from dependency_injector import providers
 from psycopg import sql
 from sqlalchemy import make_url
 
 from vectis.adapters.postgres.migrator import migrate
 from vectis.adapters.postgres.roles import provision_runtime_login, runtime_login_url
+from vectis.adapters.security.passwords import Argon2PasswordHasher
 from vectis.application.services import Services
 from vectis.container import Container, Runtime
 from vectis.settings import Settings
+from vectis_sandbox.server import SandboxHost, sandbox_host
 
 TEST_SECRET_KEY = "test-secret-key-for-vectis-0123456789abcdef"
 TEST_RUNTIME_PASSWORD = "test-runtime-password"
 _counter = itertools.count()
+
+# argon2id at its lowest costs: a hash takes microseconds, not ~0.2 s of CPU. Production costs
+# are checked in tests/test_passwords.py, and the tests that need a slow hash build their own.
+CHEAP_HASHING = {"time_cost": 1, "memory_cost": 8, "parallelism": 1}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cheap_password_hashing() -> Iterator[None]:
+    """Every container this process builds (the fixtures', a Runtime's, the CLI's in-process)
+    hashes passwords cheaply; a subprocess keeps the production costs."""
+    Container.hasher.override(providers.Singleton(Argon2PasswordHasher, **CHEAP_HASHING))
+    try:
+        yield
+    finally:
+        Container.hasher.reset_override()
 
 
 @pytest.fixture(scope="session")
@@ -99,7 +117,16 @@ async def container(settings: Settings) -> AsyncIterator[Container]:
     finally:
         await container.linker().close()
         await container.http_client().aclose()
+        container.hasher().close()
         await container.engine().dispose()
+
+
+@pytest.fixture(scope="session")
+async def sandbox_servers() -> AsyncIterator[SandboxHost]:
+    """The sandboxed vendors' servers, started once per process (per xdist worker); a test seeds
+    fresh vendor states behind them with ``sandbox_servers.seeded(...)``."""
+    async with sandbox_host() as host:
+        yield host
 
 
 @pytest.fixture

@@ -27,7 +27,7 @@ from vectis.application.services import Services
 from vectis.container import Runtime
 from vectis.domain.identity import Principal
 from vectis_sandbox.connectwise import ConnectWiseState, callback_body, sign
-from vectis_sandbox.server import QuietServer, Sandbox, running_sandbox
+from vectis_sandbox.server import QuietServer, Sandbox, SandboxHost
 from vectis_sandbox.world import build_world
 
 T = TypeVar("T")
@@ -76,11 +76,16 @@ async def working(runtime: Runtime, services: Services) -> AsyncIterator[None]:
 
 
 @pytest.fixture
-async def demo(runtime: Runtime) -> AsyncIterator[tuple[Services, Sandbox, str]]:
-    with runtime.database():
+async def demo(
+    runtime: Runtime, sandbox_servers: SandboxHost
+) -> AsyncIterator[tuple[Services, Sandbox, str]]:
+    # A small world: these tests follow one change through every layer. The vendors' servers are
+    # the run's; their states are this test's alone.
+    with (
+        runtime.database(),
+        sandbox_servers.seeded(build_world(tickets_per_company=4)) as sandbox,
+    ):
         async with (
-            # A small world: these tests follow one change through every layer.
-            running_sandbox(world=build_world(tickets_per_company=4)) as sandbox,
             runtime.services() as services,
             serving(runtime, services) as url,
             working(runtime, services),

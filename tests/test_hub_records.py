@@ -5,7 +5,7 @@ shows both; a read-only operator sees and may do neither."""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from uuid import UUID
 
@@ -24,14 +24,14 @@ from vectis.domain.records import SlaState
 from vectis.domain.tenancy import Role
 from vectis.domain.timeline import TimelineQuery, Topic
 from vectis.domain.writeback import WriteBackStatus
-from vectis_sandbox.server import Sandbox, running_sandbox
+from vectis_sandbox.server import Sandbox, SandboxHost
 from vectis_sandbox.world import build_world
 
 
 @pytest.fixture
-async def sandbox() -> AsyncIterator[Sandbox]:
+def sandbox(sandbox_servers: SandboxHost) -> Iterator[Sandbox]:
     world = build_world(tickets_per_company=6)  # small: these tests are about the hub
-    async with running_sandbox(vendors=("halopsa", "ninjaone"), world=world) as sandbox:
+    with sandbox_servers.seeded(world, vendors=("halopsa", "ninjaone")) as sandbox:
         yield sandbox
 
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
@@ -55,7 +55,7 @@ from tests.route_map import (
 from vectis.application.services import Services
 from vectis.entrypoints.http.api.resources import OPENAPI
 from vectis.entrypoints.http.security import CSRF_FIELD
-from vectis_sandbox.server import Sandbox, running_sandbox
+from vectis_sandbox.server import Sandbox, SandboxHost
 from vectis_sandbox.world import build_world
 
 MEGABYTE = 1_048_576
@@ -161,10 +161,10 @@ class Fuzzer:
 
 
 @pytest.fixture
-async def sandbox() -> AsyncIterator[Sandbox]:
+def sandbox(sandbox_servers: SandboxHost) -> Iterator[Sandbox]:
     # Enough tickets per company that the tickets tab has a second page (a cursor to fuzz).
     world = build_world(tickets_per_company=55)
-    async with running_sandbox(vendors=("halopsa", "ninjaone"), world=world) as sandbox:
+    with sandbox_servers.seeded(world, vendors=("halopsa", "ninjaone")) as sandbox:
         yield sandbox
 
 

@@ -8,7 +8,7 @@ rest of its page goes in.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -21,7 +21,7 @@ from vectis.domain.integration import Credentials, Integration
 from vectis.domain.sync import SyncStatus
 from vectis.domain.writeback import CreateTicket, WriteBackStatus
 from vectis.settings import Settings
-from vectis_sandbox.server import Sandbox, running_sandbox
+from vectis_sandbox.server import Sandbox, SandboxHost
 
 
 @pytest.fixture
@@ -30,8 +30,8 @@ def settings(settings: Settings) -> Settings:
 
 
 @pytest.fixture
-async def sandbox() -> AsyncIterator[Sandbox]:
-    async with running_sandbox(vendors=("ninjaone",)) as sandbox:
+def sandbox(sandbox_servers: SandboxHost) -> Iterator[Sandbox]:
+    with sandbox_servers.seeded(vendors=("ninjaone",)) as sandbox:
         yield sandbox
 
 
@@ -166,9 +166,9 @@ async def test_a_record_missing_required_fields_is_skipped_and_reported(
 
 
 async def test_a_ticket_whose_answer_was_lost_is_created_once_through_the_write_back_service(
-    services: Services, database_url: str
+    services: Services, database_url: str, sandbox_servers: SandboxHost
 ) -> None:
-    async with running_sandbox(vendors=("autotask",)) as sandbox:
+    with sandbox_servers.seeded(vendors=("autotask",)) as sandbox:
         world = await make_tenant(services, customers=("Coast Logistics",))
         (account,) = sandbox.accounts
         integration = await services.integrations.add(

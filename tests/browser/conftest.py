@@ -14,7 +14,7 @@ import glob
 import os
 import re
 import socket
-from collections.abc import AsyncIterator, Awaitable, Callable, Generator
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,7 @@ from vectis.adapters.security.keys import derive_key
 from vectis.application.services import Services
 from vectis.container import Container
 from vectis.entrypoints.http.app import HttpConfig, create_app
-from vectis_sandbox.server import QuietServer, Sandbox, running_sandbox
+from vectis_sandbox.server import QuietServer, Sandbox, SandboxHost
 from vectis_sandbox.world import build_world
 
 VIEWPORT: ViewportSize = {"width": 1280, "height": 900}
@@ -139,10 +139,10 @@ def pytest_runtest_makereport(
 
 
 @pytest.fixture
-async def sandbox() -> AsyncIterator[Sandbox]:
+def sandbox(sandbox_servers: SandboxHost) -> Iterator[Sandbox]:
     """Sandboxed HaloPSA and NinjaOne on loopback, with a small world."""
     world = build_world(tickets_per_company=6)
-    async with running_sandbox(vendors=("halopsa", "ninjaone"), world=world) as running:
+    with sandbox_servers.seeded(world, vendors=("halopsa", "ninjaone")) as running:
         yield running
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
 
-from argon2 import PasswordHasher
+from argon2 import DEFAULT_MEMORY_COST, DEFAULT_PARALLELISM, DEFAULT_TIME_COST, PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 # Each hash takes ~0.2 s of CPU and 64 MiB: two at a time keep a burst of sign-ins from taking
@@ -15,13 +15,29 @@ DEFAULT_CONCURRENCY = 2
 
 class Argon2PasswordHasher:
     """Hashes and checks in a small pool of its own threads (argon2-cffi releases the GIL),
-    never in the default executor that name resolution and other blocking calls share."""
+    never in the default executor that name resolution and other blocking calls share.
+
+    The cost defaults are argon2-cffi's (RFC 9106 low-memory: 3 passes, 64 MiB, 4 lanes); a
+    stored hash made with other costs verifies, and ``needs_rehash`` says to hash it again.
+    """
 
     def __init__(
-        self, hasher: PasswordHasher | None = None, *, concurrency: int = DEFAULT_CONCURRENCY
+        self,
+        *,
+        time_cost: int = DEFAULT_TIME_COST,
+        memory_cost: int = DEFAULT_MEMORY_COST,
+        parallelism: int = DEFAULT_PARALLELISM,
+        concurrency: int = DEFAULT_CONCURRENCY,
     ) -> None:
-        self._hasher = hasher or PasswordHasher()
+        self._hasher = PasswordHasher(
+            time_cost=time_cost, memory_cost=memory_cost, parallelism=parallelism
+        )
         self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="argon2")
+
+    @property
+    def parameters(self) -> tuple[int, int, int]:
+        """``(time_cost, memory_cost in KiB, parallelism)`` of the hashes this makes."""
+        return (self._hasher.time_cost, self._hasher.memory_cost, self._hasher.parallelism)
 
     async def hash(self, password: str) -> str:
         loop = asyncio.get_running_loop()
