@@ -246,3 +246,33 @@ class _FailingDefers:
         traceback: TracebackType | None,
     ) -> None:
         await self._uow.__aexit__(exc_type, exc, traceback)
+
+
+async def test_halopsas_tenant_may_be_left_empty_for_a_self_hosted_halo(
+    services: Services, database_url: str
+) -> None:
+    world = await make_tenant(services)
+    fields = services.integrations.vendor("halopsa").credential_fields
+    assert [field.key for field in fields if field.optional] == ["tenant"]
+
+    added = await services.integrations.add(
+        world.principal,
+        vendor="halopsa",
+        name="Halo on premises",
+        base_url="https://halo.example.com",
+        credentials=Credentials(
+            values={"client_id": "typed-client-id", "client_secret": "s", "tenant": ""}
+        ),
+        test=False,
+    )
+
+    assert added.name == "Halo on premises"
+    with pytest.raises(InvalidValue, match="Client secret"):
+        await services.integrations.add(
+            world.principal,
+            vendor="halopsa",
+            name="Halo without a secret",
+            base_url="https://halo.example.com",
+            credentials=Credentials(values={"client_id": "c", "client_secret": " ", "tenant": ""}),
+            test=False,
+        )

@@ -64,7 +64,7 @@ class IntegrationService:
         missing = [
             field.label
             for field in vendor_info.credential_fields
-            if not (credentials.get(field.key) or "").strip()
+            if not field.optional and not (credentials.get(field.key) or "").strip()
         ]
         if missing:
             raise InvalidValue(f"{vendor_info.label} needs {', '.join(missing)}")

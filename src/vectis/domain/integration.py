@@ -69,6 +69,7 @@ class CredentialField:
     key: str
     label: str
     secret: bool = True
+    optional: bool = False  # may be left empty (HaloPSA's tenant, for self-hosted Halo)
 
 
 class Capability:

@@ -42,7 +42,10 @@ ENTRY = VendorEntry(
         CredentialField(key="client_id", label="Client ID (API application)", secret=False),
         CredentialField(key="client_secret", label="Client secret"),
         CredentialField(
-            key="tenant", label="Tenant (hosted Halo only; leave empty otherwise)", secret=False
+            key="tenant",
+            label="Tenant (hosted Halo only; leave empty otherwise)",
+            secret=False,
+            optional=True,
         ),
     ),
     base_url_hint="https://yourcompany.halopsa.com — the address agents sign in at, without /api",
