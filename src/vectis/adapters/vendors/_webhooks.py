@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hmac
 import json
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -27,6 +28,16 @@ def read_json(body: bytes, what: str) -> Any:
         return json.loads(body, parse_constant=_refuse_constant)
     except (ValueError, RecursionError) as error:
         raise WebhookRejected(f"{what} is not JSON", malformed=True) from error
+
+
+def header(headers: Mapping[str, str], name: str) -> str | None:
+    """A delivery's header by name, whatever its case (the receiver hands them over
+    lower-cased; a parser called directly, as the contract tests do, may get any case)."""
+    wanted = name.lower()
+    found = headers.get(wanted)
+    if found is not None:
+        return found
+    return next((value for key, value in headers.items() if key.lower() == wanted), None)
 
 
 def check_fresh(stated: datetime, received_at: datetime, *, max_age: timedelta, what: str) -> None:

@@ -23,7 +23,7 @@ from typing import Any
 
 import cattrs
 
-from vectis.adapters.vendors._webhooks import check_fresh, read_json, same_secret
+from vectis.adapters.vendors._webhooks import check_fresh, header, read_json, same_secret
 from vectis.adapters.vendors.autotask import mapping, wire
 from vectis.adapters.vendors.autotask.client import AutotaskSettings
 from vectis.adapters.vendors.autotask.gateway import webhook_key
@@ -47,7 +47,7 @@ class AutotaskWebhooks:
     async def parse(
         self, headers: Mapping[str, str], body: bytes, received_at: datetime
     ) -> list[InboundEvent]:
-        signature = _header(headers, SIGNATURE_HEADER)
+        signature = header(headers, SIGNATURE_HEADER)
         if not signature:
             raise WebhookRejected(f"the callout carries no {SIGNATURE_HEADER} header")
         document = read_json(body, "the callout body")
@@ -103,10 +103,3 @@ def _pascal(document: Any) -> Any:
     if not isinstance(document, dict):
         return document
     return {_FIELDS.get(str(key).lower(), key): value for key, value in document.items()}
-
-
-def _header(headers: Mapping[str, str], name: str) -> str | None:
-    value = headers.get(name)
-    if value is not None:
-        return value
-    return next((v for key, v in headers.items() if key.lower() == name), None)

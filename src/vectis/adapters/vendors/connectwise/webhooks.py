@@ -21,7 +21,7 @@ import cattrs
 import httpx
 
 from vectis.adapters.vendors._http.urls import vendor_url
-from vectis.adapters.vendors._webhooks import read_json, same_secret
+from vectis.adapters.vendors._webhooks import header, read_json, same_secret
 from vectis.adapters.vendors.connectwise import mapping, wire
 from vectis.adapters.vendors.connectwise.client import ConnectWiseAccount, ConnectWiseClient
 from vectis.application.errors import WebhookRejected
@@ -49,7 +49,7 @@ class ConnectWiseCallbacks:
     async def parse(
         self, headers: Mapping[str, str], body: bytes, received_at: datetime
     ) -> list[InboundEvent]:
-        signature = headers.get(SIGNATURE_HEADER)
+        signature = header(headers, SIGNATURE_HEADER)
         if not signature:
             raise WebhookRejected(f"the callback carries no {SIGNATURE_HEADER} header")
         document = read_json(body, "the callback body")

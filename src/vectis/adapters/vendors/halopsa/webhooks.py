@@ -20,7 +20,7 @@ from typing import Any
 
 import cattrs
 
-from vectis.adapters.vendors._webhooks import check_fresh, read_json
+from vectis.adapters.vendors._webhooks import check_fresh, header, read_json
 from vectis.adapters.vendors.halopsa import mapping
 from vectis.adapters.vendors.halopsa.gateway import WEBHOOK_USERNAME
 from vectis.adapters.vendors.halopsa.settings import HaloSettings
@@ -70,8 +70,8 @@ class HaloWebhooks:
     def _authenticate(self, headers: Mapping[str, str]) -> None:
         if not self._secret:
             raise WebhookRejected("the integration has no webhook secret")
-        header = _header(headers, "authorization")
-        scheme, _, encoded = (header or "").strip().partition(" ")
+        authorization = header(headers, "authorization")
+        scheme, _, encoded = (authorization or "").strip().partition(" ")
         if scheme.lower() != "basic" or not encoded:
             raise WebhookRejected("the delivery carries no Basic credentials")
         try:
@@ -121,10 +121,3 @@ def _delivery_id(document: Mapping[str, Any], body: bytes) -> str:
         if isinstance(value, str) and value:
             return value
     return hashlib.sha256(body).hexdigest()[:32]
-
-
-def _header(headers: Mapping[str, str], name: str) -> str | None:
-    for key, value in headers.items():
-        if key.lower() == name:
-            return value
-    return None

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 import cattrs
 
-from vectis.adapters.vendors._webhooks import check_fresh, read_json, same_secret
+from vectis.adapters.vendors._webhooks import check_fresh, header, read_json, same_secret
 from vectis.adapters.vendors.ninjaone import mapping, wire
 from vectis.adapters.vendors.ninjaone.client import NinjaOneOptions
 from vectis.adapters.vendors.ninjaone.gateway import WEBHOOK_SECRET_HEADER
@@ -32,7 +32,7 @@ class NinjaOneWebhooks:
     async def parse(
         self, headers: Mapping[str, str], body: bytes, received_at: datetime
     ) -> list[InboundEvent]:
-        presented = _header(headers, WEBHOOK_SECRET_HEADER)
+        presented = header(headers, WEBHOOK_SECRET_HEADER) or ""
         if not self._secret or not same_secret(presented, self._secret):
             raise WebhookRejected(f"the delivery carries no valid {WEBHOOK_SECRET_HEADER} header")
         document = read_json(body, "the delivery")
@@ -62,8 +62,3 @@ class NinjaOneWebhooks:
                 f"the delivery's activity is unreadable: {error}", malformed=True
             ) from error
         return [] if event is None else [event]
-
-
-def _header(headers: Mapping[str, str], name: str) -> str:
-    wanted = name.lower()
-    return next((value for key, value in headers.items() if key.lower() == wanted), "")
