@@ -16,6 +16,8 @@ from urllib.parse import parse_qsl
 import httpx
 import pytest
 
+from contract_tests.harness import contract_sandboxes  # noqa: F401  (a session fixture)
+
 RECORD_DIRECTORY = os.environ.get("VECTIS_CONTRACT_RECORD")
 SECRET_NAMES = re.compile(r"secret|password|token|key|authorization|signature", re.IGNORECASE)
 REDACTED = "<redacted>"

@@ -1,0 +1,1 @@
+"""What every connector shares beyond HTTP: reading pages of records, idempotency markers."""
