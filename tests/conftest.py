@@ -14,12 +14,15 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import httpx
 import psycopg
 import pytest
 from dependency_injector import providers
 from psycopg import sql
 from sqlalchemy import make_url
 
+from tests.fakes import FakeUnitOfWorkFactory
+from tests.http_client import hub_client
 from vectis.adapters.postgres.migrator import migrate
 from vectis.adapters.postgres.roles import provision_runtime_login, runtime_login_url
 from vectis.adapters.security.passwords import Argon2PasswordHasher
@@ -132,6 +135,55 @@ async def sandbox_servers() -> AsyncIterator[SandboxHost]:
 @pytest.fixture
 def services(container: Container) -> Services:
     return container.services()
+
+
+NO_DATABASE = "postgresql://vectis_runtime@127.0.0.1:9/none"
+"""Where the fake-backed container's engine would connect: nowhere, and it never tries."""
+
+
+@pytest.fixture
+def fake_uow() -> FakeUnitOfWorkFactory:
+    """In-memory units of work (tests/fakes.py), for a service test that needs no PostgreSQL."""
+    return FakeUnitOfWorkFactory()
+
+
+@pytest.fixture
+async def fake_container(
+    fake_uow: FakeUnitOfWorkFactory, tmp_path: Path
+) -> AsyncIterator[Container]:
+    """The composition root with the unit of work faked: every service, no database."""
+    settings = Settings(
+        database_url=NO_DATABASE,
+        app_database_url=NO_DATABASE,
+        secret_key=TEST_SECRET_KEY,
+        data_dir=tmp_path / "data",
+        allow_private_urls=True,
+    )
+    container = Container(settings=settings, database_url=NO_DATABASE, secret_key=TEST_SECRET_KEY)
+    container.uow.override(providers.Object(fake_uow))
+    try:
+        yield container
+    finally:
+        await container.http_client().aclose()
+        container.hasher().close()
+        await container.engine().dispose()
+
+
+@pytest.fixture
+def fake_services(fake_container: Container) -> Services:
+    return fake_container.services()
+
+
+@pytest.fixture
+def real_services(container: Container) -> Services:
+    """The services on PostgreSQL, in a module whose ``services`` are the fakes."""
+    return container.services()
+
+
+@pytest.fixture
+async def real_client(real_services: Services) -> AsyncIterator[httpx.AsyncClient]:
+    async with hub_client(real_services, TEST_SECRET_KEY) as client:
+        yield client
 
 
 @pytest.fixture

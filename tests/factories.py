@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
+from typing import Any
 from uuid import UUID
 
 from attrs import frozen
 
 from vectis.application.services import Services
+from vectis.application.unit_of_work import UnitOfWork
 from vectis.domain.customer import Customer
 from vectis.domain.identity import Principal
 from vectis.domain.integration import Credentials, Integration
@@ -137,3 +140,14 @@ def company_ref(sandbox: Sandbox, vendor: str, name: str = CUSTOMER) -> str:
     """The vendor's own id for a sandbox company."""
     account = next(a for a in sandbox.accounts if a.vendor == vendor)
     return next(ref for ref, company in account.companies.items() if company == name)
+
+
+async def store_records(
+    uow: UnitOfWork,
+    integration_id: UUID,
+    records: Sequence[Any],
+    customer_ids: Mapping[str, UUID],
+    at: datetime,
+) -> None:
+    """Seed synced records of one type the way the sync stores a page (stage, then apply)."""
+    await uow.records.apply(await uow.records.stage(integration_id, records, customer_ids, at))

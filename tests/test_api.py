@@ -19,6 +19,13 @@ from vectis.domain.tenancy import Role
 
 
 @pytest.fixture
+def services(fake_services: Services) -> Services:
+    """Most API checks need no PostgreSQL: the in-memory unit of work (tests/fakes.py). Tenant
+    scoping (row-level security), the audit trail and keyset pages take ``real_services``."""
+    return fake_services
+
+
+@pytest.fixture
 async def client(services: Services) -> httpx.AsyncClient:
     async with hub_client(services, TEST_SECRET_KEY) as client:
         yield client  # type: ignore[misc]
@@ -29,14 +36,14 @@ def bearer(token: str) -> dict[str, str]:
 
 
 async def test_a_token_reads_its_own_tenants_customers_only(
-    services: Services, client: httpx.AsyncClient
+    real_services: Services, real_client: httpx.AsyncClient
 ) -> None:
-    world = await make_tenant(services, customers=("Acme", "Birch"))
-    await make_tenant(services, "Other IT", customers=("Hidden",))
-    issued = await services.identity.issue_token(world.owner.email, name="reader")
+    world = await make_tenant(real_services, customers=("Acme", "Birch"))
+    await make_tenant(real_services, "Other IT", customers=("Hidden",))
+    issued = await real_services.identity.issue_token(world.owner.email, name="reader")
 
-    listing = await client.get("/api/v1/customers", headers=bearer(issued.secret))
-    one = await client.get(
+    listing = await real_client.get("/api/v1/customers", headers=bearer(issued.secret))
+    one = await real_client.get(
         f"/api/v1/customers/{world.customers[0].id}", headers=bearer(issued.secret)
     )
 
@@ -46,13 +53,13 @@ async def test_a_token_reads_its_own_tenants_customers_only(
 
 
 async def test_another_tenants_customer_is_simply_not_found(
-    services: Services, client: httpx.AsyncClient
+    real_services: Services, real_client: httpx.AsyncClient
 ) -> None:
-    world = await make_tenant(services)
-    other = await make_tenant(services, "Other IT", customers=("Hidden",))
-    issued = await services.identity.issue_token(world.owner.email, name="reader")
+    world = await make_tenant(real_services)
+    other = await make_tenant(real_services, "Other IT", customers=("Hidden",))
+    issued = await real_services.identity.issue_token(world.owner.email, name="reader")
 
-    response = await client.get(
+    response = await real_client.get(
         f"/api/v1/customers/{other.customers[0].id}", headers=bearer(issued.secret)
     )
 
@@ -107,33 +114,33 @@ async def test_me_describes_the_token(services: Services, client: httpx.AsyncCli
 
 
 async def test_a_tech_requests_a_write_back_and_it_is_queued_and_audited(
-    services: Services, client: httpx.AsyncClient
+    real_services: Services, real_client: httpx.AsyncClient
 ) -> None:
-    world = await make_tenant(services)
-    tech = await add_operator(services, world, "terry", Role.TECH)
-    issued = await services.identity.issue_token(tech.email, name="automation")
-    integration_id = str((await add_connectwise(services, world)).id)
+    world = await make_tenant(real_services)
+    tech = await add_operator(real_services, world, "terry", Role.TECH)
+    issued = await real_services.identity.issue_token(tech.email, name="automation")
+    integration_id = str((await add_connectwise(real_services, world)).id)
     body = {
         "integration_id": integration_id,
         "action": {"type": "ticket.add_note", "ticket_id": "4821", "text": "On it."},
         "idempotency_key": "note-4821-1",
     }
 
-    first = await client.post("/api/v1/writebacks", json=body, headers=bearer(issued.secret))
-    again = await client.post("/api/v1/writebacks", json=body, headers=bearer(issued.secret))
+    first = await real_client.post("/api/v1/writebacks", json=body, headers=bearer(issued.secret))
+    again = await real_client.post("/api/v1/writebacks", json=body, headers=bearer(issued.secret))
 
     assert first.status_code == again.status_code == 202
     assert first.json()["id"] == again.json()["id"]
     assert first.json()["status"] == "pending"
     assert first.headers["location"] == f"/api/v1/writebacks/{first.json()['id']}"
-    fetched = await client.get(first.headers["location"], headers=bearer(issued.secret))
+    fetched = await real_client.get(first.headers["location"], headers=bearer(issued.secret))
     assert fetched.json()["action"] == {
         "type": "ticket.add_note",
         "ticket_id": "4821",
         "text": "On it.",
         "internal": False,
     }
-    audit = (await client.get("/api/v1/audit?limit=5", headers=bearer(issued.secret))).json()[
+    audit = (await real_client.get("/api/v1/audit?limit=5", headers=bearer(issued.secret))).json()[
         "items"
     ]
     requested = [item for item in audit if item["action"] == "writeback.ticket.add_note"]
@@ -355,9 +362,9 @@ def _routes(app: object) -> list[object]:
 
 
 async def test_a_customers_timeline_pages_by_keyset_and_filters(
-    services: Services, client: httpx.AsyncClient, container: Container
+    real_services: Services, real_client: httpx.AsyncClient, container: Container
 ) -> None:
-    world = await make_tenant(services)
+    world = await make_tenant(real_services)
     customer = world.customers[0]
     now = datetime.now(UTC).replace(microsecond=0)
     async with container.uow()(world.tenant.id) as uow:
@@ -375,28 +382,28 @@ async def test_a_customers_timeline_pages_by_keyset_and_filters(
             ]
         )
         await uow.commit()
-    issued = await services.identity.issue_token(world.owner.email, name="reader")
+    issued = await real_services.identity.issue_token(world.owner.email, name="reader")
     url = f"/api/v1/customers/{customer.id}/timeline"
 
     titles: list[str] = []
     params: dict[str, str] = {"limit": "10"}
     while True:
-        page = (await client.get(url, params=params, headers=bearer(issued.secret))).json()
+        page = (await real_client.get(url, params=params, headers=bearer(issued.secret))).json()
         titles += [item["title"] for item in page["items"]]
         if page["next"] is None:
             break
         params = {"limit": "10", "after": page["next"]}
-    alerts = await client.get(
+    alerts = await real_client.get(
         url,
         params={"topic": "alerts", "since": (now - timedelta(hours=5)).isoformat()},
         headers=bearer(issued.secret),
     )
-    naive = await client.get(
+    naive = await real_client.get(
         url, params={"since": "2026-01-01T00:00:00"}, headers=bearer(issued.secret)
     )
 
-    largest = await client.get(url, params={"limit": "500"}, headers=bearer(issued.secret))
-    too_large = await client.get(url, params={"limit": "501"}, headers=bearer(issued.secret))
+    largest = await real_client.get(url, params={"limit": "500"}, headers=bearer(issued.secret))
+    too_large = await real_client.get(url, params={"limit": "501"}, headers=bearer(issued.secret))
 
     assert largest.status_code == 200, "the documented maximum page size is served"
     assert len(largest.json()["items"]) == 25

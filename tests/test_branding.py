@@ -32,6 +32,13 @@ def tiny_png() -> bytes:
 
 
 @pytest.fixture
+def services(fake_services: Services) -> Services:
+    """The in-memory unit of work (tests/fakes.py); tests of what PostgreSQL does take
+    ``real_services`` and ``real_client``."""
+    return fake_services
+
+
+@pytest.fixture
 async def client(services: Services) -> AsyncIterator[httpx.AsyncClient]:
     async with hub_client(services, TEST_SECRET_KEY) as client:
         yield client
@@ -47,25 +54,25 @@ async def _post_branding(
 
 
 async def test_the_owner_brands_the_hub_and_every_page_shows_it(
-    services: Services, client: httpx.AsyncClient
+    real_services: Services, real_client: httpx.AsyncClient
 ) -> None:
-    world = await make_tenant(services)
-    await sign_in(client, world.owner.email, PASSWORD)
-    token = csrf_token((await client.get("/settings")).text)
+    world = await make_tenant(real_services)
+    await sign_in(real_client, world.owner.email, PASSWORD)
+    token = csrf_token((await real_client.get("/settings")).text)
 
     saved = await _post_branding(
-        client, token, accent="#0A7D5A", logo=("logo.png", tiny_png(), "image/png")
+        real_client, token, accent="#0A7D5A", logo=("logo.png", tiny_png(), "image/png")
     )
 
     assert saved.status_code == 303
-    page = await client.get("/customers")
+    page = await real_client.get("/customers")
     assert '<img src="/branding/logo"' in page.text
     assert 'href="/branding/theme.css?v=0a7d5a"' in page.text
-    theme = await client.get("/branding/theme.css")
+    theme = await real_client.get("/branding/theme.css")
     assert theme.text.strip() == ":root { --accent: #0a7d5a }"
-    logo = await client.get("/branding/logo")
+    logo = await real_client.get("/branding/logo")
     assert logo.headers["content-type"] == "image/png" and logo.content == tiny_png()
-    audit = await services.audit.recent(world.principal, limit=5)
+    audit = await real_services.audit.recent(world.principal, limit=5)
     assert audit[0].entry.action == "tenant.branding"
 
 
@@ -123,9 +130,9 @@ async def test_only_the_owner_may_brand_and_only_with_the_forms_token(
 
 
 async def test_a_tenant_without_a_logo_serves_none(
-    services: Services, client: httpx.AsyncClient
+    real_services: Services, real_client: httpx.AsyncClient
 ) -> None:
-    world = await make_tenant(services)
-    await sign_in(client, world.owner.email, PASSWORD)
-    assert (await client.get("/branding/logo")).status_code == 404
-    assert (await client.get("/branding/theme.css")).text == ""
+    world = await make_tenant(real_services)
+    await sign_in(real_client, world.owner.email, PASSWORD)
+    assert (await real_client.get("/branding/logo")).status_code == 404
+    assert (await real_client.get("/branding/theme.css")).text == ""

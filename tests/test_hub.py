@@ -12,6 +12,13 @@ from vectis.application.services import Services
 
 
 @pytest.fixture
+def services(fake_services: Services) -> Services:
+    """The in-memory unit of work (tests/fakes.py); tests of what PostgreSQL does take
+    ``real_services`` and ``real_client``."""
+    return fake_services
+
+
+@pytest.fixture
 async def client(services: Services) -> httpx.AsyncClient:
     async with hub_client(services, TEST_SECRET_KEY) as client:
         yield client  # type: ignore[misc]
@@ -27,11 +34,11 @@ async def test_the_login_form_uses_the_fields_password_managers_expect(
 
 
 async def test_signing_in_sets_a_secure_http_only_same_site_session_cookie(
-    services: Services, client: httpx.AsyncClient
+    real_services: Services, real_client: httpx.AsyncClient
 ) -> None:
-    world = await make_tenant(services)
+    world = await make_tenant(real_services)
 
-    response = await sign_in(client, world.owner.email, PASSWORD)
+    response = await sign_in(real_client, world.owner.email, PASSWORD)
 
     assert response.status_code == 303
     assert response.headers["location"] == "/customers"
@@ -41,7 +48,7 @@ async def test_signing_in_sets_a_secure_http_only_same_site_session_cookie(
         if value.startswith("vectis_session=")
     )
     assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
-    customers = await client.get("/customers")
+    customers = await real_client.get("/customers")
     assert customers.status_code == 200
     assert "Acme" in customers.text
 
@@ -63,15 +70,15 @@ async def test_a_sign_in_without_its_csrf_token_is_refused(
 
 
 async def test_a_form_posted_without_its_csrf_token_changes_nothing(
-    services: Services, client: httpx.AsyncClient
+    real_services: Services, real_client: httpx.AsyncClient
 ) -> None:
-    world = await make_tenant(services)
-    await sign_in(client, world.owner.email, PASSWORD)
+    world = await make_tenant(real_services)
+    await sign_in(real_client, world.owner.email, PASSWORD)
 
-    refused = await client.post("/logout", data={})
+    refused = await real_client.post("/logout", data={})
 
     assert refused.status_code == 403
-    assert (await client.get("/customers")).status_code == 200, "still signed in"
+    assert (await real_client.get("/customers")).status_code == 200, "still signed in"
 
 
 async def test_signing_out_ends_the_session(services: Services, client: httpx.AsyncClient) -> None:
@@ -90,14 +97,16 @@ async def test_signing_out_ends_the_session(services: Services, client: httpx.As
 
 
 async def test_a_wrong_password_shows_the_form_again_and_repeated_failures_are_throttled(
-    services: Services, client: httpx.AsyncClient
+    real_services: Services, real_client: httpx.AsyncClient
 ) -> None:
-    world = await make_tenant(services)
-    statuses = [(await sign_in(client, world.owner.email, "wrong")).status_code for _ in range(6)]
+    world = await make_tenant(real_services)
+    statuses = [
+        (await sign_in(real_client, world.owner.email, "wrong")).status_code for _ in range(6)
+    ]
 
     assert statuses[:5] == [401] * 5
     assert statuses[5] == 429
-    throttled = await sign_in(client, world.owner.email, PASSWORD)
+    throttled = await sign_in(real_client, world.owner.email, PASSWORD)
     assert throttled.status_code == 429
     assert "try again in" in throttled.text
     assert int(throttled.headers["retry-after"]) > 0
@@ -129,12 +138,12 @@ async def test_the_sign_in_form_never_redirects_off_site(
 
 
 async def test_vendor_or_user_markup_renders_inert(
-    services: Services, client: httpx.AsyncClient
+    real_services: Services, real_client: httpx.AsyncClient
 ) -> None:
-    world = await make_tenant(services, customers=("<script>alert(1)</script> Corp",))
-    await sign_in(client, world.owner.email, PASSWORD)
+    world = await make_tenant(real_services, customers=("<script>alert(1)</script> Corp",))
+    await sign_in(real_client, world.owner.email, PASSWORD)
 
-    page = await client.get("/customers")
+    page = await real_client.get("/customers")
 
     assert "<script>alert(1)</script>" not in page.text
     assert "&lt;script&gt;alert(1)&lt;/script&gt; Corp" in page.text
@@ -155,21 +164,21 @@ async def test_an_unknown_page_gets_a_friendly_html_404(client: httpx.AsyncClien
 
 
 async def test_the_audit_page_lists_the_tenants_entries(
-    services: Services, client: httpx.AsyncClient
+    real_services: Services, real_client: httpx.AsyncClient
 ) -> None:
-    world = await make_tenant(services)
-    other = await make_tenant(services, "Other IT", customers=("Secret Customer",))
-    await sign_in(client, world.owner.email, PASSWORD)
+    world = await make_tenant(real_services)
+    other = await make_tenant(real_services, "Other IT", customers=("Secret Customer",))
+    await sign_in(real_client, world.owner.email, PASSWORD)
 
-    page = await client.get("/audit")
+    page = await real_client.get("/audit")
 
     assert page.status_code == 200
     assert "session.sign_in" in page.text and "customer.create" in page.text
     assert other.owner.email not in page.text
 
 
-async def test_health_endpoints(client: httpx.AsyncClient) -> None:
-    assert (await client.get("/healthz")).json() == {"status": "ok"}
-    ready = await client.get("/readyz")
+async def test_health_endpoints(real_client: httpx.AsyncClient) -> None:
+    assert (await real_client.get("/healthz")).json() == {"status": "ok"}
+    ready = await real_client.get("/readyz")
     assert ready.status_code == 200
     assert ready.json()["migrations_current"] is True

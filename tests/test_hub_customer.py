@@ -12,7 +12,14 @@ import httpx
 import pytest
 
 from tests.conftest import TEST_SECRET_KEY
-from tests.factories import PASSWORD, World, add_connectwise, add_operator, make_tenant
+from tests.factories import (
+    PASSWORD,
+    World,
+    add_connectwise,
+    add_operator,
+    make_tenant,
+    store_records,
+)
 from tests.http_client import csrf_token, hub_client, sign_in
 from vectis.application.services import Services
 from vectis.container import Container
@@ -71,8 +78,8 @@ async def _world(services: Services, container: Container) -> tuple[World, Integ
         for n in range(150)
     ]
     async with container.uow()(world.tenant.id) as uow:
-        await uow.records.upsert(
-            psa.id, tickets, {ticket.id: customer.id for ticket in tickets}, NOW
+        await store_records(
+            uow, psa.id, tickets, {ticket.id: customer.id for ticket in tickets}, NOW
         )
         await uow.events.append(events)
         await uow.commit()
@@ -309,8 +316,8 @@ async def test_a_site_filter_drills_into_one_site_of_a_multi_site_customer(
         for ticket in tickets
     ]
     async with container.uow()(world.tenant.id) as uow:
-        await uow.records.upsert(psa.id, sites, {}, NOW)
-        await uow.records.upsert(psa.id, tickets, {t.id: customer.id for t in tickets}, NOW)
+        await store_records(uow, psa.id, sites, {}, NOW)
+        await store_records(uow, psa.id, tickets, {t.id: customer.id for t in tickets}, NOW)
         await uow.events.append(events)
         await uow.commit()
     await sign_in(client, world.owner.email, PASSWORD)
@@ -335,7 +342,7 @@ async def test_a_ticket_is_updated_inline_from_the_tickets_tab_and_the_page_lead
         Reference(kind="status", id="s9", name="Waiting on customer"),
     ]
     async with container.uow()(world.tenant.id) as uow:
-        await uow.records.upsert(psa.id, statuses, {}, NOW)
+        await store_records(uow, psa.id, statuses, {}, NOW)
         await uow.commit()
     await sign_in(client, world.owner.email, PASSWORD)
     tab = f"/customers/{world.customers[0].id}/tickets?state=all&sort=opened"
@@ -369,7 +376,8 @@ async def test_a_machine_in_both_the_psa_and_the_rmm_is_listed_once_as_the_rmm_k
     await services.integrations.link_customer(world.principal, rmm.id, "ALD", world.customers[0].id)
     customer = world.customers[0].id
     async with container.uow()(world.tenant.id) as uow:
-        await uow.records.upsert(
+        await store_records(
+            uow,
             psa.id,
             [
                 Device(id="ci-1", company_id="ALD", name="ALD-WS-01"),
@@ -378,7 +386,8 @@ async def test_a_machine_in_both_the_psa_and_the_rmm_is_listed_once_as_the_rmm_k
             {"ci-1": customer, "ci-2": customer},
             NOW,
         )
-        await uow.records.upsert(
+        await store_records(
+            uow,
             rmm.id,
             [
                 Device(

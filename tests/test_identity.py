@@ -31,11 +31,13 @@ def _identity(container: Container, clock: object, **policy: object) -> Identity
     )
 
 
-async def test_an_operator_signs_in_with_the_right_password(services: Services) -> None:
-    world = await make_tenant(services)
+async def test_an_operator_signs_in_with_the_right_password(fake_services: Services) -> None:
+    world = await make_tenant(fake_services)
 
-    signed_in = await services.identity.sign_in(world.owner.email, PASSWORD, address="10.0.0.1")
-    principal = await services.identity.authenticate_session(signed_in.secret)
+    signed_in = await fake_services.identity.sign_in(
+        world.owner.email, PASSWORD, address="10.0.0.1"
+    )
+    principal = await fake_services.identity.authenticate_session(signed_in.secret)
 
     assert principal.tenant_id == world.tenant.id
     assert principal.operator_id == world.owner.id
@@ -58,29 +60,31 @@ async def test_passwords_are_stored_as_argon2id_hashes(
     "email", ["owner@northwind-it.example", "nobody@example.com", "not-an-email"]
 )
 async def test_a_wrong_password_or_unknown_account_is_refused_alike(
-    services: Services, email: str
+    fake_services: Services, email: str
 ) -> None:
-    await make_tenant(services)
+    await make_tenant(fake_services)
     with pytest.raises(AuthenticationFailed, match="e-mail address or password is not right"):
-        await services.identity.sign_in(email, "wrong password!", address="10.0.0.1")
+        await fake_services.identity.sign_in(email, "wrong password!", address="10.0.0.1")
 
 
-async def test_signing_out_ends_the_session(services: Services) -> None:
-    world = await make_tenant(services)
-    signed_in = await services.identity.sign_in(world.owner.email, PASSWORD, address="10.0.0.1")
+async def test_signing_out_ends_the_session(fake_services: Services) -> None:
+    world = await make_tenant(fake_services)
+    signed_in = await fake_services.identity.sign_in(
+        world.owner.email, PASSWORD, address="10.0.0.1"
+    )
 
-    await services.identity.sign_out(signed_in.secret)
+    await fake_services.identity.sign_out(signed_in.secret)
 
     with pytest.raises(SessionExpired):
-        await services.identity.authenticate_session(signed_in.secret)
+        await fake_services.identity.authenticate_session(signed_in.secret)
 
 
 async def test_sessions_end_after_inactivity_and_after_their_lifetime(
-    container: Container, services: Services
+    fake_container: Container, fake_services: Services
 ) -> None:
-    world = await make_tenant(services)
-    clock = FrozenClock(container.clock().now())
-    identity = _identity(container, clock, idle_timeout=timedelta(minutes=30))
+    world = await make_tenant(fake_services)
+    clock = FrozenClock(fake_container.clock().now())
+    identity = _identity(fake_container, clock, idle_timeout=timedelta(minutes=30))
     idle = await identity.sign_in(world.owner.email, PASSWORD, address="10.0.0.1")
     clock.advance(timedelta(minutes=31))
     with pytest.raises(SessionExpired, match="inactivity"):
@@ -113,21 +117,23 @@ async def test_a_token_is_shown_once_and_stored_only_as_its_digest(
     assert (principal.tenant_id, principal.role) == (world.tenant.id, Role.OWNER)
 
 
-async def test_a_token_records_when_it_was_last_used(services: Services) -> None:
-    world = await make_tenant(services)
-    issued = await services.identity.issue_token(world.owner.email, name="PSA script")
+async def test_a_token_records_when_it_was_last_used(fake_services: Services) -> None:
+    world = await make_tenant(fake_services)
+    issued = await fake_services.identity.issue_token(world.owner.email, name="PSA script")
     assert issued.token.last_used_at is None
 
-    await services.identity.authenticate_token(issued.secret)
+    await fake_services.identity.authenticate_token(issued.secret)
 
-    (listed,) = await services.identity.list_tokens(world.tenant.slug)
+    (listed,) = await fake_services.identity.list_tokens(world.tenant.slug)
     assert listed.last_used_at is not None
 
 
-async def test_an_expired_token_is_refused(container: Container, services: Services) -> None:
-    world = await make_tenant(services)
-    clock = FrozenClock(container.clock().now())
-    identity = _identity(container, clock)
+async def test_an_expired_token_is_refused(
+    fake_container: Container, fake_services: Services
+) -> None:
+    world = await make_tenant(fake_services)
+    clock = FrozenClock(fake_container.clock().now())
+    identity = _identity(fake_container, clock)
     issued = await identity.issue_token(
         world.owner.email, name="short", expires_in=timedelta(hours=1)
     )
@@ -138,50 +144,56 @@ async def test_an_expired_token_is_refused(container: Container, services: Servi
         await identity.authenticate_token(issued.secret)
 
 
-async def test_a_revoked_token_is_refused(services: Services) -> None:
-    world = await make_tenant(services)
-    issued = await services.identity.issue_token(world.owner.email, name="leaked")
+async def test_a_revoked_token_is_refused(fake_services: Services) -> None:
+    world = await make_tenant(fake_services)
+    issued = await fake_services.identity.issue_token(world.owner.email, name="leaked")
 
-    revoked = await services.identity.revoke_token(secret=issued.secret)
+    revoked = await fake_services.identity.revoke_token(secret=issued.secret)
 
     assert revoked.revoked_at is not None
     with pytest.raises(InvalidToken, match="revoked"):
-        await services.identity.authenticate_token(issued.secret)
+        await fake_services.identity.authenticate_token(issued.secret)
 
 
-async def test_a_token_is_revoked_by_id_within_its_tenant(services: Services) -> None:
-    world = await make_tenant(services)
-    other = await make_tenant(services, "Other IT")
-    issued = await services.identity.issue_token(world.owner.email, name="ci")
+async def test_a_token_is_revoked_by_id_within_its_tenant(fake_services: Services) -> None:
+    world = await make_tenant(fake_services)
+    other = await make_tenant(fake_services, "Other IT")
+    issued = await fake_services.identity.issue_token(world.owner.email, name="ci")
 
     with pytest.raises(Exception, match="no access token"):
-        await services.identity.revoke_token(
+        await fake_services.identity.revoke_token(
             token_id=issued.token.id, tenant_slug=other.tenant.slug
         )
-    await services.identity.revoke_token(token_id=issued.token.id, tenant_slug=world.tenant.slug)
+    await fake_services.identity.revoke_token(
+        token_id=issued.token.id, tenant_slug=world.tenant.slug
+    )
 
     with pytest.raises(InvalidToken):
-        await services.identity.authenticate_token(issued.secret)
+        await fake_services.identity.authenticate_token(issued.secret)
 
 
 @pytest.mark.parametrize(
     "token",
     ["", "Bearer", "vectis_pat_short", "ghp_" + "a" * 36, "vectis_pat_" + "a" * 36],
 )
-async def test_malformed_and_unknown_tokens_are_refused(services: Services, token: str) -> None:
-    await make_tenant(services)
+async def test_malformed_and_unknown_tokens_are_refused(
+    fake_services: Services, token: str
+) -> None:
+    await make_tenant(fake_services)
     with pytest.raises(InvalidToken):
-        await services.identity.authenticate_token(token)
+        await fake_services.identity.authenticate_token(token)
 
 
-async def test_a_token_cannot_outrank_its_operator(services: Services) -> None:
-    world = await make_tenant(services)
-    tech = await add_operator(services, world, "terry", Role.TECH)
+async def test_a_token_cannot_outrank_its_operator(fake_services: Services) -> None:
+    world = await make_tenant(fake_services)
+    tech = await add_operator(fake_services, world, "terry", Role.TECH)
 
     with pytest.raises(PermissionDenied):
-        await services.identity.issue_token(tech.email, name="sneaky", role=Role.ADMIN)
-    lesser = await services.identity.issue_token(tech.email, name="reader", role=Role.READ_ONLY)
-    assert (await services.identity.authenticate_token(lesser.secret)).role is Role.READ_ONLY
+        await fake_services.identity.issue_token(tech.email, name="sneaky", role=Role.ADMIN)
+    lesser = await fake_services.identity.issue_token(
+        tech.email, name="reader", role=Role.READ_ONLY
+    )
+    assert (await fake_services.identity.authenticate_token(lesser.secret)).role is Role.READ_ONLY
 
 
 async def test_a_token_follows_its_operators_current_role_down(

@@ -4,9 +4,6 @@ lookup, or a clear refusal naming the choices), and the first sync commits with 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from types import TracebackType
-from typing import Any
-from uuid import UUID
 
 import httpx
 import pytest
@@ -14,11 +11,10 @@ from dependency_injector import providers
 
 from tests.conftest import TEST_SECRET_KEY, owner_connection
 from tests.factories import PASSWORD, make_tenant
+from tests.fakes import FakeUnitOfWorkFactory
 from tests.http_client import csrf_token, hub_client, sign_in
 from vectis.application.errors import ServiceUnavailable
-from vectis.application.integrations import IntegrationService
 from vectis.application.services import Services
-from vectis.application.unit_of_work import UnitOfWork
 from vectis.container import Container
 from vectis.domain.errors import InvalidValue
 from vectis.domain.integration import Credentials
@@ -109,10 +105,10 @@ async def test_an_empty_autotask_address_on_the_hub_form_looks_the_zone_up(
 
 
 async def test_an_empty_address_for_a_vendor_without_a_default_shows_the_form_again(
-    services: Services, database_url: str
+    fake_services: Services, fake_uow: FakeUnitOfWorkFactory
 ) -> None:
-    world = await make_tenant(services)
-    async with hub_client(services, TEST_SECRET_KEY) as client:
+    world = await make_tenant(fake_services)
+    async with hub_client(fake_services, TEST_SECRET_KEY) as client:
         await sign_in(client, world.owner.email, PASSWORD)
         page = await client.get("/integrations")
         refused = await client.post(
@@ -134,7 +130,7 @@ async def test_an_empty_address_for_a_vendor_without_a_default_shows_the_form_ag
     assert 'value="Halo Main"' in refused.text and 'value="typed-client-id"' in refused.text
     assert "typed-secret" not in refused.text, "secrets are typed again, never echoed"
     assert "yourcompany.halopsa.com" not in refused.text.split('name="base_url"')[1][:80]
-    assert _stored(database_url) == []
+    assert fake_uow.database.integrations == {}
 
 
 @pytest.mark.parametrize(
@@ -145,12 +141,12 @@ async def test_an_empty_address_for_a_vendor_without_a_default_shows_the_form_ag
     ],
 )
 async def test_an_empty_address_is_refused_naming_the_documented_hosts(
-    services: Services, vendor: str, choice: str
+    fake_services: Services, vendor: str, choice: str
 ) -> None:
-    world = await make_tenant(services)
-    fields = services.integrations.vendor(vendor).credential_fields
+    world = await make_tenant(fake_services)
+    fields = fake_services.integrations.vendor(vendor).credential_fields
     with pytest.raises(InvalidValue, match="needs its API address") as refused:
-        await services.integrations.add(
+        await fake_services.integrations.add(
             world.principal,
             vendor=vendor,
             name="No address",
@@ -161,101 +157,65 @@ async def test_an_empty_address_is_refused_naming_the_documented_hosts(
     assert choice in str(refused.value) and "no default" in str(refused.value)
 
 
-async def test_the_first_sync_commits_with_the_integration_and_its_audit_entry(
-    services: Services, database_url: str
-) -> None:
-    world = await make_tenant(services)
+CONNECTWISE = Credentials(
+    values={"company_id": "c", "public_key": "p", "private_key": "k", "client_id": "i"}
+)
 
-    added = await services.integrations.add(
+
+async def test_the_first_sync_commits_with_the_integration_and_its_audit_entry(
+    fake_services: Services, fake_uow: FakeUnitOfWorkFactory
+) -> None:
+    world = await make_tenant(fake_services)
+    commits = fake_uow.database.commits
+
+    added = await fake_services.integrations.add(
         world.principal,
         vendor="connectwise",
         name="ConnectWise",
         base_url="https://api-na.myconnectwise.net/v4_6_release",
-        credentials=Credentials(
-            values={"company_id": "c", "public_key": "p", "private_key": "k", "client_id": "i"}
-        ),
+        credentials=CONNECTWISE,
         test=False,
         first_sync=True,
     )
 
-    assert _sync_jobs(database_url) == [str(added.id)]
+    stored = fake_uow.database
+    assert stored.commits == commits + 1, "one unit of work"
+    assert list(stored.integrations) == [added.id]
+    assert stored.actions()[-1] == "integration.create"
+    assert [job.arguments["integration_id"] for job in stored.jobs] == [str(added.id)]
 
 
 async def test_an_integration_whose_first_sync_cannot_be_queued_is_not_saved(
-    container: Container, database_url: str
+    fake_services: Services, fake_uow: FakeUnitOfWorkFactory
 ) -> None:
-    services = container.services()
-    world = await make_tenant(services)
-    integrations = IntegrationService(
-        _DeferFails(container.uow()),
-        container.secret_box(),
-        container.url_policy(),
-        container.connectors(),
-        container.clock(),
-    )
+    world = await make_tenant(fake_services)
+    audited = fake_uow.database.actions()
+    fake_uow.fail_defer = ServiceUnavailable("the job queue refused the job")
 
     with pytest.raises(ServiceUnavailable, match="job queue"):
-        await integrations.add(
+        await fake_services.integrations.add(
             world.principal,
             vendor="connectwise",
             name="ConnectWise",
             base_url="https://api-na.myconnectwise.net/v4_6_release",
-            credentials=Credentials(
-                values={"company_id": "c", "public_key": "p", "private_key": "k", "client_id": "i"}
-            ),
+            credentials=CONNECTWISE,
             test=False,
             first_sync=True,
         )
 
-    with owner_connection(database_url) as owner:
-        audit = owner.execute(
-            "SELECT count(*) FROM audit_log WHERE action = 'integration.create'"
-        ).fetchone()
-    assert _stored(database_url) == [] and audit == (0,)
-    assert _sync_jobs(database_url) == []
-
-
-class _FailingJobs:
-    async def defer(self, *args: Any, **kwargs: Any) -> bool:
-        raise ServiceUnavailable("the job queue refused the job")
-
-
-class _DeferFails:
-    """Real units of work whose job queue refuses every job."""
-
-    def __init__(self, inner: Any) -> None:
-        self._inner = inner
-
-    def __call__(self, tenant_id: UUID | None = None) -> _FailingDefers:
-        return _FailingDefers(self._inner(tenant_id))
-
-
-class _FailingDefers:
-    def __init__(self, uow: Any) -> None:
-        self._uow = uow
-
-    async def __aenter__(self) -> UnitOfWork:
-        uow = await self._uow.__aenter__()
-        uow.jobs = _FailingJobs()
-        return uow  # type: ignore[no-any-return]
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self._uow.__aexit__(exc_type, exc, traceback)
+    stored = fake_uow.database
+    assert stored.integrations == {} and stored.jobs == []
+    assert stored.actions() == audited, "no integration.create entry"
 
 
 async def test_halopsas_tenant_may_be_left_empty_for_a_self_hosted_halo(
-    services: Services, database_url: str
+    fake_services: Services,
 ) -> None:
-    world = await make_tenant(services)
-    fields = services.integrations.vendor("halopsa").credential_fields
+    world = await make_tenant(fake_services)
+    fields = fake_services.integrations.vendor("halopsa").credential_fields
     assert [field.key for field in fields if field.optional] == ["tenant"]
 
-    added = await services.integrations.add(
+    added = await fake_services.integrations.add(
         world.principal,
         vendor="halopsa",
         name="Halo on premises",
@@ -268,7 +228,7 @@ async def test_halopsas_tenant_may_be_left_empty_for_a_self_hosted_halo(
 
     assert added.name == "Halo on premises"
     with pytest.raises(InvalidValue, match="Client secret"):
-        await services.integrations.add(
+        await fake_services.integrations.add(
             world.principal,
             vendor="halopsa",
             name="Halo without a secret",

@@ -8,12 +8,14 @@ import pytest
 
 from tests.conftest import owner_connection
 from tests.factories import add_connectwise, make_tenant
+from tests.fakes import FakeUnitOfWorkFactory
 from vectis.application.inbox import PROCESS_INBOX
 from vectis.application.jobs import requeue_stalled_jobs
 from vectis.application.services import Services
 from vectis.application.writebacks import WriteBackService
 from vectis.container import Container
 from vectis.domain.events import EventKind, InboundEvent, SubjectRef
+from vectis.domain.ticketing import Ticketing
 from vectis.domain.writeback import AddTicketNote, WriteBackStatus
 
 
@@ -127,21 +129,22 @@ class _Connectors:
     def __init__(self, ticketing: _TicketingThatCannotBuildItsRequest) -> None:
         self._ticketing = ticketing
 
-    def ticketing(self, integration: object, credentials: object) -> object:
+    def port(self, port: type, integration: object, credentials: object) -> object:
+        assert port is Ticketing
         return self._ticketing
 
 
 async def test_a_write_back_whose_request_cannot_be_built_fails_at_once_with_the_reason(
-    container: Container, services: Services, database_url: str
+    fake_container: Container, fake_services: Services, fake_uow: FakeUnitOfWorkFactory
 ) -> None:
-    world = await make_tenant(services)
-    integration = await add_connectwise(services, world)
+    world = await make_tenant(fake_services)
+    integration = await add_connectwise(fake_services, world)
     ticketing = _TicketingThatCannotBuildItsRequest()
     writebacks = WriteBackService(
-        container.uow(),
-        container.integrations(),
+        fake_container.uow(),
+        fake_container.integrations(),
         _Connectors(ticketing),  # type: ignore[arg-type]
-        container.clock(),
+        fake_container.clock(),
     )
     requested = await writebacks.request(
         world.principal, integration.id, AddTicketNote(ticket_id="1", text="hi")
@@ -150,19 +153,17 @@ async def test_a_write_back_whose_request_cannot_be_built_fails_at_once_with_the
     done = await writebacks.perform(world.tenant.id, requested.id)
     again = await writebacks.perform(world.tenant.id, requested.id)
 
-    stored = await services.writebacks.get(world.principal, requested.id)
+    stored = await fake_services.writebacks.get(world.principal, requested.id)
     assert (done.status, stored.status, again.status) == (WriteBackStatus.FAILED,) * 3
     assert (
         stored.error and "could not make this request" in stored.error and "\u00b2" in stored.error
     )
     assert (stored.attempts, ticketing.attempts) == (1, 1), "a final failure is not retried"
-    with owner_connection(database_url) as owner:
-        outcomes = [
-            row[0]
-            for row in owner.execute(
-                "SELECT outcome FROM audit_log WHERE action = 'writeback.ticket.add_note' ORDER BY id"
-            )
-        ]
+    outcomes = [
+        entry.outcome
+        for entry in fake_uow.database.audit
+        if entry.action == "writeback.ticket.add_note"
+    ]
     assert outcomes == ["requested", "failed"]
 
 

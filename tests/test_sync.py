@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar, cast
 
+import attrs
 import pytest
 from attrs import define, field
 from dependency_injector import providers
@@ -20,6 +21,8 @@ from vectis.domain.integration import Credentials, Integration, VendorInfo
 from vectis.domain.records import (
     Alert,
     AlertState,
+    AvState,
+    Device,
     Named,
     Reference,
     ReferenceKind,
@@ -29,9 +32,11 @@ from vectis.domain.records import (
     TicketNote,
     VendorCompany,
 )
-from vectis.domain.sync import SyncStatus
+from vectis.domain.sync import SyncSource, SyncStatus
 
 T0 = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
+
+P = TypeVar("P")
 
 
 def ticket(
@@ -57,6 +62,7 @@ class FakeSource:
 
     pages: dict[str, list[list[Any]]]
     snapshots: tuple[str, ...] = ()
+    read_methods: dict[str, str] = field(factory=dict)
     failures: dict[str, Exception] = field(factory=dict)
     skipped: dict[str, list[SkippedRecord]] = field(factory=dict)
     reads: list[tuple[str, str | None]] = field(factory=list)
@@ -92,8 +98,9 @@ class FakeConnectors:
     async def check_credentials(self, integration: Integration, credentials: Credentials) -> str:
         return await self.source.check()
 
-    def sync_source(self, integration: Integration, credentials: Credentials) -> FakeSource:
-        return self.source
+    def port(self, port: type[P], integration: Integration, credentials: Credentials) -> P:
+        assert port is SyncSource, f"the sync asks for no {port.__name__}"
+        return cast(P, self.source)
 
 
 @pytest.fixture
@@ -265,6 +272,82 @@ async def test_alerts_missing_from_a_complete_listing_are_resolved(
     ]
     kinds = [row[0] for row in _rows(database_url, "SELECT kind FROM events ORDER BY id")]
     assert kinds.count(EventKind.ALERT_RAISED) == 2 and kinds.count(EventKind.ALERT_RESET) == 1
+
+
+async def test_a_complete_listing_of_two_record_types_deletes_each_by_its_own_ids(
+    services: Services, source: FakeSource, database_url: str
+) -> None:
+    world = await make_tenant(services)
+
+    def note(note_id: str) -> TicketNote:
+        return TicketNote(id=note_id, ticket_id="1", text=note_id, internal=True)
+
+    # One stream yields tickets and their notes; note "2" shares its id with ticket 2.
+    source.pages = {"tickets": [[ticket(1), ticket(2), note("2"), note("n9")]]}
+    source.snapshots = ("tickets",)
+    integration = await _integration(services, world)
+    await services.sync.run(world.tenant.id, integration.id)
+    source.pages = {"tickets": [[ticket(1), note("2")]]}
+
+    await services.sync.run(world.tenant.id, integration.id)
+
+    live = "deleted_at IS NULL FROM {} ORDER BY vendor_id"
+    assert _rows(database_url, "SELECT vendor_id, " + live.format("tickets")) == [
+        ("1", True),
+        ("2", False),
+    ]
+    assert _rows(database_url, "SELECT vendor_id, " + live.format("ticket_notes")) == [
+        ("2", True),
+        ("n9", False),
+    ]
+
+
+async def test_a_device_whose_kind_changes_at_the_vendor_is_updated(
+    services: Services, source: FakeSource, database_url: str
+) -> None:
+    world = await make_tenant(services)
+    source.pages = {"devices": [[Device(id="d1", company_id="C1", name="WS", kind="workstation")]]}
+    integration = await _integration(services, world)
+    await services.sync.run(world.tenant.id, integration.id)
+    source.pages = {"devices": [[Device(id="d1", company_id="C1", name="WS", kind="server")]]}
+
+    again = await services.sync.run(world.tenant.id, integration.id)
+
+    assert again.counts["devices"].updated == 1
+    assert _rows(database_url, "SELECT kind FROM devices") == [("server",)]
+
+
+async def test_antivirus_definitions_renewed_between_syncs_become_one_event(
+    services: Services, source: FakeSource, database_url: str
+) -> None:
+    world = await make_tenant(services)
+    outdated = Device(id="d1", company_id="C1", name="WS", av_state=AvState.OUTDATED)
+    source.pages = {"devices": [[outdated]]}
+    integration = await _integration(services, world)
+    await services.sync.run(world.tenant.id, integration.id)
+    renewed = attrs.evolve(outdated, av_state=AvState.PROTECTED, av_definitions_at=T0)
+    source.pages = {"devices": [[renewed]]}
+
+    await services.sync.run(world.tenant.id, integration.id)
+    await services.sync.run(world.tenant.id, integration.id)
+
+    assert _rows(database_url, "SELECT kind, title FROM events WHERE kind LIKE 'av.%%'") == [
+        ("av.definitions_updated", "Antivirus definitions updated on WS")
+    ]
+
+
+async def test_the_sync_run_record_says_how_each_stream_was_read(
+    services: Services, source: FakeSource
+) -> None:
+    world = await make_tenant(services)
+    source.read_methods = {"tickets": "full read, changes detected"}
+    integration = await _integration(services, world)
+
+    await services.sync.run(world.tenant.id, integration.id)
+
+    [run] = await services.sync.runs(world.principal, integration.id)
+    assert run.counts["tickets"].method == "full read, changes detected"
+    assert run.counts["companies"].method == ""
 
 
 async def test_a_failing_stream_keeps_what_was_stored_and_the_rest_goes_on(

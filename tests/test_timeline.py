@@ -1,5 +1,6 @@
 """A customer's timeline over PostgreSQL: keyset pages, filters, tenant isolation, and the
-internal notes that join it (audited, with their history kept)."""
+internal notes that join it (audited, with their history kept). What a note's rules decide
+alone runs on the in-memory unit of work (tests/fakes.py)."""
 
 from __future__ import annotations
 
@@ -162,41 +163,41 @@ async def test_a_note_is_audited_joins_the_timeline_and_keeps_its_history(
     assert "Door code" not in audit[0].entry.payload_json
 
 
-async def test_an_unchanged_edit_adds_nothing(services: Services) -> None:
-    world = await make_tenant(services)
-    note = await services.timeline.add_note(world.principal, world.customers[0].id, "Same")
-    again = await services.timeline.edit_note(
+async def test_an_unchanged_edit_adds_nothing(fake_services: Services) -> None:
+    world = await make_tenant(fake_services)
+    note = await fake_services.timeline.add_note(world.principal, world.customers[0].id, "Same")
+    again = await fake_services.timeline.edit_note(
         world.principal, world.customers[0].id, note.id, "Same"
     )
     assert again.revision == 1
-    _, history = await services.timeline.note(world.principal, world.customers[0].id, note.id)
+    _, history = await fake_services.timeline.note(world.principal, world.customers[0].id, note.id)
     assert len(history) == 1
 
 
-async def test_read_only_operators_cannot_write_notes(services: Services) -> None:
-    world = await make_tenant(services)
+async def test_read_only_operators_cannot_write_notes(fake_services: Services) -> None:
+    world = await make_tenant(fake_services)
     reader = Principal(tenant_id=world.tenant.id, role=Role.READ_ONLY, actor=world.principal.actor)
     with pytest.raises(PermissionDenied):
-        await services.timeline.add_note(reader, world.customers[0].id, "hello")
+        await fake_services.timeline.add_note(reader, world.customers[0].id, "hello")
 
 
 @pytest.mark.parametrize("body", ["", "   \n  ", "x" * 20_001])
-async def test_empty_or_huge_notes_are_refused(services: Services, body: str) -> None:
-    world = await make_tenant(services)
+async def test_empty_or_huge_notes_are_refused(fake_services: Services, body: str) -> None:
+    world = await make_tenant(fake_services)
     with pytest.raises(InvalidValue):
-        await services.timeline.add_note(world.principal, world.customers[0].id, body)
-    assert await services.timeline.notes(world.principal, world.customers[0].id) == []
+        await fake_services.timeline.add_note(world.principal, world.customers[0].id, body)
+    assert await fake_services.timeline.notes(world.principal, world.customers[0].id) == []
 
 
 async def test_a_note_is_found_and_edited_only_under_its_own_customer(
-    services: Services,
+    fake_services: Services,
 ) -> None:
-    world = await make_tenant(services, customers=("Acme", "Birch"))
+    world = await make_tenant(fake_services, customers=("Acme", "Birch"))
     acme, birch = world.customers
-    note = await services.timeline.add_note(world.principal, acme.id, "Acme only")
+    note = await fake_services.timeline.add_note(world.principal, acme.id, "Acme only")
     with pytest.raises(NotFound):
-        await services.timeline.note(world.principal, birch.id, note.id)
+        await fake_services.timeline.note(world.principal, birch.id, note.id)
     with pytest.raises(NotFound):
-        await services.timeline.edit_note(world.principal, birch.id, note.id, "Birch now")
-    current, _ = await services.timeline.note(world.principal, acme.id, note.id)
+        await fake_services.timeline.edit_note(world.principal, birch.id, note.id, "Birch now")
+    current, _ = await fake_services.timeline.note(world.principal, acme.id, note.id)
     assert current.body == "Acme only"

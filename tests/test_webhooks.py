@@ -1,5 +1,8 @@
 """The webhook receiver over HTTP: a delivery that cannot be read is a 400 problem, one dated
-outside the window around our clock a 401, and neither is ever a 500 or stores anything."""
+outside the window around our clock a 401, and neither is ever a 500 or stores anything.
+
+The receiver's unit of work is the in-memory fake (tests/fakes.py): what is judged here is the
+delivery, not how PostgreSQL stores it."""
 
 from __future__ import annotations
 
@@ -13,8 +16,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import TEST_SECRET_KEY, owner_connection
+from tests.conftest import TEST_SECRET_KEY
 from tests.factories import make_tenant
+from tests.fakes import FakeUnitOfWorkFactory
 from tests.http_client import hub_client
 from vectis.application.services import Services
 from vectis.domain.integration import WEBHOOK_SECRET, Credentials, Integration
@@ -24,15 +28,15 @@ RECORDED = Path(__file__).parents[1] / "contract_tests/vendors/ninjaone/recordin
 
 
 @pytest.fixture
-async def client(services: Services) -> AsyncIterator[httpx.AsyncClient]:
-    async with hub_client(services, TEST_SECRET_KEY) as client:
+async def client(fake_services: Services) -> AsyncIterator[httpx.AsyncClient]:
+    async with hub_client(fake_services, TEST_SECRET_KEY) as client:
         yield client
 
 
 @pytest.fixture
-async def ninjaone(services: Services) -> Integration:
-    world = await make_tenant(services)
-    return await services.integrations.add(
+async def ninjaone(fake_services: Services) -> Integration:
+    world = await make_tenant(fake_services)
+    return await fake_services.integrations.add(
         world.principal,
         vendor="ninjaone",
         name="NinjaOne",
@@ -60,19 +64,18 @@ async def deliver(
     )
 
 
-def stored(database_url: str) -> int:
-    with owner_connection(database_url) as owner:
-        row = owner.execute("SELECT count(*) FROM inbox").fetchone()
-    return int(row[0]) if row else 0
+def stored(fake_uow: FakeUnitOfWorkFactory) -> int:
+    return len(fake_uow.database.inbox)
 
 
 async def test_a_fresh_delivery_is_accepted(
-    client: httpx.AsyncClient, ninjaone: Integration, database_url: str
+    client: httpx.AsyncClient, ninjaone: Integration, fake_uow: FakeUnitOfWorkFactory
 ) -> None:
     response = await deliver(client, ninjaone, activity())
 
     assert (response.status_code, response.json()) == (202, {"accepted": 1})
-    assert stored(database_url) == 1
+    assert stored(fake_uow) == 1
+    assert [job.task_name for job in fake_uow.database.jobs] == ["vectis:process_inbox"]
 
 
 @pytest.mark.parametrize(
@@ -97,13 +100,13 @@ async def test_a_fresh_delivery_is_accepted(
     ],
 )
 async def test_a_delivery_that_cannot_be_read_is_a_400_problem(
-    client: httpx.AsyncClient, ninjaone: Integration, database_url: str, body: bytes
+    client: httpx.AsyncClient, ninjaone: Integration, fake_uow: FakeUnitOfWorkFactory, body: bytes
 ) -> None:
     response = await deliver(client, ninjaone, body)
 
     assert response.status_code == 400, response.text
     assert response.headers["content-type"] == "application/problem+json"
-    assert stored(database_url) == 0
+    assert stored(fake_uow) == 0
 
 
 @pytest.mark.parametrize(
@@ -113,7 +116,7 @@ async def test_a_delivery_that_cannot_be_read_is_a_400_problem(
 async def test_a_delivery_dated_outside_the_window_is_a_401_problem(
     client: httpx.AsyncClient,
     ninjaone: Integration,
-    database_url: str,
+    fake_uow: FakeUnitOfWorkFactory,
     shift: float,
     reason: str,
 ) -> None:
@@ -122,4 +125,4 @@ async def test_a_delivery_dated_outside_the_window_is_a_401_problem(
     assert response.status_code == 401, response.text
     assert response.headers["content-type"] == "application/problem+json"
     assert reason in response.json()["detail"]
-    assert stored(database_url) == 0
+    assert stored(fake_uow) == 0

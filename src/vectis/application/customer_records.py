@@ -14,7 +14,7 @@ from vectis.application.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from vectis.application.writebacks import WriteBackService
 from vectis.domain.errors import InvalidValue
 from vectis.domain.identity import Principal
-from vectis.domain.integration import Capability, Integration
+from vectis.domain.integration import Integration
 from vectis.domain.records import (
     AlertState,
     Named,
@@ -23,6 +23,7 @@ from vectis.domain.records import (
     TicketNote,
 )
 from vectis.domain.tenancy import Permission
+from vectis.domain.ticketing import Ticketing
 from vectis.domain.writeback import AddTicketNote, CreateTicket, ResetAlert, UpdateTicket, WriteBack
 
 
@@ -75,7 +76,7 @@ class CustomerRecordsService:
         companies: dict[UUID, str],
         integrations: dict[UUID, Integration],
     ) -> list[TicketDesk]:
-        ticketing = self._vendors_with(Capability.TICKETS)
+        ticketing = self._vendors_offering(Ticketing)
         return [
             TicketDesk(
                 integration=integrations[integration_id],
@@ -180,5 +181,5 @@ class CustomerRecordsService:
             principal, integration_id, ResetAlert(alert_id=alert_id)
         )
 
-    def _vendors_with(self, capability: str) -> set[str]:
-        return {v.key for v in self._integrations.vendors() if capability in v.capabilities}
+    def _vendors_offering(self, port: type) -> set[str]:
+        return {v.key for v in self._integrations.vendors() if v.offers(port)}

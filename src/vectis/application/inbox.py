@@ -14,11 +14,11 @@ from uuid import UUID
 from vectis.application.automation import acknowledge_new_ticket
 from vectis.application.errors import NotFound
 from vectis.application.integrations import IntegrationService
-from vectis.application.ports import Clock, Connectors
-from vectis.application.sync import to_event
+from vectis.application.ports import Clock, Connectors, WebhookParser
 from vectis.application.sync_queue import request_sync
 from vectis.application.unit_of_work import InboxItem, UnitOfWork, UnitOfWorkFactory
 from vectis.application.writebacks import WriteBackService
+from vectis.domain.changes import to_event
 from vectis.domain.events import EventKind, InboundEvent
 from vectis.domain.integration import Integration
 
@@ -53,7 +53,7 @@ class InboxService:
             await uow.bind_tenant(integration.tenant_id)
             credentials = await self._integrations.open_credentials(uow, integration.id)
         # Verification may fetch a signing key over HTTP: outside any transaction.
-        parser = self._connectors.webhooks(integration, credentials)
+        parser = self._connectors.port(WebhookParser, integration, credentials)
         events = await parser.parse(headers, body, self._clock.now())
         return await self.receive(integration.tenant_id, integration.id, events)
 

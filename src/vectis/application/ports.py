@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 from uuid import UUID
 
 from attrs import frozen
 
-from vectis.domain.alerting import Alerting
 from vectis.domain.events import InboundEvent
-from vectis.domain.integration import Credentials, Integration, VendorInfo
-from vectis.domain.sync import SyncSource
-from vectis.domain.ticketing import Ticketing
+from vectis.domain.integration import Credentials, Integration, VendorInfo, capability
+
+P = TypeVar("P")
 
 
 class Clock(Protocol):
@@ -57,6 +56,7 @@ class JobQueue(Protocol):
         ...
 
 
+@capability("sends no webhooks Vectis reads")
 class WebhookParser(Protocol):
     """Checks a vendor's delivery for authenticity and reads the events it carries."""
 
@@ -67,6 +67,7 @@ class WebhookParser(Protocol):
         ...
 
 
+@capability("cannot push changes to Vectis")
 class WebhookSubscriptions(Protocol):
     """Registers Vectis's receiver with the vendor, so changes are pushed, not polled."""
 
@@ -90,7 +91,11 @@ class AuditChainer(Protocol):
 
 
 class Connectors(Protocol):
-    """Builds the vendor gateway that offers a capability for one integration."""
+    """Builds the vendor gateway that offers a capability for one integration.
+
+    A capability is its port Protocol (``Ticketing``, ``Alerting``, ``SyncSource``,
+    ``WebhookParser``, ``WebhookSubscriptions``…): each vendor declares the ones it offers.
+    """
 
     def vendors(self) -> list[VendorInfo]:
         """The vendors Vectis can connect, and what connecting each one asks for."""
@@ -101,17 +106,10 @@ class Connectors(Protocol):
         label for the account, or raise ``VendorError``."""
         ...
 
-    def sync_source(self, integration: Integration, credentials: Credentials) -> SyncSource: ...
-
-    def ticketing(self, integration: Integration, credentials: Credentials) -> Ticketing: ...
-
-    def alerting(self, integration: Integration, credentials: Credentials) -> Alerting: ...
-
-    def webhooks(self, integration: Integration, credentials: Credentials) -> WebhookParser: ...
-
-    def webhook_subscriptions(
-        self, integration: Integration, credentials: Credentials
-    ) -> WebhookSubscriptions: ...
+    def port(self, port: type[P], integration: Integration, credentials: Credentials) -> P:
+        """The integration's gateway offering ``port``; ``VendorRejected`` naming the vendor and
+        the capability when its connector offers no such thing."""
+        ...
 
 
 @frozen(kw_only=True)

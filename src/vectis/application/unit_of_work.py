@@ -17,7 +17,6 @@ from attrs import frozen
 
 from vectis.application.ports import JobQueue
 from vectis.domain.audit import AuditEntry, AuditRecord, ChainHead
-from vectis.domain.changes import StoredAlert, StoredTicket
 from vectis.domain.customer import Customer, Site
 from vectis.domain.events import Event, InboundEvent
 from vectis.domain.identity import OperatorSession, PersonalAccessToken
@@ -201,17 +200,6 @@ class NoteRepository(Protocol):
 class RecordStore(Protocol):
     """The unified model's records, keyed by (integration, vendor id)."""
 
-    async def upsert(
-        self,
-        integration_id: UUID,
-        records: Sequence[Any],
-        customer_ids: Mapping[str, UUID],
-        at: datetime,
-    ) -> tuple[list[str], list[str]]:
-        """Store records of one type (``customer_ids`` by vendor id); return the vendor ids
-        created and those changed (unchanged records are not written)."""
-        ...
-
     async def stage(
         self,
         integration_id: UUID,
@@ -219,26 +207,30 @@ class RecordStore(Protocol):
         customer_ids: Mapping[str, UUID],
         at: datetime,
     ) -> Staged | None:
-        """``upsert`` in two steps: copy aside now (taking no locks)…"""
+        """Store records of one type (``customer_ids`` by vendor id) in two steps: copy them
+        aside now (taking no locks)…"""
         ...
 
     async def apply(self, staged: Staged | None) -> tuple[list[str], list[str]]:
-        """…and write when ``apply`` is called."""
+        """…and write when ``apply`` is called; the vendor ids created and those changed
+        (unchanged records are not written)."""
         ...
 
-    async def stored_tickets(
-        self, integration_id: UUID, ticket_ids: Collection[str]
-    ) -> dict[str, StoredTicket]: ...
-    async def stored_alerts(
-        self, integration_id: UUID, alert_ids: Collection[str]
-    ) -> dict[str, StoredAlert]: ...
+    async def stored(
+        self, integration_id: UUID, record_type: str, vendor_ids: Collection[str]
+    ) -> dict[str, Any]:
+        """What changes of ``record_type`` (a ``RecordType.name``) are compared with: its
+        ``StoredTicket`` or ``StoredAlert`` by vendor id."""
+        ...
+
     async def resolve_missing_alerts(
         self, integration_id: UUID, seen: Collection[str], at: datetime
     ) -> list[Alert]: ...
     async def delete_missing(
-        self, integration_id: UUID, record_type: type[Any], seen: Collection[str], at: datetime
+        self, integration_id: UUID, record_type: str, seen: Collection[str], at: datetime
     ) -> int:
-        """Mark deleted what ``seen`` (keys as ``seen_key`` makes them) does not name."""
+        """Mark deleted the rows of ``record_type`` that ``seen`` (keys as ``RecordType.key``
+        makes them) does not name."""
         ...
 
     async def delete(

@@ -19,14 +19,16 @@ from vectis.application.audit import record
 from vectis.application.errors import NotFound
 from vectis.application.identity import require
 from vectis.application.integrations import IntegrationService
-from vectis.application.ports import Clock, Connectors
+from vectis.application.ports import Clock, Connectors, WebhookSubscriptions
 from vectis.application.sync_queue import request_sync
 from vectis.application.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from vectis.domain.alerting import Alerting
 from vectis.domain.audit import Actor, AuditTarget, Outcome
 from vectis.domain.errors import VendorError
 from vectis.domain.identity import Principal
 from vectis.domain.integration import Credentials, Integration
 from vectis.domain.tenancy import Permission
+from vectis.domain.ticketing import Ticketing
 from vectis.domain.writeback import (
     AddTicketNote,
     CreateTicket,
@@ -50,7 +52,7 @@ async def create_ticket(
 ) -> dict[str, Any]:
     action = writeback.action
     assert isinstance(action, CreateTicket)
-    ticket = await connectors.ticketing(integration, credentials).create_ticket(
+    ticket = await connectors.port(Ticketing, integration, credentials).create_ticket(
         action.draft, idempotency_key=writeback.idempotency_key
     )
     return {"ticket_id": ticket.id, "number": ticket.number, "url": ticket.url}
@@ -61,7 +63,7 @@ async def update_ticket(
 ) -> dict[str, Any]:
     action = writeback.action
     assert isinstance(action, UpdateTicket)
-    ticket = await connectors.ticketing(integration, credentials).update_ticket(
+    ticket = await connectors.port(Ticketing, integration, credentials).update_ticket(
         action.ticket_id, action.change, idempotency_key=writeback.idempotency_key
     )
     return {
@@ -76,7 +78,7 @@ async def reset_alert(
 ) -> dict[str, Any]:
     action = writeback.action
     assert isinstance(action, ResetAlert)
-    await connectors.alerting(integration, credentials).reset_alert(
+    await connectors.port(Alerting, integration, credentials).reset_alert(
         action.alert_id, idempotency_key=writeback.idempotency_key
     )
     return {"alert_id": action.alert_id}
@@ -87,7 +89,7 @@ async def add_ticket_note(
 ) -> dict[str, Any]:
     action = writeback.action
     assert isinstance(action, AddTicketNote)
-    note = await connectors.ticketing(integration, credentials).add_note(
+    note = await connectors.port(Ticketing, integration, credentials).add_note(
         action.ticket_id,
         action.text,
         internal=action.internal,
@@ -101,9 +103,8 @@ async def subscribe_webhooks(
 ) -> dict[str, Any]:
     action = writeback.action
     assert isinstance(action, SubscribeWebhooks)
-    subscription = await connectors.webhook_subscriptions(
-        integration, credentials
-    ).ensure_subscribed(action.receiver_url)
+    subscriptions = connectors.port(WebhookSubscriptions, integration, credentials)
+    subscription = await subscriptions.ensure_subscribed(action.receiver_url)
     return {"subscription_id": subscription}
 
 

@@ -7,12 +7,15 @@ change that already arrived by webhook is not recorded twice.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
+from uuid import UUID
 
 from attrs import frozen
 
-from vectis.domain.events import EventKind, InboundEvent, SubjectRef, event_key
-from vectis.domain.records import Alert, AlertState, Ticket, TicketNote
+from vectis.domain.events import Event, EventKind, InboundEvent, SubjectRef, event_key
+from vectis.domain.integration import Integration
+from vectis.domain.records import Alert, AlertState, AvState, Device, Ticket, TicketNote
 
 DESCRIPTION_WINDOW = timedelta(minutes=2)
 """A customer note this close to the ticket's opening is its description, not a reply."""
@@ -33,6 +36,14 @@ class StoredTicket:
 @frozen(kw_only=True)
 class StoredAlert:
     state: str
+
+
+@frozen(kw_only=True)
+class StoredDevice:
+    """What the sync needs to know about a device it stored before: its antivirus state."""
+
+    av_state: str
+    av_definitions_at: datetime | None = None
 
 
 def ticket_events(vendor: str, ticket: Ticket, before: StoredTicket | None) -> list[InboundEvent]:
@@ -159,6 +170,81 @@ def alert_events(vendor: str, alert: Alert, before: StoredAlert | None) -> list[
             payload={"severity": alert.severity, "device_id": alert.device_id, "url": alert.url},
         )
     ]
+
+
+def device_events(vendor: str, device: Device, before: StoredDevice | None) -> list[InboundEvent]:
+    """``av.definitions_updated`` when a device's antivirus definitions became current.
+
+    For an RMM that reports no definitions event (NinjaOne documents none), the change between
+    syncs is the event: outdated before and protected now, or a later ``av_definitions_at``
+    than the one stored. A device seen for the first time has no change to report.
+    """
+    if before is None:
+        return []
+    renewed = before.av_state == AvState.OUTDATED and device.av_state == AvState.PROTECTED
+    newer = (
+        device.av_definitions_at is not None
+        and before.av_definitions_at is not None
+        and device.av_definitions_at > before.av_definitions_at
+    )
+    at = device.av_definitions_at or device.updated_at or device.last_seen_at
+    if not (renewed or newer) or at is None:
+        return []
+    kind = EventKind.AV_DEFINITIONS_UPDATED
+    return [
+        InboundEvent(
+            external_id=event_key(kind, device.id, at.isoformat()),
+            kind=kind,
+            occurred_at=at,
+            subject=SubjectRef(system=vendor, type="device", id=device.id),
+            title=f"Antivirus definitions updated on {device.name}",
+            detail=f"antivirus {before.av_state} → {device.av_state}",
+            company_ref=device.company_id,
+            payload={"device_id": device.id, "before": before.av_state, "after": device.av_state},
+        )
+    ]
+
+
+def ticket_deleted_events(
+    vendor: str, ticket_id: str, before: StoredTicket | None, at: datetime
+) -> list[InboundEvent]:
+    """The vendor says a ticket is gone; ``before`` is what Vectis last stored of it."""
+    label = _ticket_label(before.number if before else "", ticket_id)
+    return [
+        InboundEvent(
+            external_id=event_key(EventKind.TICKET_DELETED, ticket_id),
+            kind=EventKind.TICKET_DELETED,
+            occurred_at=at,
+            subject=SubjectRef(system=vendor, type="ticket", id=ticket_id),
+            title=f"Ticket {label} deleted",
+            detail=before.summary if before else "",
+            company_ref=before.company_id if before else None,
+        )
+    ]
+
+
+def cleared_alert_events(vendor: str, alert: Alert) -> list[InboundEvent]:
+    """An open alert a complete listing no longer shows, now resolved by the sync."""
+    return alert_events(vendor, alert, StoredAlert(state=AlertState.OPEN))
+
+
+def to_event(
+    integration: Integration, inbound: InboundEvent, customers: Mapping[str, UUID]
+) -> Event:
+    """An inbound event of an integration as an entry of the tenant's event stream."""
+    return Event(
+        tenant_id=integration.tenant_id,
+        source=integration.vendor,
+        kind=inbound.kind,
+        occurred_at=inbound.occurred_at,
+        title=inbound.title,
+        detail=inbound.detail,
+        customer_id=customers.get(inbound.company_ref or ""),
+        subject=inbound.subject,
+        integration_id=integration.id,
+        payload=dict(inbound.payload),
+        dedup_key=inbound.external_id,
+    )
 
 
 def _ticket_label(number: str, vendor_id: str) -> str:

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from attrs import field, frozen
 
 from vectis.domain.errors import InvalidValue
+
+_Port = TypeVar("_Port", bound=type)
 
 WEBHOOK_SECRET = "webhook_secret"  # noqa: S105 - the name of a credential, not its value
 """The credential Vectis generates for every integration: the shared secret the vendor's
@@ -70,12 +72,6 @@ class CredentialField:
     label: str
     secret: bool = True
     optional: bool = False  # may be left empty (HaloPSA's tenant, for self-hosted Halo)
-
-
-class Capability:
-    TICKETS = "tickets"
-    ALERTS = "alerts"
-    WEBHOOKS = "webhooks"
 
 
 MAX_NUMERIC_ID = 2**63 - 1
@@ -143,10 +139,15 @@ class VendorInfo:
     base_url_hint: str
     """Prose shown beside the address field; never used as an address."""
     empty_base_url: EmptyBaseUrl = EmptyBaseUrl()
-    capabilities: frozenset[str] = frozenset()
-    """``tickets`` (create, update, notes), ``alerts`` (acknowledge), ``webhooks``."""
+    ports: frozenset[type] = frozenset()
+    """The port Protocols its connector offers (``Ticketing``, ``Alerting``, ``SyncSource``…)."""
+    fills: frozenset[str] = frozenset()
+    """The kinds of record its sync fills (``tickets``, ``alerts``, ``devices``…)."""
     record_ids: Mapping[str, IdForm] = field(factory=dict)
     """The form of the vendor's ids by kind of record (``ticket``, ``company``, ``alert``)."""
+
+    def offers(self, port: type) -> bool:
+        return port in self.ports
 
     def check_record_id(self, kind: str, value: str) -> None:
         """Refuse an id no ``kind`` record of this vendor can have (a write-back aimed at it
@@ -156,3 +157,20 @@ class VendorInfo:
         if form is not None and not form.fits(value):
             shown = value if len(value) <= 40 else value[:40] + "…"
             raise InvalidValue(f"{shown!r} is not a {self.label} {kind} id: {form.description}")
+
+
+def capability(lacking: str) -> Callable[[_Port], _Port]:
+    """Name a port Protocol in a technician's words: ``lacking`` ends the sentence "<vendor>
+    …" that refuses a vendor without it ("has no alerts Vectis can acknowledge")."""
+
+    def named(port: _Port) -> _Port:
+        port.__vectis_lacking__ = lacking  # type: ignore[attr-defined]
+        return port
+
+    return named
+
+
+def lacking(port: type) -> str:
+    """How a vendor without ``port`` is described (after its name)."""
+    said: str | None = getattr(port, "__vectis_lacking__", None)
+    return said or f"does not offer {port.__name__}"

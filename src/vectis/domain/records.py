@@ -289,20 +289,6 @@ class Alert:
 
 
 @frozen(kw_only=True)
-class DailyMetric:
-    """One figure for one company and day (tickets opened, SLA met %, patch compliance…)."""
-
-    company_id: str
-    day: date
-    name: str
-    value: float
-
-    @property
-    def id(self) -> str:
-        return f"{self.company_id}:{self.day.isoformat()}:{self.name}"
-
-
-@frozen(kw_only=True)
 class Deletion:
     """The vendor says an object is gone: ``record_type`` is ``ticket``, ``alert``, …"""
 
@@ -320,7 +306,6 @@ SyncedRecord = (
     | Contract
     | Device
     | Alert
-    | DailyMetric
     | Deletion
     | InboundEvent
 )

@@ -11,9 +11,11 @@ from uuid import UUID
 
 from attrs import field, frozen
 
+from vectis.domain.integration import capability
 from vectis.domain.records import SyncBatch
 
 
+@capability("cannot be synced by Vectis yet")
 class SyncSource(Protocol):
     """One vendor account, read as named streams (``companies``, ``tickets``, ``notes``…).
 
@@ -29,6 +31,12 @@ class SyncSource(Protocol):
     def snapshots(self) -> Sequence[str]:
         """Streams read in full every time (the vendor has no updated-since filter): what
         such a read no longer lists is gone at the vendor."""
+        ...
+
+    @property
+    def read_methods(self) -> Mapping[str, str]:
+        """How each stream reads — a documented changed-since filter, or a full read whose
+        changes Vectis detects — in a technician's words, kept on the sync-run record."""
         ...
 
     async def check(self) -> str:
@@ -56,6 +64,8 @@ class StreamCounts:
     created: int = 0
     updated: int = 0
     skipped: int = 0
+    method: str = ""
+    """How the stream was read (the source's ``read_methods``)."""
 
 
 @frozen(kw_only=True)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from vectis.domain.integration import capability
 from vectis.domain.records import Ticket, TicketChange, TicketDraft, TicketNote
 
 
+@capability("has no tickets Vectis can write to")
 class Ticketing(Protocol):
     """Reads and writes tickets in a PSA (ConnectWise Manage, Autotask, HaloPSA).
 

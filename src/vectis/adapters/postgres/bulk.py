@@ -99,13 +99,6 @@ async def apply(connection: AsyncConnection, staged: Staged | None) -> list[Any]
         return await cursor.fetchall() if staged.returning else []
 
 
-async def insert_rows(
-    connection: AsyncConnection, table: Table, rows: Sequence[Mapping[str, Any]], **rules: Any
-) -> list[Any]:
-    """``stage_rows`` then ``apply``, for a caller with nothing to overlap."""
-    return await apply(connection, await stage_rows(connection, table, rows, **rules))
-
-
 async def _driver(connection: AsyncConnection) -> psycopg.AsyncConnection[Any]:
     raw = await connection.get_raw_connection()
     driver = raw.driver_connection

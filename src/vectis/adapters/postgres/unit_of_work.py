@@ -22,10 +22,8 @@ from vectis.adapters.postgres.repositories.identity import (
 from vectis.adapters.postgres.repositories.integrations import PostgresIntegrationRepository
 from vectis.adapters.postgres.repositories.listings import PostgresRecordListings
 from vectis.adapters.postgres.repositories.notes import PostgresNoteRepository
-from vectis.adapters.postgres.repositories.records import (
-    PostgresRecordReader,
-    PostgresRecordStore,
-)
+from vectis.adapters.postgres.repositories.reader import PostgresRecordReader
+from vectis.adapters.postgres.repositories.records import PostgresRecordStore
 from vectis.adapters.postgres.repositories.sync_runs import PostgresSyncRunRepository
 from vectis.adapters.postgres.repositories.tenancy import (
     PostgresCustomerRepository,

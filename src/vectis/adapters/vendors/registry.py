@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TypeVar
 
 import attrs
 import httpx
@@ -14,12 +15,12 @@ from vectis.adapters.vendors.autotask import entry as autotask_entry
 from vectis.adapters.vendors.connectwise import entry as connectwise_entry
 from vectis.adapters.vendors.halopsa import entry as halopsa_entry
 from vectis.adapters.vendors.ninjaone import entry as ninjaone_entry
-from vectis.application.ports import Clock, WebhookParser, WebhookSubscriptions
-from vectis.domain.alerting import Alerting
+from vectis.application.ports import Clock
 from vectis.domain.errors import VendorRejected
-from vectis.domain.integration import Capability, Credentials, Integration, VendorInfo
+from vectis.domain.integration import Credentials, Integration, VendorInfo
 from vectis.domain.sync import SyncSource
-from vectis.domain.ticketing import Ticketing
+
+P = TypeVar("P")
 
 VENDORS: Mapping[str, VendorEntry] = {
     connectwise.VENDOR: connectwise_entry.ENTRY,
@@ -47,15 +48,8 @@ class VendorConnectors:
                 base_url_hint=entry.base_url_hint,
                 empty_base_url=entry.empty_base_url,
                 record_ids=entry.record_ids,
-                capabilities=frozenset(
-                    capability
-                    for capability, factory in (
-                        (Capability.TICKETS, entry.ticketing),
-                        (Capability.ALERTS, entry.alerting),
-                        (Capability.WEBHOOKS, entry.subscriptions),
-                    )
-                    if factory is not None
-                ),
+                ports=frozenset(entry.ports),
+                fills=entry.fills,
             )
             for key, entry in VENDORS.items()
         ]
@@ -63,42 +57,14 @@ class VendorConnectors:
     async def check_credentials(self, integration: Integration, credentials: Credentials) -> str:
         # The integration may not be stored yet, so it has no rate bucket: one unpaced call.
         entry = _entry(integration)
-        if entry.sync is None:
+        if not entry.offers(SyncSource):
             raise VendorRejected(f"Vectis cannot connect {entry.label} yet")
         link = attrs.evolve(self._link(entry, integration, credentials), limit=_UNPACED)
-        return await entry.sync(link).check()
+        return await entry.build(SyncSource, link).check()
 
-    def sync_source(self, integration: Integration, credentials: Credentials) -> SyncSource:
+    def port(self, port: type[P], integration: Integration, credentials: Credentials) -> P:
         entry = _entry(integration)
-        if entry.sync is None:
-            raise VendorRejected(f"Vectis cannot sync {entry.label} yet")
-        return entry.sync(self._link(entry, integration, credentials))
-
-    def ticketing(self, integration: Integration, credentials: Credentials) -> Ticketing:
-        entry = _entry(integration)
-        if entry.ticketing is None:
-            raise VendorRejected(f"{entry.label} has no tickets")
-        return entry.ticketing(self._link(entry, integration, credentials))
-
-    def alerting(self, integration: Integration, credentials: Credentials) -> Alerting:
-        entry = _entry(integration)
-        if entry.alerting is None:
-            raise VendorRejected(f"{entry.label} has no alerts Vectis can acknowledge")
-        return entry.alerting(self._link(entry, integration, credentials))
-
-    def webhooks(self, integration: Integration, credentials: Credentials) -> WebhookParser:
-        entry = _entry(integration)
-        if entry.webhooks is None:
-            raise VendorRejected(f"{entry.label} sends no webhooks Vectis reads")
-        return entry.webhooks(self._link(entry, integration, credentials))
-
-    def webhook_subscriptions(
-        self, integration: Integration, credentials: Credentials
-    ) -> WebhookSubscriptions:
-        entry = _entry(integration)
-        if entry.subscriptions is None:
-            raise VendorRejected(f"{entry.label} cannot push changes to Vectis")
-        return entry.subscriptions(self._link(entry, integration, credentials))
+        return entry.build(port, self._link(entry, integration, credentials))
 
     def _link(self, entry: VendorEntry, integration: Integration, credentials: Credentials) -> Link:
         per_minute = float(integration.setting("requests_per_minute", entry.requests_per_minute))

@@ -3,8 +3,7 @@ of a customer's tickets, alerts and devices, and the counts its overview and bad
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
-from datetime import datetime
+from collections.abc import Collection
 from typing import Any
 from uuid import UUID
 
@@ -24,38 +23,17 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
 
-from vectis.adapters.postgres.repositories.records import alert_of, device_of, ticket_of
+from vectis.adapters.postgres.record_tables import RecordTable, table_of
 from vectis.adapters.postgres.tables import alerts, devices, tickets, vendor_sites
+from vectis.domain import record_types
 from vectis.domain.errors import InvalidValue
 from vectis.domain.listing import Listed, ListPosition, ListQuery, as_text
 from vectis.domain.records import Alert, AlertState, Device, Held, Severity, Ticket
 
 UNASSIGNED = "Unassigned"
-_NEVER = datetime.fromisoformat("1970-01-01T00:00:00+00:00")
-_SEVERITY_RANK = case(
-    {name: rank for rank, name in enumerate(reversed(Severity.ORDER))},
-    value=alerts.c.severity,
-    else_=-1,
-)
-
-# For each table: its sort columns (expression, and how a position's text becomes a value).
-_Sort = tuple[ColumnElement[Any], Callable[[str], Any]]
-TICKET_SORTS: dict[str, _Sort] = {
-    "updated": (tickets.c.updated_at, datetime.fromisoformat),
-    "opened": (tickets.c.opened_at, datetime.fromisoformat),
-    "summary": (tickets.c.summary, str),
-    "status": (func.coalesce(tickets.c.status, ""), str),
-    "owner": (func.coalesce(tickets.c.owner, ""), str),
-}
-ALERT_SORTS: dict[str, _Sort] = {
-    "raised": (alerts.c.raised_at, datetime.fromisoformat),
-    "severity": (_SEVERITY_RANK, int),
-}
-DEVICE_SORTS: dict[str, _Sort] = {
-    "name": (devices.c.name, str),
-    "last_seen": (func.coalesce(devices.c.last_seen_at, _NEVER), datetime.fromisoformat),
-    "os": (devices.c.os, str),
-}
+_TICKETS = table_of(record_types.TICKET)
+_ALERTS = table_of(record_types.ALERT)
+_DEVICES = table_of(record_types.DEVICE)
 
 
 def _sla_breached() -> ColumnElement[bool]:
@@ -108,14 +86,16 @@ class PostgresRecordListings:
             statement = statement.where(
                 or_(tickets.c.summary.ilike(pattern), tickets.c.number.ilike(pattern))
             )
-        rows, following = await self._page(statement, tickets, TICKET_SORTS, query)
+        rows, following = await self._page(statement, _TICKETS, query)
         options = {
             column: await self._distinct(tickets, tickets.c[column], query.customer_id)
             for column in ("status", "priority", "owner")
         }
         options["owner"] = [UNASSIGNED, *options["owner"]]
         return Listed(
-            rows=[Held(integration_id=row.integration_id, record=ticket_of(row)) for row in rows],
+            rows=[
+                Held(integration_id=row.integration_id, record=_TICKETS.of_row(row)) for row in rows
+            ],
             next=following,
             options=options,
         )
@@ -137,9 +117,11 @@ class PostgresRecordListings:
             statement = statement.where(alerts.c.device_id.in_(on_site.scalar_subquery()))
         if query.search:
             statement = statement.where(alerts.c.message.ilike(_contains(query.search)))
-        rows, following = await self._page(statement, alerts, ALERT_SORTS, query)
+        rows, following = await self._page(statement, _ALERTS, query)
         return Listed(
-            rows=[Held(integration_id=row.integration_id, record=alert_of(row)) for row in rows],
+            rows=[
+                Held(integration_id=row.integration_id, record=_ALERTS.of_row(row)) for row in rows
+            ],
             next=following,
             options={"severity": list(Severity.ORDER)},
         )
@@ -156,9 +138,11 @@ class PostgresRecordListings:
             statement = statement.where(
                 or_(devices.c.name.ilike(pattern), devices.c.os.ilike(pattern))
             )
-        rows, following = await self._page(statement, devices, DEVICE_SORTS, query)
+        rows, following = await self._page(statement, _DEVICES, query)
         return Listed(
-            rows=[Held(integration_id=row.integration_id, record=device_of(row)) for row in rows],
+            rows=[
+                Held(integration_id=row.integration_id, record=_DEVICES.of_row(row)) for row in rows
+            ],
             next=following,
             options={"site": await self._distinct(devices, devices.c.site, query.customer_id)},
         )
@@ -225,9 +209,10 @@ class PostgresRecordListings:
         return {customer: (pair[0], pair[1]) for customer, pair in counts.items()}
 
     async def _page(
-        self, statement: Select[Any], table: Table, sorts: Mapping[str, _Sort], query: ListQuery
+        self, statement: Select[Any], listed: RecordTable, query: ListQuery
     ) -> tuple[list[Any], ListPosition | None]:
-        sort, parse = sorts[query.sort]
+        sort, parse = listed.sorts[query.sort]
+        table = listed.table
         key = (sort, table.c.integration_id, table.c.vendor_id)
         if query.after is not None:
             try:

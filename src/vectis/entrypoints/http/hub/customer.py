@@ -19,7 +19,9 @@ from attrs import frozen
 from vectis.application.customer_hub import CustomerWiring
 from vectis.application.services import Services
 from vectis.domain.errors import InvalidValue
+from vectis.domain.integration import VendorInfo
 from vectis.domain.listing import Listed, ListPosition, ListQuery, choose
+from vectis.domain.record_types import ALERT_LISTING, DEVICE_LISTING, TICKET_LISTING, Listing
 from vectis.domain.tenancy import Permission
 from vectis.domain.timeline import (
     TimelinePosition,
@@ -40,20 +42,22 @@ from vectis.entrypoints.http.hub.rendering import page
 class Tab:
     key: str
     label: str
-    fillers: tuple[str, ...] = ()
-    """Vendor keys whose integrations fill this tab."""
+    records: str | None = None
+    """The kind of record it lists: the connectors declaring they fill it fill this tab."""
     planned: tuple[str, ...] = ()
     """Connectors that will fill it and are not in this release yet."""
 
+    def fillers(self, vendors: Sequence[VendorInfo]) -> list[VendorInfo]:
+        return [vendor for vendor in vendors if self.records in vendor.fills]
 
-PSAS = ("connectwise", "autotask", "halopsa")
+
 TABS = (
     Tab(key="overview", label="Overview"),
-    Tab(key="tickets", label="Tickets", fillers=PSAS),
-    Tab(key="alerts", label="Alerts", fillers=("ninjaone",)),
-    Tab(key="devices", label="Devices", fillers=("ninjaone", *PSAS)),
+    Tab(key="tickets", label="Tickets", records="tickets"),
+    Tab(key="alerts", label="Alerts", records="alerts"),
+    Tab(key="devices", label="Devices", records="devices"),
     Tab(key="backups", label="Backups", planned=("Datto BCDR",)),
-    Tab(key="contracts", label="Contracts", fillers=PSAS),
+    Tab(key="contracts", label="Contracts", records="contracts"),
     Tab(key="invoices", label="Invoices", planned=("QuickBooks Online",)),
     Tab(key="notes", label="Notes"),
     Tab(key="timeline", label="Timeline"),
@@ -94,10 +98,7 @@ class CustomerHub:
             req,
             customer_id,
             self._cursors,
-            table="tickets",
-            sorts=("updated", "opened", "summary", "status", "owner"),
-            filters=("state", "status", "priority", "owner", "site", "sla"),
-            defaults={"state": "open"},
+            TICKET_LISTING,
         )
         if query.keep("sla") - {"breached"}:
             raise InvalidValue("the SLA filter takes breached or all")
@@ -126,10 +127,7 @@ class CustomerHub:
             req,
             customer_id,
             self._cursors,
-            table="alerts",
-            sorts=("severity", "raised"),
-            filters=("state", "severity", "site"),
-            defaults={"state": "active"},
+            ALERT_LISTING,
         )
         listed = await self._services.hub.alerts(req.context.principal, query)
         await self._render(
@@ -150,10 +148,7 @@ class CustomerHub:
             req,
             customer_id,
             self._cursors,
-            table="devices",
-            sorts=("name", "last_seen", "os"),
-            filters=("patch", "av", "site"),
-            ascending_first=("name", "os"),
+            DEVICE_LISTING,
         )
         listed = await self._services.hub.devices(req.context.principal, query)
         await self._render(
@@ -258,7 +253,8 @@ class CustomerHub:
     ) -> None:
         principal = req.context.principal
         current = _BY_KEY[tab]
-        vendors = {vendor.key: vendor.label for vendor in self._services.integrations.vendors()}
+        known = self._services.integrations.vendors()
+        fillers = current.fillers(known)
         page(
             req,
             resp,
@@ -268,9 +264,12 @@ class CustomerHub:
             tabs=TABS,
             tab=current,
             filled=not current.planned
-            and (not current.fillers or bool(wiring.vendors() & set(current.fillers))),
-            filler_labels=[vendors[key] for key in current.fillers if key in vendors],
-            vendor_labels=vendors,
+            and (
+                current.records is None
+                or bool(wiring.vendors() & {vendor.key for vendor in fillers})
+            ),
+            filler_labels=[vendor.label for vendor in fillers],
+            vendor_labels={vendor.key: vendor.label for vendor in known},
             integrations={integration.id: integration for integration in wiring.integrations},
             can_write=principal.can(Permission.WRITE_BACK),
             zone=principal.time_zone,
@@ -379,29 +378,24 @@ def _list_query(
     req: falcon.asgi.Request,
     customer_id: UUID,
     cursors: PageCursors,
-    *,
-    table: str,
-    sorts: Sequence[str],
-    filters: Sequence[str],
-    defaults: dict[str, str] | None = None,
-    ascending_first: Sequence[str] = (),
+    listing: Listing,
 ) -> ListQuery:
     """A table's query from its URL: ``q``, one parameter per filter, ``sort``, ``dir``,
     ``after``. A filter's ``all`` (or the default, when absent) keeps everything."""
-    sort = choose(req.get_param("sort"), sorts, "this table")
-    direction = req.get_param("dir") or ("asc" if sort in ascending_first else "desc")
+    sort = choose(req.get_param("sort"), listing.sorts, "this table")
+    direction = req.get_param("dir") or ("asc" if sort in listing.ascending_first else "desc")
     if direction not in ("asc", "desc"):
         raise InvalidValue("sort direction is asc or desc")
     chosen: dict[str, frozenset[str]] = {}
-    for name in filters:
+    for name in listing.filters:
         values = req.get_param_as_list(name)
-        if values is None and defaults and name in defaults:
-            values = [defaults[name]]
+        if values is None and name in listing.defaults:
+            values = [listing.defaults[name]]
         kept = frozenset(value for value in values or () if value and value != "all")
         if kept:
             chosen[name] = kept
     after = cursors.read(
-        req.get_param("after"), table_scope(table, customer_id, sort), ListPosition.decode
+        req.get_param("after"), table_scope(listing.name, customer_id, sort), ListPosition.decode
     )
     return ListQuery(
         customer_id=customer_id,
