@@ -38,7 +38,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _database import bench_database, runtime_login
 from vectis.adapters.postgres.migrator import migrate
-from vectis.adapters.vendors.autotask.client import AutotaskAccount, AutotaskClient
+from vectis.adapters.vendors.autotask.client import AutotaskClient
+from vectis.adapters.vendors.autotask.settings import AutotaskAccount
 from vectis.container import Container
 from vectis.domain.identity import Principal
 from vectis.domain.integration import Credentials
@@ -173,9 +174,7 @@ async def fetch_phase(sandbox: dict[str, Any], database: str) -> dict[str, Any]:
     async with httpx.AsyncClient(timeout=60) as http:
         client = AutotaskClient(
             http,
-            AutotaskAccount.from_credentials(
-                sandbox["base_url"], Credentials(values=sandbox["credentials"])
-            ),
+            AutotaskAccount(base_url=sandbox["base_url"], **sandbox["credentials"]),
         )
         started = time.perf_counter()
         for entity in ("Tickets", "TicketNotes"):

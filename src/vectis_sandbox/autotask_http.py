@@ -158,7 +158,7 @@ class _Child:
                 after=int(paging.get("after", -1)),
             )
         elif where == ("entityinformation", "fields"):
-            resp.media = records.ticket_fields() if entity.lower() == "tickets" else {"fields": []}
+            resp.media = _FIELD_INFO.get(entity.lower(), lambda: {"fields": []})()
         elif is_int(segment) and (entity.lower(), child.lower()) in _CHILDREN:
             table, parent = _CHILDREN[(entity.lower(), child.lower())]
             resp.media = _query(
@@ -188,6 +188,10 @@ class _Child:
             raise AutotaskError(405, f"POST {entity}/{segment}/{child} is not supported")
 
 
+_FIELD_INFO = {
+    "tickets": records.ticket_fields,
+    "ticketwebhookfields": records.webhook_fields,
+}
 _CHILDREN = {
     ("tickets", "notes"): ("TicketNotes", "ticketID"),
     ("ticketwebhooks", "fields"): ("TicketWebhookFields", "webhookID"),
@@ -206,17 +210,26 @@ def _query(state: AutotaskState, entity: str, body: Any, *, after: int) -> Row:
         predicate, hints = compile_filter(body.get("filter"))
     except FilterError as error:
         raise AutotaskError(500, str(error)) from None
+    include = body.get("IncludeFields") or body.get("includeFields") or []
+    if not isinstance(include, list):
+        raise AutotaskError(500, "IncludeFields must be a list of field names")
     found = list(itertools.islice(table.scan(predicate, after, hints), size + 1))
     items = found[:size]
     next_url = None
     if len(found) > size:
+        search = {"filter": body["filter"], **({"IncludeFields": include} if include else {})}
         query = urlencode(
             {
                 "paging": json.dumps({"after": items[-1]["id"], "MaxRecords": size}),
-                "search": json.dumps({"filter": body["filter"]}),
+                "search": json.dumps(search),
             }
         )
         next_url = f"{state.base_url}/v1.0/{entity}/query/next?{query}"
+    if include:
+        # IncludeFields returns only the fields named (REST_Advanced_Query_Features). Whether
+        # Autotask adds ``id`` unasked is UNCONFIRMED: the sandbox returns only what is named.
+        wanted = {str(name).lower() for name in include}
+        items = [{k: v for k, v in item.items() if k.lower() in wanted} for item in items]
     return {
         "items": items,
         "pageDetails": {
@@ -231,15 +244,22 @@ def _query(state: AutotaskState, entity: str, body: Any, *, after: int) -> Row:
 def _create_webhook(state: AutotaskState, body: Row) -> Row:
     values = canonical(body, _WEBHOOK_WRITABLE)
     url, key = values.get("webhookUrl"), values.get("secretKey")
+    deactivation = values.get("deactivationUrl")
     if not isinstance(url, str) or not url.startswith(("http://", "https://")):
         raise AutotaskError(500, "WebhookUrl must be an http(s) URL")
+    # Autotask requires a deactivation URL beside the webhook URL (Webhooks_Creating); that it
+    # refuses the two being equal is UNCONFIRMED, and the sandbox does the stricter thing.
+    if not isinstance(deactivation, str) or not deactivation.startswith(("http://", "https://")):
+        raise AutotaskError(500, "DeactivationUrl must be an http(s) URL")
+    if deactivation == url:
+        raise AutotaskError(500, "DeactivationUrl must differ from WebhookUrl")
     if not isinstance(key, str) or not key or len(key) > 64:
         raise AutotaskError(500, "SecretKey is required and at most 64 characters")
     webhook: Row = {
         "id": state.new_id(),
         "name": values.get("name") or "Webhook",
         "webhookUrl": url,
-        "deactivationUrl": values.get("deactivationUrl") or url,
+        "deactivationUrl": deactivation,
         "isActive": bool(values.get("isActive", True)),
         "isSubscribedToCreateEvents": bool(values.get("isSubscribedToCreateEvents")),
         "isSubscribedToUpdateEvents": bool(values.get("isSubscribedToUpdateEvents")),

@@ -28,16 +28,18 @@ SLA_ID = 1
 STATUSES = {1: "New", 5: "Complete", 7: "Waiting Customer", 8: "In Progress", 10: "Scheduled"}
 PRIORITIES = {4: "Critical", 1: "High", 2: "Medium", 3: "Low"}
 QUEUES = {29682833: "Service Desk", 29682834: "Projects", 29682835: "Alerts", 5: "Client Portal"}
-# Ticket fields a TicketWebhook can name, by FieldID. The real ids are not in our reference pack
-# (UNCONFIRMED); the connector subscribes to these unless its settings name others.
+# Ticket fields a TicketWebhook can name, by this tenant's internal FieldID. Autotask documents
+# the id as the tenant's own, not a fixed number: the sandbox numbers them unlike any list, and
+# lists them only as the picklist of TicketWebhookFields.fieldID (webhook_fields below).
 WEBHOOK_FIELDS = {
-    1: "status",
-    2: "priority",
-    3: "queueID",
-    4: "assignedResourceID",
-    5: "companyID",
-    6: "ticketNumber",
-    7: "title",
+    3107: "status",
+    3111: "priority",
+    3093: "queueID",
+    3046: "assignedResourceID",
+    3052: "companyID",
+    3118: "ticketNumber",
+    3120: "title",
+    3057: "completedDate",
 }
 _WORLD_STATUS = {
     "New": 1,
@@ -114,6 +116,30 @@ def ticket_fields() -> dict[str, Any]:
             picklist("status", STATUSES),
             picklist("priority", PRIORITIES),
             picklist("queueID", QUEUES, required=False),
+        ]
+    }
+
+
+def webhook_fields() -> dict[str, Any]:
+    """``TicketWebhookFields/entityInformation/fields``: ``fieldID`` is a picklist of the
+    ticket fields a webhook can name. UNCONFIRMED in our reference pack: that Autotask lists
+    the internal ids this way, and that each label is the field's API name."""
+    values = [
+        {"value": str(field_id), "label": name, "isActive": True, "sortOrder": order}
+        for order, (field_id, name) in enumerate(WEBHOOK_FIELDS.items())
+    ]
+    return {
+        "fields": [
+            {"name": "id", "dataType": "long", "isPickList": False},
+            {"name": "webhookID", "dataType": "integer", "isPickList": False},
+            {
+                "name": "fieldID",
+                "dataType": "integer",
+                "isPickList": True,
+                "picklistValues": values,
+            },
+            {"name": "isSubscribedField", "dataType": "boolean", "isPickList": False},
+            {"name": "isDisplayAlwaysField", "dataType": "boolean", "isPickList": False},
         ]
     }
 

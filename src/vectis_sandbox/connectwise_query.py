@@ -4,6 +4,15 @@
 ``externalXRef="vectis:k1"``, ``company/id=250``, ``closedFlag=false``. Datetimes go in square
 brackets, strings in double quotes, and string equality ignores case, as in ConnectWise.
 ``lastUpdated`` and ``dateEntered`` read the record's ``_info``; ``a/b`` reads nested objects.
+
+Held to what ConnectWise documents, and no kinder: ``childConditions``,
+``customFieldConditions`` and ``fields`` are ignored (the full list, whole records, comes back);
+ConnectWise promises no order among records an ``orderBy`` ranks equal, so they come newest id
+first, and a list asked for without ``orderBy`` comes in id order. UNCONFIRMED: that string
+equality ignores case (SQL Server's default collation; the API guide does not say), and whether
+ConnectWise sends a ``Link`` header on a list that fits one page (the sandbox sends none, so a
+connector must not need one). ``or``, ``in`` and ``not``, which ConnectWise documents, are
+refused here: a connector using them fails in the sandbox, never only at a customer.
 """
 
 from __future__ import annotations
@@ -50,9 +59,9 @@ def matcher(conditions: str | None) -> Callable[[Record], bool]:
 
 
 def ordered(records: Sequence[Record], order_by: str | None) -> list[Record]:
-    """``orderBy=field asc|desc[, field asc|desc]``; ``id asc`` by default."""
-    result = sorted(records, key=lambda record: _sort_key(record.get("id")))
+    """``orderBy=field asc|desc[, field asc|desc]``; ``id asc`` by default, ties id-descending."""
     keys = [part.split() for part in (order_by or "").split(",") if part.strip()]
+    result = sorted(records, key=_by("id"), reverse=bool(keys))
     for parts in reversed(keys):
         if len(parts) > 2 or (len(parts) == 2 and parts[1].lower() not in ("asc", "desc")):
             raise QueryError(f"cannot order by {' '.join(parts)!r}")

@@ -161,6 +161,8 @@ class ConnectWiseState:
         )
         note["dateCreated"] = note["_info"]["lastUpdated"] = stamp(_now())
         self.notes.setdefault(ticket_id, []).append(note)
+        # UNCONFIRMED: that a new note moves its ticket's lastUpdated (undocumented; the
+        # connector's notes stream relies on it — see connectwise/sync.py).
         touch(ticket, note["createdBy"])
         return note
 

@@ -2,8 +2,15 @@
 
 ``POST /auth/token`` issues expiring bearer tokens for the client credentials (hosted Halo's
 ``?tenant=`` checked); ``/api`` lists page with ``pageinate``/``page_size``/``page_no`` inside a
-``{"record_count", "<key>": [...]}`` wrapper and filter on ``lastupdatefromdate``; writes take
-arrays; registered webhooks get each ticket change, authenticated with Basic credentials.
+``{"record_count", "<key>": [...]}`` wrapper, in id order unless ``order``/``orderdesc`` name a
+field of the rows; writes take arrays; registered webhooks get each ticket change,
+authenticated with Basic credentials.
+
+Held to Halo's swagger: a list honours only the filters its ``GET`` documents (``client_id``
+where listed) and ignores every other parameter, returning the whole list — notably
+``lastupdatefromdate``, which the reference documents as a flag ("include the field in the
+response"; on ``/Tickets`` a bool without a description), not a date filter, and
+``third_party_id_string``, a ticket field but no documented ``GET /Tickets`` parameter.
 """
 
 from __future__ import annotations
@@ -17,7 +24,7 @@ import random
 import secrets
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
@@ -62,6 +69,9 @@ class HaloState:
     contracts: dict[int, dict[str, Any]] = field(factory=dict)
     invoices: dict[int, dict[str, Any]] = field(factory=dict)
     webhooks: dict[str, dict[str, Any]] = field(factory=dict)
+    honours_order: bool = True
+    """Whether lists sort by ``order``: the swagger documents the parameter but not the field
+    names Halo sorts on, so a test can have Halo ignore it."""
     deliveries: list[asyncio.Task[None]] = field(factory=list)
 
     @property
@@ -154,12 +164,12 @@ def create_app(state: HaloState) -> falcon.asgi.App[Any, Any]:
     app.add_route(f"{API}/Priority", _Fixed(lambda: state.priorities))
     app.add_route(f"{API}/Team", _Fixed(lambda: state.teams))
     app.add_route(f"{API}/Agent", _Fixed(lambda: state.agents))
-    app.add_route(f"{API}/Client", _List(lambda: state.clients, "clients", "alastupdate"))
-    app.add_route(f"{API}/Site", _List(lambda: state.sites, "sites", "slastupdate"))
-    app.add_route(f"{API}/Users", _List(lambda: state.users, "users", "ulastupdate"))
-    app.add_route(f"{API}/Asset", _List(lambda: state.assets, "assets", "dlastupdate"))
-    app.add_route(f"{API}/ClientContract", _List(lambda: state.contracts, "contracts", None))
-    app.add_route(f"{API}/RecurringInvoice", _List(lambda: state.invoices, "invoices", None))
+    app.add_route(f"{API}/Client", _List(state, lambda: state.clients, "clients", ()))
+    app.add_route(f"{API}/Site", _List(state, lambda: state.sites, "sites"))
+    app.add_route(f"{API}/Users", _List(state, lambda: state.users, "users"))
+    app.add_route(f"{API}/Asset", _List(state, lambda: state.assets, "assets"))
+    app.add_route(f"{API}/ClientContract", _List(state, lambda: state.contracts, "contracts"))
+    app.add_route(f"{API}/RecurringInvoice", _List(state, lambda: state.invoices, "invoices"))
     app.add_route(f"{API}/Tickets", _Tickets(state))
     app.add_route(f"{API}/Tickets/{{ticket_id:int}}", _Ticket(state))
     app.add_route(f"{API}/Actions", _Actions(state))
@@ -268,17 +278,16 @@ class _Fixed:
 
 class _List:
     def __init__(
-        self, rows: Callable[[], dict[int, dict[str, Any]]], key: str, stamp: str | None
+        self,
+        state: HaloState,
+        rows: Callable[[], dict[int, dict[str, Any]]],
+        key: str,
+        filters: tuple[str, ...] = ("client_id",),
     ) -> None:
-        self._rows, self._key, self._stamp = rows, key, stamp
+        self._state, self._rows, self._key, self._filters = state, rows, key, filters
 
     async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
-        rows = sorted(self._rows().values(), key=lambda row: row["id"])
-        rows = _updated_since(req, rows, self._stamp)
-        if req.get_param("client_id"):
-            rows = [
-                r for r in rows if str(int(r.get("client_id") or 0)) == req.get_param("client_id")
-            ]
+        rows = _listed(req, self._state, self._rows().values(), self._filters)
         resp.media = _page(req, rows, self._key)
 
 
@@ -287,11 +296,7 @@ class _Tickets:
         self._state = state
 
     async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
-        rows = sorted(self._state.tickets.values(), key=lambda row: row["id"])
-        rows = _updated_since(req, rows, "last_update")
-        marker = req.get_param("third_party_id_string")
-        if marker is not None:
-            rows = [row for row in rows if row.get("third_party_id_string") == marker]
+        rows = _listed(req, self._state, self._state.tickets.values(), ("client_id",))
         resp.media = _page(req, rows, "tickets")
 
     async def on_post(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
@@ -441,14 +446,24 @@ def _public(webhook: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in webhook.items() if key != "basic_password"}
 
 
-def _updated_since(
-    req: falcon.asgi.Request, rows: list[dict[str, Any]], stamp: str | None
+def _listed(
+    req: falcon.asgi.Request,
+    state: HaloState,
+    rows: Iterable[dict[str, Any]],
+    filters: Iterable[str],
 ) -> list[dict[str, Any]]:
-    since = req.get_param("lastupdatefromdate")
-    if not since or stamp is None:
-        return rows
-    floor = _parse(since)
-    return [row for row in rows if _parse(row.get(stamp) or "") >= floor]
+    """The rows a list answers: in id order, narrowed by the documented ``filters`` given,
+    sorted by ``order`` (a field every row has) when the state honours it; any other parameter
+    is ignored."""
+    found = sorted(rows, key=lambda row: row["id"])
+    for name in filters:
+        if (wanted := req.get_param(name)) is not None:
+            found = [row for row in found if str(int(row.get(name) or 0)) == wanted]
+    order = req.get_param("order")
+    if state.honours_order and order and all(order in row for row in found):
+        descending = req.get_param_as_bool("orderdesc") or False
+        found.sort(key=lambda row: str(row[order]), reverse=descending)
+    return found
 
 
 def _page(req: falcon.asgi.Request, rows: list[dict[str, Any]], key: str) -> dict[str, Any]:
@@ -485,14 +500,6 @@ def _int(value: Any) -> int:
         return int(value)
     except (TypeError, ValueError):
         raise HaloError(400, "Bad Request", f"{value!r} is not an id") from None
-
-
-def _parse(value: str) -> datetime:
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise HaloError(400, "Bad Request", f"{value!r} is not a date") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _now() -> datetime:

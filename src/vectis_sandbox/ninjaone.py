@@ -87,6 +87,17 @@ class NinjaOneState:
         deliver(self, activity)
         return alert
 
+    def renew_definitions(self, device_id: int, *, at: datetime | None = None) -> None:
+        """The device's antivirus fetched current definitions: only the antivirus-status report
+        shows it, since NinjaOne documents no activity status code for a definitions update."""
+        moment = (at or datetime.now(UTC)).timestamp()
+        self.antivirus[device_id] = {
+            **self.antivirus[device_id],
+            "definitionStatus": shapes.UP_TO_DATE,
+            "timestamp": moment,
+        }
+        self.devices[device_id]["lastUpdate"] = moment
+
     def reset_alert(self, uid: str, data: dict[str, Any]) -> dict[str, Any]:
         alert = self.alerts.pop(uid)
         self.health[alert["deviceId"]]["alertCount"] -= 1
@@ -150,9 +161,6 @@ def seeded(world: World) -> NinjaOneState:
     for run in world.patch_runs:
         devices = [device for device in world.devices if device.company == run.company]
         moments.extend(shapes.patch_run(run.ran_at, devices, run.failed))
-    for device in world.devices:
-        moment = device.av_definitions_at.timestamp()
-        moments.append((moment, shapes.av_update(device.key, device.av_product, moment)))
     for _, activity in sorted(moments, key=lambda pair: pair[0]):
         state.record(activity)
     return state
@@ -328,7 +336,9 @@ class _Alerts:
         self._state = state
 
     async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
-        resp.media = sorted(self._state.alerts.values(), key=lambda alert: alert["createTime"])
+        # The spec documents no order for /alerts (nor paging): uid order, which is no order a
+        # connector could lean on. ``sourceType`` and ``df`` are not implemented (all alerts).
+        resp.media = sorted(self._state.alerts.values(), key=lambda alert: alert["uid"])
 
 
 class _Reset:
@@ -337,6 +347,7 @@ class _Reset:
 
     async def on_post(self, req: falcon.asgi.Request, resp: falcon.asgi.Response, uid: str) -> None:
         if uid not in self._state.alerts:
+            # UNCONFIRMED: the spec documents only a default response; 404 for a gone alert.
             raise NinjaError(404, {"resultCode": "FAILURE", "errorMessage": "Alert not found"})
         body = await req.get_media(default_when_empty={})
         self._state.reset_alert(uid, body if isinstance(body, dict) else {})
@@ -349,10 +360,13 @@ class _Activities:
 
     async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
         size = min(1000, max(10, req.get_param_as_int("pageSize", default=200) or 200))
+        # UNCONFIRMED: the spec's descriptions of ``newerThan``/``olderThan`` read as if
+        # swapped; the sandbox takes the names at their word. ``type``, ``status``, ``user``,
+        # ``seriesUid``, ``before``/``after`` and ``df`` are not implemented: the spec does not
+        # say which field ``type`` matches, so every activity is returned whatever they say.
         newer = req.get_param_as_int("newerThan", default=None)
         older = req.get_param_as_int("olderThan", default=None)
         kind = (req.get_param("class") or "ALL").upper()
-        wanted_type = req.get_param("type")
         rows = [
             activity
             for activity in reversed(self._state.activities)
@@ -360,7 +374,6 @@ class _Activities:
             and (older is None or activity["id"] < older)
             and (kind != "DEVICE" or activity.get("deviceId") is not None)
             and (kind != "SYSTEM" or activity.get("deviceId") is None)
-            and (wanted_type is None or activity.get("activityType") == wanted_type)
         ]
         last = self._state.activities[-1]["id"] if self._state.activities else None
         resp.media = {"lastActivityId": last, "activities": rows[:size]}
@@ -392,11 +405,9 @@ class _Webhook:
 
 
 def _wanted(state: NinjaOneState, config: dict[str, Any], activity: dict[str, Any]) -> bool:
-    filters = config.get("activities") or {}
-    if filters:
-        codes = filters.get(activity.get("activityType"))
-        if codes is None or (codes and activity.get("statusCode") not in codes):
-            return False
+    # UNCONFIRMED: the spec types the ``activities`` filter as ``{string: [string]}`` and says
+    # no more, so the sandbox does not apply it: every device activity is delivered, and the
+    # parser must ignore the ones Vectis does not read. ``organizationIds`` is documented.
     organizations = config.get("organizationIds") or []
     device = state.devices.get(activity.get("deviceId") or -1)
     return not organizations or (device is not None and device["organizationId"] in organizations)

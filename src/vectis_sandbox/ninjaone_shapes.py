@@ -12,8 +12,9 @@ from typing import Any
 
 from vectis_sandbox.world import Device
 
-AV_DEFINITIONS_UPDATED = "AV_DEFINITIONS_UPDATED"
-"""The status code this sandbox gives antivirus definition updates (the connector's default)."""
+UP_TO_DATE = "UP_TO_DATE"
+OUT_OF_DATE = "OUT_OF_DATE"
+"""UNCONFIRMED: the spec types ``definitionStatus`` as a free string; these are the UI's words."""
 SEVERITIES = {"critical": "CRITICAL", "high": "MAJOR", "medium": "MODERATE", "low": "MINOR"}
 PRIORITIES = {"CRITICAL": "HIGH", "MAJOR": "HIGH", "MODERATE": "MEDIUM", "MINOR": "LOW"}
 SOURCES = {
@@ -105,7 +106,7 @@ def antivirus(device: Device, now: datetime) -> dict[str, Any]:
         "deviceId": device.key,
         "productName": device.av_product,
         "productState": "ON" if device.av_enabled else "OFF",
-        "definitionStatus": "UP_TO_DATE" if current else "OUT_OF_DATE",
+        "definitionStatus": UP_TO_DATE if current else OUT_OF_DATE,
         "version": "9.0.35.12",
         "timestamp": device.last_seen_at.timestamp(),
     }
@@ -180,21 +181,3 @@ def patch_run(
             )
         )
     return run
-
-
-def av_update(device_id: int, product: str, moment: float) -> dict[str, Any]:
-    return {
-        "activityTime": moment,
-        "deviceId": device_id,
-        "severity": "NONE",
-        "priority": "NONE",
-        "activityType": "ANTIVIRUS",
-        "statusCode": AV_DEFINITIONS_UPDATED,
-        "status": "Antivirus definitions updated",
-        "activityResult": "SUCCESS",
-        "sourceName": product,
-        "subject": "",
-        "message": f"{product} definitions updated",
-        "type": "Antivirus",
-        "data": {},
-    }

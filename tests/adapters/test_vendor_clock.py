@@ -16,11 +16,12 @@ from vectis.adapters.vendors._entry import Link, VendorEntry
 from vectis.adapters.vendors._http.transport import RetryPolicy, VendorTransport
 from vectis.adapters.vendors.autotask import mapping as autotask_mapping
 from vectis.adapters.vendors.autotask.entry import ENTRY as AUTOTASK
-from vectis.adapters.vendors.halopsa import mapping as halo_mapping
 from vectis.adapters.vendors.halopsa.entry import ENTRY as HALOPSA
 from vectis.adapters.vendors.ninjaone.entry import ENTRY as NINJAONE
 from vectis.domain.errors import VendorRateLimited
 from vectis.domain.integration import Credentials, Integration
+from vectis.domain.sync import SyncSource
+from vectis.domain.ticketing import Ticketing
 
 THEN = datetime(2021, 3, 4, 5, 6, 7, tzinfo=UTC)
 """Long past: a connector that read the wall clock would be years off."""
@@ -66,8 +67,7 @@ def _link(
 
 
 def _sync(entry: VendorEntry, link: Link) -> Any:
-    assert entry.sync is not None
-    return entry.sync(link)
+    return entry.build(SyncSource, link)
 
 
 async def test_a_retry_after_date_is_read_against_the_clock() -> None:
@@ -97,16 +97,22 @@ async def test_a_ninjaone_snapshot_records_when_the_clock_says_it_was_read() -> 
 
 
 async def test_halopsa_reads_its_first_notes_from_a_history_counted_back_from_the_clock() -> None:
+    def ticket(ticket_id: int, days_ago: int) -> dict[str, Any]:
+        changed = (THEN - timedelta(days=days_ago)).isoformat()
+        return {"id": ticket_id, "last_update": changed, "dateoccurred": changed}
+
+    def answer(request: httpx.Request) -> Any:
+        if request.url.path.endswith("/Tickets"):
+            return {"tickets": [ticket(2, 89), ticket(1, 91)]}
+        return {"actions": []}
+
     credentials = {"client_id": "c", "client_secret": "s"}
-    link, seen = _link(
-        "halopsa", "https://halo.example", credentials, lambda request: {"tickets": []}
-    )
+    link, seen = _link("halopsa", "https://halo.example", credentials, answer)
 
     _ = [batch async for batch in _sync(HALOPSA, link).read("notes", None)]
 
-    (tickets,) = [request for request in seen if request.url.path.endswith("/Tickets")]
-    floor = halo_mapping.query_time(THEN - timedelta(days=90))
-    assert tickets.url.params["lastupdatefromdate"] == floor
+    asked = [r.url.params["ticket_id"] for r in seen if r.url.path.endswith("/Actions")]
+    assert asked == ["2"], "only the ticket changed within 90 days of the clock's now"
 
 
 async def test_halopsa_finds_a_note_it_added_minutes_ago_by_the_clock() -> None:
@@ -122,9 +128,7 @@ async def test_halopsa_finds_a_note_it_added_minutes_ago_by_the_clock() -> None:
     link, seen = _link(
         "halopsa", "https://halo.example", credentials, lambda request: {"actions": [earlier]}
     )
-    assert HALOPSA.ticketing is not None
-
-    note = await HALOPSA.ticketing(link).add_note(
+    note = await HALOPSA.build(Ticketing, link).add_note(
         "12", "Replaced the toner", internal=True, idempotency_key="k1"
     )
 

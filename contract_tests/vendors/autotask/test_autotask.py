@@ -8,24 +8,24 @@ from decimal import Decimal
 import httpx
 import pytest
 
-from contract_tests.vendors.autotask.harness import (
+from contract_tests.harness import ContractVendor
+from contract_tests.vendors.autotask.conftest import (
     CREDENTIALS,
     INCREMENTAL,
-    Vendor,
+    client,
+    paths,
     read,
     records,
     rows,
     running,
+    sync,
 )
-from vectis.adapters.vendors.autotask.client import (
-    AutotaskAccount,
-    AutotaskClient,
-    AutotaskSettings,
-)
-from vectis.adapters.vendors.autotask.gateway import AutotaskSync
+from vectis.adapters.vendors.autotask import mapping
+from vectis.adapters.vendors.autotask.client import AutotaskClient
 from vectis.adapters.vendors.autotask.mapping import parse_time
+from vectis.adapters.vendors.autotask.settings import AutotaskAccount, AutotaskSettings
+from vectis.adapters.vendors.autotask.sync import AutotaskSync
 from vectis.domain.errors import VendorAuthFailed
-from vectis.domain.integration import Credentials
 from vectis.domain.records import (
     Contact,
     Contract,
@@ -46,37 +46,39 @@ from vectis_sandbox.world import build_world
 # --- check and zone -------------------------------------------------------------------------
 
 
-async def test_check_reads_the_msps_own_company_with_the_three_auth_headers(vendor: Vendor) -> None:
-    label = await vendor.sync("check").check()
+async def test_check_reads_the_msps_own_company_with_the_three_auth_headers(
+    vendor: ContractVendor,
+) -> None:
+    label = await sync(vendor, "check").check()
 
     if vendor.mode == "live":
         assert label.startswith("Autotask PSA")
         return
     assert label == "Autotask PSA · Harbor Point IT"
-    if vendor.script is not None:
-        (sent,) = vendor.script.replay.sent
+    if vendor.mode == "replay":
+        (sent,) = vendor.sent
         assert sent.url.host == "webservices5.autotask.net"
         assert sent.headers["UserName"] == CREDENTIALS["username"]
         assert sent.headers["Secret"] == CREDENTIALS["secret"]
         assert sent.headers["ApiIntegrationCode"] == CREDENTIALS["integration_code"]
 
 
-async def test_refused_credentials_raise_auth_failed(vendor: Vendor) -> None:
+async def test_refused_credentials_raise_auth_failed(vendor: ContractVendor) -> None:
     vendor.only("replay", "sandbox")
-    wrong = {**vendor.credentials, "secret": "not-the-secret"} if vendor.state else None
+    wrong = {**vendor.credentials, "secret": "not-the-secret"} if vendor.mode == "sandbox" else None
 
     with pytest.raises(VendorAuthFailed, match="401"):
         await AutotaskSync(
-            vendor.client("unauthorized", credentials=wrong), AutotaskSettings()
+            client(vendor, "unauthorized", credentials=wrong), AutotaskSettings()
         ).check()
 
 
-async def test_an_empty_base_url_discovers_the_zone_first(vendor: Vendor) -> None:
+async def test_an_empty_base_url_discovers_the_zone_first(vendor: ContractVendor) -> None:
     vendor.only("replay", "sandbox")
-    if vendor.script is not None:
+    if vendor.mode == "replay":
         vendor.base_url = ""
-        label = await vendor.sync("zone_discovery").check()
-        lookup, call = vendor.script.replay.sent
+        label = await sync(vendor, "zone_discovery").check()
+        lookup, call = vendor.sent
         assert (lookup.url.host, lookup.url.path) == (
             "webservices.autotask.net",
             "/atservicesrest/v1.0/zoneInformation",
@@ -88,8 +90,8 @@ async def test_an_empty_base_url_discovers_the_zone_first(vendor: Vendor) -> Non
             "/ATServicesRest/v1.0/Companies/0",
         )
     else:
-        label = await vendor.sync(zone_lookup_url=vendor.base_url).check()
-        assert vendor.requests[:2] == [
+        label = await sync(vendor, zone_lookup_url=vendor.base_url).check()
+        assert paths(vendor)[:2] == [
             "GET /atservicesrest/v1.0/zoneInformation",
             "GET /atservicesrest/v1.0/Companies/0",
         ]
@@ -99,8 +101,10 @@ async def test_an_empty_base_url_discovers_the_zone_first(vendor: Vendor) -> Non
 # --- streams --------------------------------------------------------------------------------
 
 
-async def test_references_are_the_ticket_picklists_and_the_active_resources(vendor: Vendor) -> None:
-    found = records(await read(vendor.sync("references"), "references"))
+async def test_references_are_the_ticket_picklists_and_the_active_resources(
+    vendor: ContractVendor,
+) -> None:
+    found = records(await read(sync(vendor, "references"), "references"))
 
     assert all(isinstance(reference, Reference) for reference in found)
     if vendor.mode == "live":
@@ -115,16 +119,18 @@ async def test_references_are_the_ticket_picklists_and_the_active_resources(vend
     assert by_kind[ReferenceKind.PRIORITY]["4"].name == "Critical"
     assert by_kind[ReferenceKind.BOARD]["29682833"].name == "Service Desk"
     assert by_kind[ReferenceKind.MEMBER]["29682885"].name == "Sam Okafor"
-    if vendor.script is not None:
+    if vendor.mode == "replay":
         assert "13" not in statuses, "inactive picklist values are not offered"
         assert set(by_kind[ReferenceKind.MEMBER]) == {"4", "10", "29682885"}, (
             "active resources only"
         )
 
 
-async def test_companies_follow_next_page_urls_and_skip_unreadable_records(vendor: Vendor) -> None:
-    small_pages = {"page_size": 2} if vendor.state else {}
-    batches = await read(vendor.sync("companies", **small_pages), "companies")
+async def test_companies_follow_next_page_urls_and_skip_unreadable_records(
+    vendor: ContractVendor,
+) -> None:
+    small_pages = {"page_size": 2} if vendor.mode == "sandbox" else {}
+    batches = await read(sync(vendor, "companies", **small_pages), "companies")
 
     companies = {company.id: company for company in records(batches)}
     assert all(isinstance(company, VendorCompany) for company in companies.values())
@@ -132,8 +138,8 @@ async def test_companies_follow_next_page_urls_and_skip_unreadable_records(vendo
         return
     assert len(batches) >= 2, "more than one page"
     assert all(batch.cursor is None for batch in batches[:-1]), "Autotask pages by id, not time"
-    if vendor.script is not None:
-        assert vendor.requests[1] == "GET /ATServicesRest/V1.0/Companies/query/next", "verbatim"
+    if vendor.mode == "replay":
+        assert paths(vendor)[1] == "GET /ATServicesRest/V1.0/Companies/query/next", "verbatim"
         assert set(companies) == {"174", "176"}
         assert [(skip.stream, skip.vendor_id) for skip in batches[0].skipped] == [
             ("companies", "175")
@@ -149,9 +155,25 @@ async def test_companies_follow_next_page_urls_and_skip_unreadable_records(vendo
         assert batches[-1].cursor is not None
 
 
-async def test_sites_and_contacts_map_to_their_company(vendor: Vendor) -> None:
-    sites = records(await read(vendor.sync("sites"), "sites"))
-    batches = await read(vendor.sync("contacts"), "contacts")
+async def test_a_bug_in_the_mapping_fails_the_read_while_a_malformed_row_is_skipped(
+    vendor: ContractVendor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    vendor.only("replay")
+    batches = await read(sync(vendor, "companies"), "companies")
+    (skip,) = [skip for batch in batches for skip in batch.skipped]
+    assert skip.vendor_id == "175" and skip.reason
+
+    def broken(record: object) -> object:
+        raise KeyError("a field our own mapping misspelt")
+
+    monkeypatch.setattr(mapping, "company", broken)
+    with pytest.raises(KeyError, match="misspelt"):
+        await read(sync(vendor, "companies"), "companies")
+
+
+async def test_sites_and_contacts_map_to_their_company(vendor: ContractVendor) -> None:
+    sites = records(await read(sync(vendor, "sites"), "sites"))
+    batches = await read(sync(vendor, "contacts"), "contacts")
     contacts = records(batches)
 
     assert all(isinstance(site, VendorSite) for site in sites)
@@ -161,7 +183,7 @@ async def test_sites_and_contacts_map_to_their_company(vendor: Vendor) -> None:
     site = next(site for site in sites if site.id == "55")
     contact = next(contact for contact in contacts if contact.id == "29683586")
     assert (site.company_id, contact.company_id) == ("174", "174")
-    if vendor.script is not None:
+    if vendor.mode == "replay":
         assert site.name == "Head Office"
         assert (contact.name, contact.email, contact.phone) == (
             "Maria Alvarez",
@@ -176,8 +198,8 @@ async def test_sites_and_contacts_map_to_their_company(vendor: Vendor) -> None:
         assert contact.email == row["emailAddress"]
 
 
-async def test_contracts_carry_their_services_as_lines(vendor: Vendor) -> None:
-    contracts = records(await read(vendor.sync("contracts"), "contracts"))
+async def test_contracts_carry_their_services_as_lines(vendor: ContractVendor) -> None:
+    contracts = records(await read(sync(vendor, "contracts"), "contracts"))
 
     assert all(isinstance(contract, Contract) for contract in contracts)
     if vendor.mode == "live":
@@ -188,7 +210,7 @@ async def test_contracts_carry_their_services_as_lines(vendor: Vendor) -> None:
         "Recurring Service",
         "active",
     )
-    if vendor.script is not None:
+    if vendor.mode == "replay":
         assert (contract.starts_on, contract.ends_on) == (date(2019, 1, 1), date(2020, 12, 31))
         workstation, server = contract.lines
         assert (workstation.description, workstation.quantity, workstation.unit_price) == (
@@ -210,12 +232,14 @@ async def test_contracts_carry_their_services_as_lines(vendor: Vendor) -> None:
         ]
 
 
-async def test_configuration_items_become_devices_with_console_links(vendor: Vendor) -> None:
-    batches = await read(vendor.sync("devices"), "devices")
+async def test_configuration_items_become_devices_with_console_links(
+    vendor: ContractVendor,
+) -> None:
+    batches = await read(sync(vendor, "devices"), "devices")
     devices = {device.id: device for device in records(batches)}
 
     assert all(isinstance(device, Device) for device in devices.values())
-    if vendor.script is not None:
+    if vendor.mode == "replay":
         device = devices["29684500"]
         assert (device.name, device.os, device.patches_pending) == (
             "ALD-SRV-01",
@@ -227,18 +251,20 @@ async def test_configuration_items_become_devices_with_console_links(vendor: Ven
             "?Code=OpenInstalledProduct&InstalledProductID=29684500"
         )
         assert [skip.vendor_id for skip in batches[0].skipped] == ["29684501"]
-    elif vendor.state is not None:
+    elif vendor.mode == "sandbox":
         assert len(devices) == len(rows(vendor, "ConfigurationItems"))
 
 
-async def test_tickets_map_with_named_picklists_owner_and_console_link(vendor: Vendor) -> None:
-    batches = await read(vendor.sync("tickets"), "tickets")
+async def test_tickets_map_with_named_picklists_owner_and_console_link(
+    vendor: ContractVendor,
+) -> None:
+    batches = await read(sync(vendor, "tickets"), "tickets")
     tickets = {ticket.id: ticket for ticket in records(batches)}
 
     assert all(isinstance(ticket, Ticket) for ticket in tickets.values())
     if vendor.mode == "live":
         return
-    if vendor.script is not None:
+    if vendor.mode == "replay":
         assert [skip.vendor_id for skip in batches[0].skipped] == ["102"]
         open_, done = tickets["100"], tickets["101"]
         assert open_.number == "T20120604.0002.005"
@@ -281,16 +307,16 @@ async def test_tickets_map_with_named_picklists_owner_and_console_link(vendor: V
         assert ticket.sla.resolve_by == parse_time(row["resolvedDueDateTime"])
 
 
-async def test_notes_are_one_global_stream_marking_customer_replies(vendor: Vendor) -> None:
-    batches = await read(vendor.sync("notes"), "notes")
+async def test_notes_are_one_global_stream_marking_customer_replies(vendor: ContractVendor) -> None:
+    batches = await read(sync(vendor, "notes"), "notes")
     notes = {note.id: note for note in records(batches)}
 
     assert all(isinstance(note, TicketNote) for note in notes.values())
-    note_requests = [request for request in vendor.requests if "Notes" in request]
+    note_requests = [request for request in paths(vendor) if "Notes" in request]
     assert note_requests and all("/TicketNotes/query" in request for request in note_requests), (
         "one global stream, never a request per ticket"
     )
-    if vendor.script is not None:
+    if vendor.mode == "replay":
         assert [skip.vendor_id for skip in batches[0].skipped] == ["48"]
         tech, customer, internal = notes["45"], notes["46"], notes["47"]
         assert (tech.ticket_id, tech.text, tech.author, tech.internal, tech.from_customer) == (
@@ -303,16 +329,16 @@ async def test_notes_are_one_global_stream_marking_customer_replies(vendor: Vend
         assert tech.created_at == datetime(2018, 1, 23, 11, tzinfo=UTC)
         assert (customer.from_customer, customer.internal, customer.author) == (True, False, "")
         assert (internal.internal, internal.author) == (True, "Jordan Patel")
-    elif vendor.state is not None:
+    elif vendor.mode == "sandbox":
         assert len(notes) == len(rows(vendor, "TicketNotes"))
         assert any(note.from_customer for note in notes.values())
         assert any(note.internal for note in notes.values())
 
 
 async def test_an_up_to_date_cursor_costs_one_request_per_incremental_stream(
-    vendor: Vendor,
+    vendor: ContractVendor,
 ) -> None:
-    if vendor.script is not None:
+    if vendor.mode == "replay":
         cursors = {
             "companies": "2019-09-01T08:00:00.000Z",
             "contacts": "2019-09-02T09:15:00.000Z",
@@ -321,30 +347,28 @@ async def test_an_up_to_date_cursor_costs_one_request_per_incremental_stream(
             "notes": "2019-09-24T09:00:00.000Z",
         }
     else:
-        first = vendor.sync()
+        first = sync(vendor)
         await read(first, "references")
         cursors = {stream: (await read(first, stream))[-1].cursor for stream in INCREMENTAL}
-    source = vendor.sync("incremental")
+    source = sync(vendor, "incremental")
     await read(source, "references")  # the run's first stream loads the picklists once
 
     for stream in INCREMENTAL:
-        before = len(vendor.requests)
+        before = len(paths(vendor))
         batches = await read(source, stream, cursors[stream])
         if vendor.mode == "live":
             continue
-        assert len(vendor.requests) - before == 1, stream
+        assert len(paths(vendor)) - before == 1, stream
         assert len(batches) == 1 and batches[0].cursor is not None, stream
         assert batches[0].cursor >= cursors[stream], stream
-        if vendor.script is not None:
+        if vendor.mode == "replay":
             assert batches[0].cursor == cursors[stream], stream
 
 
 async def test_the_large_sandbox_serves_an_incremental_page_after_activity() -> None:
     state = sandbox.large(5_000)
     async with running(state), httpx.AsyncClient() as http:
-        account = AutotaskAccount.from_credentials(
-            state.base_url, Credentials(values=state.credentials)
-        )
+        account = AutotaskAccount(base_url=state.base_url, **state.credentials)
         sync = AutotaskSync(AutotaskClient(http, account), AutotaskSettings())
         tickets = await read(sync, "tickets")
         notes = await read(sync, "notes")

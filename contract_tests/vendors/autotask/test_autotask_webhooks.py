@@ -16,18 +16,20 @@ import falcon.asgi
 import httpx
 import pytest
 
-from contract_tests.vendors.autotask.harness import recording, running
-from vectis.adapters.vendors.autotask.client import (
-    AutotaskAccount,
-    AutotaskClient,
-    AutotaskSettings,
+from contract_tests.vendors.autotask.conftest import (
+    read,
+    recording,
+    running,
 )
-from vectis.adapters.vendors.autotask.gateway import AutotaskTicketing, AutotaskWebhookSubscriptions
-from vectis.adapters.vendors.autotask.webhooks import AutotaskWebhooks
+from vectis.adapters.vendors.autotask.client import AutotaskClient
+from vectis.adapters.vendors.autotask.settings import AutotaskAccount, AutotaskSettings
+from vectis.adapters.vendors.autotask.sync import AutotaskSync
+from vectis.adapters.vendors.autotask.ticketing import AutotaskTicketing
+from vectis.adapters.vendors.autotask.webhooks import AutotaskWebhooks, AutotaskWebhookSubscriptions
 from vectis.application.errors import WebhookRejected
+from vectis.domain.changes import StoredTicket, ticket_events
 from vectis.domain.events import EventKind
-from vectis.domain.integration import Credentials
-from vectis.domain.records import TicketDraft
+from vectis.domain.records import Ticket, TicketChange, TicketDraft
 from vectis_sandbox import autotask as sandbox
 from vectis_sandbox.server import serve_app
 from vectis_sandbox.world import build_world
@@ -213,9 +215,7 @@ async def test_the_sandbox_pushes_signed_callouts_the_connector_accepts() -> Non
         running(sandbox.seeded(build_world())) as state,
         httpx.AsyncClient() as http,
     ):
-        account = AutotaskAccount.from_credentials(
-            state.base_url, Credentials(values=state.credentials)
-        )
+        account = AutotaskAccount(base_url=state.base_url, **state.credentials)
         client = AutotaskClient(http, account)
         await AutotaskWebhookSubscriptions(client, AutotaskSettings(), secret).ensure_subscribed(
             f"{receiver_url}/webhooks/autotask"
@@ -239,3 +239,60 @@ async def test_the_sandbox_pushes_signed_callouts_the_connector_accepts() -> Non
     assert opened.kind == EventKind.TICKET_OPENED
     assert opened.company_ref == state.company_ids["DrexelDental"]
     assert opened.title.endswith(" opened") and opened.detail == "Teams calls have no audio"
+
+
+async def test_a_closure_pushed_then_synced_has_the_key_the_sync_gives_it() -> None:
+    delivered: list[tuple[dict[str, str], bytes]] = []
+
+    class Receiver:
+        async def on_post(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
+            delivered.append(
+                ({k.lower(): v for k, v in req.headers.items()}, await req.stream.read())
+            )
+
+    receiver_app = falcon.asgi.App()
+    receiver_app.add_route("/webhooks/autotask", Receiver())
+    secret = "whsec-closure"
+    async with (
+        serve_app(receiver_app) as receiver_url,
+        running(sandbox.seeded(build_world())) as state,
+        httpx.AsyncClient() as http,
+    ):
+        client = AutotaskClient(http, AutotaskAccount(base_url=state.base_url, **state.credentials))
+        settings = AutotaskSettings()
+        await AutotaskWebhookSubscriptions(client, settings, secret).ensure_subscribed(
+            f"{receiver_url}/webhooks/autotask"
+        )
+        draft = TicketDraft(company_id=state.company_ids["DrexelDental"], summary="VPN drops")
+        created = await AutotaskTicketing(client, settings).create_ticket(
+            draft, idempotency_key="closure"
+        )
+        await AutotaskTicketing(client, settings).update_ticket(
+            created.id, TicketChange(status_id="5"), idempotency_key="closure-close"
+        )
+        await asyncio.gather(*state.deliveries)
+        synced = [
+            record
+            for batch in await read(AutotaskSync(client, settings), "tickets")
+            for record in batch.records
+            if isinstance(record, Ticket) and record.id == created.id
+        ]
+
+    parser = AutotaskWebhooks(secret)
+    pushed = [
+        event
+        for headers, body in delivered
+        for event in await parser.parse(headers, body, datetime.now(UTC))
+        if event.kind == EventKind.TICKET_CLOSED
+    ]
+    (ticket,) = synced
+    before = StoredTicket(
+        closed=False,
+        status="New",
+        summary=ticket.summary,
+        number=ticket.number,
+        company_id=ticket.company_id,
+        opened_at=ticket.opened_at,
+    )
+    closed = [e for e in ticket_events("autotask", ticket, before) if e.kind == pushed[0].kind]
+    assert [event.external_id for event in pushed] == [event.external_id for event in closed]

@@ -18,19 +18,15 @@ from typing import Any
 import httpx
 import pytest
 
-from contract_tests.vendors.connectwise.conftest import recording, replay_account, running_sandbox
-from vectis.adapters.vendors.connectwise.client import ConnectWiseAccount
-from vectis.adapters.vendors.connectwise.gateway import (
-    ConnectWiseCallbackSubscriptions,
-    ConnectWiseSync,
-)
-from vectis.adapters.vendors.connectwise.webhooks import ConnectWiseCallbacks
+from contract_tests.harness import ContractVendor
+from contract_tests.vendors.connectwise.conftest import REPLAY_ACCOUNT, recording, sync
+from vectis.adapters.vendors.connectwise import mapping
+from vectis.adapters.vendors.connectwise.webhooks import ConnectWiseWebhooks
 from vectis.application.errors import WebhookRejected
+from vectis.application.ports import WebhookParser, WebhookSubscriptions
 from vectis.domain.events import EventKind
 from vectis.domain.records import Ticket, TicketNote
 from vectis_sandbox.connectwise import callback_body, sign, simulate_activity
-
-CLOUD = replay_account().base_url
 
 
 def signed(recorded: dict[str, Any]) -> tuple[bytes, dict[str, str]]:
@@ -56,12 +52,12 @@ async def test_a_signed_ticket_callback_becomes_an_opened_event() -> None:
     fetched: list[httpx.Request] = []
 
     async with key_server(recorded["signing_key"], fetched) as http:
-        (event,) = await ConnectWiseCallbacks(http, replay_account(), {}).parse(
+        (event,) = await ConnectWiseWebhooks(http, REPLAY_ACCOUNT, {}).parse(
             headers, body, datetime.now(UTC)
         )
 
     assert fetched[0].url.host == "api-na.myconnectwise.net"
-    assert fetched[0].headers["clientId"] == replay_account().client_id
+    assert fetched[0].headers["clientId"] == REPLAY_ACCOUNT.client_id
     assert event.kind == EventKind.TICKET_OPENED
     # Keyed as the sync keys the same change, so the sync after it adds no second event.
     assert event.external_id == "ticket.opened:945366"
@@ -100,7 +96,7 @@ async def test_a_forged_or_orphaned_callback_is_rejected(tamper: str, reason: st
 
     async with key_server(signing_key, []) as http:
         with pytest.raises(WebhookRejected, match=reason) as refused:
-            await ConnectWiseCallbacks(http, replay_account(), {}).parse(
+            await ConnectWiseWebhooks(http, REPLAY_ACCOUNT, {}).parse(
                 headers, body, datetime.now(UTC)
             )
 
@@ -111,7 +107,7 @@ async def test_a_forged_or_orphaned_callback_is_rejected(tamper: str, reason: st
 async def test_a_body_that_is_not_a_callback_is_malformed(body: bytes) -> None:
     async with key_server("unused", []) as http:
         with pytest.raises(WebhookRejected) as refused:
-            await ConnectWiseCallbacks(http, replay_account(), {}).parse(
+            await ConnectWiseWebhooks(http, REPLAY_ACCOUNT, {}).parse(
                 {"x-content-signature": "x"}, body, datetime.now(UTC)
             )
 
@@ -133,7 +129,7 @@ async def test_a_body_that_is_not_a_callback_is_malformed(body: bytes) -> None:
 async def test_a_body_that_cannot_be_read_is_malformed(body: bytes) -> None:
     async with key_server("unused", []) as http:
         with pytest.raises(WebhookRejected) as refused:
-            await ConnectWiseCallbacks(http, replay_account(), {}).parse(
+            await ConnectWiseWebhooks(http, REPLAY_ACCOUNT, {}).parse(
                 {"x-content-signature": "x"}, body, datetime.now(UTC)
             )
 
@@ -164,7 +160,7 @@ async def test_a_signed_callback_whose_ticket_cannot_be_read_is_malformed(
 
     async with key_server(recorded["signing_key"], []) as http:
         with pytest.raises(WebhookRejected) as refused:
-            await ConnectWiseCallbacks(http, replay_account(), {}).parse(
+            await ConnectWiseWebhooks(http, REPLAY_ACCOUNT, {}).parse(
                 headers, body, datetime.now(UTC)
             )
 
@@ -178,7 +174,7 @@ async def test_a_signature_that_is_no_base64_simply_does_not_match(signature: st
 
     async with key_server(recorded["signing_key"], []) as http:
         with pytest.raises(WebhookRejected, match="does not match") as refused:
-            await ConnectWiseCallbacks(http, replay_account(), {}).parse(
+            await ConnectWiseWebhooks(http, REPLAY_ACCOUNT, {}).parse(
                 {"x-content-signature": signature}, body, datetime.now(UTC)
             )
 
@@ -193,7 +189,7 @@ async def test_a_key_url_that_is_no_url_is_refused_without_a_fetch() -> None:
 
     async with key_server(recorded["signing_key"], fetched) as http:
         with pytest.raises(WebhookRejected, match="key_url") as refused:
-            await ConnectWiseCallbacks(http, replay_account(), {}).parse(
+            await ConnectWiseWebhooks(http, REPLAY_ACCOUNT, {}).parse(
                 headers, body, datetime.now(UTC)
             )
 
@@ -210,7 +206,7 @@ async def test_a_key_url_off_the_pinned_hosts_is_never_fetched() -> None:
 
     async with httpx.AsyncClient(transport=httpx.MockTransport(must_not_call)) as http:
         with pytest.raises(WebhookRejected, match="not a host of this integration"):
-            await ConnectWiseCallbacks(http, replay_account(), {}).parse(
+            await ConnectWiseWebhooks(http, REPLAY_ACCOUNT, {}).parse(
                 {"x-content-signature": "x"}, body, datetime.now(UTC)
             )
 
@@ -240,47 +236,66 @@ async def test_a_key_url_that_is_malformed_or_off_host_is_never_fetched(key_url:
 
     async with key_server(recorded["signing_key"], fetched) as http:
         with pytest.raises(WebhookRejected, match=r"malformed|not a host of this integration"):
-            await ConnectWiseCallbacks(http, replay_account(), {}).parse(
+            await ConnectWiseWebhooks(http, REPLAY_ACCOUNT, {}).parse(
                 {"x-content-signature": "x"}, body, datetime.now(UTC)
             )
 
     assert fetched == []
 
 
-async def test_the_sandbox_signs_callbacks_the_way_the_connector_verifies_them() -> None:
-    async with running_sandbox() as (state, _), httpx.AsyncClient() as http:
-        account = ConnectWiseAccount(base_url=state.base_url, **state.credentials)
-        callback_id = await ConnectWiseCallbackSubscriptions(http, account).ensure_subscribed(
-            "http://127.0.0.1:9/unused"
-        )
-        callback = state.callbacks[int(callback_id)]
-        ticket = next(iter(state.tickets.values()))
-        body = callback_body(state, callback, "added", ticket)
+async def test_a_bug_in_our_ticket_mapping_is_no_malformed_callback(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    recorded = recording("callback_ticket_added")
+    body, headers = signed(recorded)
 
-        event, *_closed = await ConnectWiseCallbacks(http, account, {}).parse(
-            {"x-content-signature": sign(state, callback, body)}, body, datetime.now(UTC)
-        )
+    def broken(ticket: object, url: str = "") -> object:
+        raise TypeError("a bug in Vectis, not in the delivery")
+
+    monkeypatch.setattr(mapping, "ticket", broken)
+    async with key_server(recorded["signing_key"], []) as http:
+        with pytest.raises(TypeError, match="a bug in Vectis"):
+            await ConnectWiseWebhooks(http, REPLAY_ACCOUNT, {}).parse(
+                headers, body, datetime.now(UTC)
+            )
+
+
+async def test_the_sandbox_signs_callbacks_the_way_the_connector_verifies_them(
+    vendor: ContractVendor,
+) -> None:
+    vendor.only("sandbox")
+    state = vendor.state
+    callback_id = await vendor.port(WebhookSubscriptions).ensure_subscribed(
+        "http://127.0.0.1:9/unused"
+    )
+    callback = state.callbacks[int(callback_id)]
+    ticket = next(iter(state.tickets.values()))
+    body = callback_body(state, callback, "added", ticket)
+
+    event, *_closed = await vendor.port(WebhookParser).parse(
+        {"x-content-signature": sign(state, callback, body)}, body, datetime.now(UTC)
+    )
 
     assert event.kind == EventKind.TICKET_OPENED
     assert event.company_ref == str(ticket["company"]["id"])
 
 
-async def test_sandbox_activity_is_what_the_next_incremental_sync_reads() -> None:
-    async with running_sandbox() as (state, _), httpx.AsyncClient() as http:
-        sync = ConnectWiseSync(
-            http, ConnectWiseAccount(base_url=state.base_url, **state.credentials)
-        )
-        cursor = None
-        async for batch in sync.read("tickets", None):
-            cursor = batch.cursor or cursor
-        rng = random.Random(3)
-        before = {ticket_id: len(notes) for ticket_id, notes in state.notes.items()}
+async def test_sandbox_activity_is_what_the_next_incremental_sync_reads(
+    vendor: ContractVendor,
+) -> None:
+    vendor.only("sandbox")
+    state = vendor.state
+    cursor = None
+    async for batch in sync(vendor).read("tickets", None):
+        cursor = batch.cursor or cursor
+    rng = random.Random(3)
+    before = {ticket_id: len(notes) for ticket_id, notes in state.notes.items()}
 
-        simulate_activity(state, rng)
-        simulate_activity(state, rng)
-        changed = [t for t, notes in state.notes.items() if len(notes) != before.get(t)]
-        tickets = [r async for b in sync.read("tickets", cursor) for r in b.records]
-        notes = [r async for b in sync.read("notes", cursor) for r in b.records]
+    simulate_activity(state, rng)
+    simulate_activity(state, rng)
+    changed = [t for t, notes in state.notes.items() if len(notes) != before.get(t)]
+    tickets = [r async for b in sync(vendor).read("tickets", cursor) for r in b.records]
+    notes = [r async for b in sync(vendor).read("notes", cursor) for r in b.records]
 
     assert changed and {str(t) for t in changed} <= {t.id for t in tickets if isinstance(t, Ticket)}
     new_notes = {n.ticket_id for n in notes if isinstance(n, TicketNote) and n.from_customer}

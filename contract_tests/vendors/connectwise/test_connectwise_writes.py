@@ -1,8 +1,6 @@
 """ConnectWise Manage write-backs: tickets created, patched and noted, callbacks registered.
 
-Same three modes as test_connectwise.py; live mode runs these only with
-CONNECTWISE_LIVE_WRITES=1, opening scratch tickets for company CONNECTWISE_LIVE_COMPANY on
-board CONNECTWISE_LIVE_BOARD.
+Same three modes as test_connectwise.py; live, only with CONNECTWISE_LIVE_WRITES=1 (conftest.py).
 """
 
 from __future__ import annotations
@@ -14,22 +12,26 @@ import uuid
 
 import pytest
 
-from contract_tests.vendors.connectwise.conftest import Vendor
+from contract_tests.harness import ContractVendor
+from contract_tests.vendors.connectwise.conftest import WRITES, expected, sync
 from contract_tests.vendors.connectwise.expected import Writes
-from vectis.adapters.vendors.connectwise.gateway import ConnectWiseCallbackSubscriptions
+from vectis.adapters.vendors._kit.markers import marker
+from vectis.application.ports import WebhookSubscriptions
 from vectis.domain.errors import VendorNotFound, VendorRejected
 from vectis.domain.records import Named, Reference, ReferenceKind, TicketChange, TicketDraft
+from vectis.domain.ticketing import Ticketing
 
 SUMMARY = "Disk C: almost full on ALD-SRV-01"
 DESCRIPTION = "NinjaOne: Disk C: free space below 5% on ALD-SRV-01"
 REPLY = "Thank you, we have received your request."
 
 
-async def targets(vendor: Vendor) -> Writes:
+async def targets(vendor: ContractVendor) -> Writes:
     """Where to write: the expectations' targets, or a scratch ticket on a live tenant."""
     vendor.may_write()
-    if vendor.expected:
-        return vendor.expected.writes
+    want = expected(vendor)
+    if want:
+        return want.writes
     company, board = (
         os.environ.get("CONNECTWISE_LIVE_COMPANY"),
         os.environ.get("CONNECTWISE_LIVE_BOARD"),
@@ -38,13 +40,13 @@ async def targets(vendor: Vendor) -> Writes:
         pytest.skip("live writes need CONNECTWISE_LIVE_COMPANY and CONNECTWISE_LIVE_BOARD")
     references = [
         r
-        async for batch in vendor.sync().read("references", None)
+        async for batch in sync(vendor).read("references", None)
         for r in batch.records
         if isinstance(r, Reference)
     ]
     closed = next(r for r in references if r.kind == ReferenceKind.STATUS and r.closed)
     owner = next(r for r in references if r.kind == ReferenceKind.MEMBER)
-    scratch = await vendor.ticketing().create_ticket(
+    scratch = await ticketing(vendor).create_ticket(
         TicketDraft(company_id=company, summary="Vectis contract test", board_id=board),
         idempotency_key=f"contract-{uuid.uuid4().hex[:12]}",
     )
@@ -58,7 +60,11 @@ async def targets(vendor: Vendor) -> Writes:
     )
 
 
-async def test_creating_twice_with_one_key_creates_one_ticket(vendor: Vendor) -> None:
+def ticketing(vendor: ContractVendor, **settings: object) -> Ticketing:
+    return vendor.port(Ticketing, *WRITES, **settings)
+
+
+async def test_creating_twice_with_one_key_creates_one_ticket(vendor: ContractVendor) -> None:
     writes = await targets(vendor)
     key = "wb-7f3a9c" if vendor.mode == "replay" else f"wb-{uuid.uuid4().hex[:12]}"
     draft = TicketDraft(
@@ -70,8 +76,9 @@ async def test_creating_twice_with_one_key_creates_one_ticket(vendor: Vendor) ->
     )
     vendor.sent.clear()
 
-    first = await vendor.ticketing().create_ticket(draft, idempotency_key=key)
-    again = await vendor.ticketing().create_ticket(draft, idempotency_key=key)
+    tickets = ticketing(vendor)
+    first = await tickets.create_ticket(draft, idempotency_key=key)
+    again = await tickets.create_ticket(draft, idempotency_key=key)
 
     assert again == first
     assert (first.summary, first.company_id, first.closed) == (SUMMARY, writes.company_id, False)
@@ -83,36 +90,38 @@ async def test_creating_twice_with_one_key_creates_one_ticket(vendor: Vendor) ->
         "summary": SUMMARY,
         "board": {"id": int(writes.board_id)},
         "company": {"id": int(writes.company_id)},
-        "externalXRef": f"vectis:{key}",
+        "externalXRef": marker(key),
         "priority": {"id": int(writes.priority_id)},
         "initialDescription": DESCRIPTION,
     }
     lookups = vendor.requests("GET", "/service/tickets")
-    assert [r.url.params["conditions"] for r in lookups] == [f'externalXRef="vectis:{key}"'] * 2
-    if vendor.state is not None:
-        created = [
-            t for t in vendor.state.tickets.values() if t.get("externalXRef") == f"vectis:{key}"
-        ]
+    assert [r.url.params["conditions"] for r in lookups] == [f'externalXRef="{marker(key)}"'] * 2
+    if vendor.mode == "sandbox":
+        created = [t for t in vendor.state.tickets.values() if t.get("externalXRef") == marker(key)]
         assert len(created) == 1
         assert [n["text"] for n in vendor.state.notes[created[0]["id"]]] == [DESCRIPTION]
 
 
-async def test_a_ticket_without_a_board_needs_the_default_board_setting(vendor: Vendor) -> None:
+async def test_a_ticket_without_a_board_needs_the_default_board_setting(
+    vendor: ContractVendor,
+) -> None:
     writes = await targets(vendor)
     draft = TicketDraft(company_id=writes.company_id, summary=SUMMARY)
     vendor.sent.clear()
 
     with pytest.raises(VendorRejected, match="default_board_id"):
-        await vendor.ticketing().create_ticket(draft, idempotency_key=f"k-{uuid.uuid4().hex}")
+        await ticketing(vendor).create_ticket(draft, idempotency_key=f"k-{uuid.uuid4().hex}")
 
     assert vendor.sent == []
 
 
-async def test_updating_sends_replace_operations_and_maps_the_closed_ticket(vendor: Vendor) -> None:
+async def test_updating_sends_replace_operations_and_maps_the_closed_ticket(
+    vendor: ContractVendor,
+) -> None:
     writes = await targets(vendor)
     vendor.sent.clear()
 
-    ticket = await vendor.ticketing().update_ticket(
+    ticket = await ticketing(vendor).update_ticket(
         writes.ticket_id,
         TicketChange(status_id=writes.closed_status.id, owner_id=writes.owner.id),
         idempotency_key="wb-update",
@@ -132,11 +141,13 @@ async def test_updating_sends_replace_operations_and_maps_the_closed_ticket(vend
     ]
 
 
-async def test_a_note_is_posted_as_the_documented_request_and_mapped(vendor: Vendor) -> None:
+async def test_a_note_is_posted_as_the_documented_request_and_mapped(
+    vendor: ContractVendor,
+) -> None:
     writes = await targets(vendor)
     vendor.sent.clear()
 
-    note = await vendor.ticketing().add_note(
+    note = await ticketing(vendor).add_note(
         writes.ticket_id, REPLY, internal=False, idempotency_key="wb-note"
     )
 
@@ -151,37 +162,35 @@ async def test_a_note_is_posted_as_the_documented_request_and_mapped(vendor: Ven
         "resolutionFlag": False,
     }
     user = base64.b64decode(post.headers["Authorization"].removeprefix("Basic ")).decode()
-    assert user.startswith(f"{vendor.account.company_id}+{vendor.account.public_key}:")
-    assert post.headers["clientId"] == vendor.account.client_id
+    account = vendor.credentials
+    assert user.startswith(f"{account['company_id']}+{account['public_key']}:")
+    assert post.headers["clientId"] == account["client_id"]
 
 
-async def test_a_retried_note_is_found_instead_of_added_twice(vendor: Vendor) -> None:
+async def test_a_retried_note_is_found_instead_of_added_twice(vendor: ContractVendor) -> None:
     writes = await targets(vendor)
     vendor.sent.clear()
 
-    first = await vendor.ticketing().add_note(
-        writes.ticket_id, REPLY, internal=False, idempotency_key="wb-note"
-    )
-    again = await vendor.ticketing().add_note(
-        writes.ticket_id, REPLY, internal=False, idempotency_key="wb-note"
-    )
+    notes = ticketing(vendor)
+    first = await notes.add_note(writes.ticket_id, REPLY, internal=False, idempotency_key="wb-note")
+    again = await notes.add_note(writes.ticket_id, REPLY, internal=False, idempotency_key="wb-note")
 
     assert again == first
     assert len(vendor.requests("POST")) == 1
     lookups = vendor.requests("GET", "/notes")
     assert [r.url.params["orderBy"] for r in lookups] == ["id desc", "id desc"]
-    if vendor.state is not None:
+    if vendor.mode == "sandbox":
         texts = [n["text"] for n in vendor.state.notes[int(writes.ticket_id)]]
         assert texts.count(REPLY) == 1
 
 
-async def test_an_internal_note_is_internal_analysis(vendor: Vendor) -> None:
+async def test_an_internal_note_is_internal_analysis(vendor: ContractVendor) -> None:
     writes = await targets(vendor)
     if vendor.mode == "replay":
         pytest.skip("recorded as a customer-facing reply")
     vendor.sent.clear()
 
-    note = await vendor.ticketing().add_note(
+    note = await ticketing(vendor).add_note(
         writes.ticket_id, "Escalated to the network team.", internal=True, idempotency_key="k"
     )
 
@@ -190,21 +199,23 @@ async def test_an_internal_note_is_internal_analysis(vendor: Vendor) -> None:
     assert (body["internalAnalysisFlag"], body["detailDescriptionFlag"]) == (True, False)
 
 
-async def test_a_note_on_a_missing_ticket_is_not_found(vendor: Vendor) -> None:
+async def test_a_note_on_a_missing_ticket_is_not_found(vendor: ContractVendor) -> None:
     vendor.may_write()
     with pytest.raises(VendorNotFound, match="not found"):
-        await vendor.ticketing().add_note("99999999", "hello", internal=True, idempotency_key="k")
+        await ticketing(vendor).add_note("99999999", "hello", internal=True, idempotency_key="k")
 
 
-async def test_subscribing_registers_one_owner_level_ticket_callback(vendor: Vendor) -> None:
+async def test_subscribing_registers_one_owner_level_ticket_callback(
+    vendor: ContractVendor,
+) -> None:
     vendor.may_write()
-    subscriptions = ConnectWiseCallbackSubscriptions(vendor.http, vendor.account)
+    subscriptions = vendor.port(WebhookSubscriptions, "register_callback")
     receiver = "https://vectis.example/webhooks/4f6c"
 
     first = await subscriptions.ensure_subscribed(receiver)
 
     assert first.isdigit()
-    if vendor.state is not None:
+    if vendor.mode == "sandbox":
         assert await subscriptions.ensure_subscribed(receiver) == first, "registering twice is one"
         (callback,) = vendor.state.callbacks.values()
         assert (callback["type"], callback["level"], callback["isSelfSuppressedFlag"]) == (

@@ -5,14 +5,11 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from vectis.adapters.vendors._kit.markers import marker
 from vectis.adapters.vendors.connectwise import mapping, wire
-from vectis.adapters.vendors.connectwise.client import (
-    ConnectWiseAccount,
-    ConnectWiseOptions,
-    _next_page,
-)
+from vectis.adapters.vendors.connectwise.client import _next_page
 from vectis.adapters.vendors.connectwise.cursor import Watermark
-from vectis.adapters.vendors.connectwise.gateway import external_reference
+from vectis.adapters.vendors.connectwise.settings import ConnectWiseAccount, ConnectWiseOptions
 from vectis.domain.records import TicketChange, TicketDraft
 from vectis_sandbox.connectwise_query import QueryError, matcher, ordered
 
@@ -72,25 +69,19 @@ def test_a_note_with_no_internal_flag_is_public() -> None:
     assert not mapping.ticket_note(note).internal
 
 
-def test_the_external_reference_fits_connectwise_and_its_condition_syntax() -> None:
-    assert external_reference("wb-7f3a9c") == "vectis:wb-7f3a9c"
-    odd = external_reference('rule "disk" / ' + "x" * 200)
-    assert odd.startswith("vectis:") and len(odd) <= 100 and '"' not in odd
-    assert odd == external_reference('rule "disk" / ' + "x" * 200)
-
-
 def test_a_long_summary_is_shortened_and_kept_whole_in_the_description() -> None:
     summary = "Backup failed on " + "FS01 " * 30
     body = mapping.new_ticket(
         TicketDraft(company_id="AldridgeCo", summary=summary.strip(), description="Details."),
         board_id="30",
-        external_reference="vectis:k",
+        marker=marker("k"),
     )
 
     assert len(body["summary"]) == mapping.SUMMARY_LIMIT and body["summary"].endswith("…")
     assert body["initialDescription"].startswith(summary.strip())
     assert body["company"] == {"identifier": "AldridgeCo"}
     assert body["board"] == {"id": 30} and "priority" not in body
+    assert body["externalXRef"] == marker("k")
 
 
 def test_a_change_patches_the_board_before_the_status() -> None:
@@ -144,3 +135,11 @@ def test_the_sandbox_reads_connectwise_conditions() -> None:
     assert [t["id"] for t in ordered(tickets, "lastUpdated desc")] == [2, 1]
     with pytest.raises(QueryError):
         matcher("id=1 or id=2")
+
+
+def test_the_sandbox_promises_no_order_among_equal_keys() -> None:
+    same = "2026-11-27T08:00:00Z"
+    records = [{"id": n, "_info": {"lastUpdated": same}} for n in (1, 2, 3)]
+
+    assert [r["id"] for r in ordered(records, "lastUpdated asc")] == [3, 2, 1]
+    assert [r["id"] for r in ordered(records, None)] == [1, 2, 3]

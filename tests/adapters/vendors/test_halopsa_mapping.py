@@ -56,9 +56,13 @@ def test_halo_times_read_as_utc_and_placeholder_dates_as_none(
     assert mapping.parse_time(value) == expected
 
 
-def test_query_times_keep_microseconds_in_utc() -> None:
-    moment = datetime(2024, 6, 27, 8, 24, 23, 933000, tzinfo=UTC)
-    assert mapping.query_time(moment) == "2024-06-27T08:24:23.933000Z"
+def test_a_list_rows_time_is_read_by_name_and_anything_else_is_none() -> None:
+    row = {"last_update": "2024-06-27T08:24:23.933", "deleted": True}
+    assert mapping.listed_time(row, "last_update") == datetime(
+        2024, 6, 27, 8, 24, 23, 933000, tzinfo=UTC
+    )
+    assert mapping.listed_time(row, "deleted") is None
+    assert mapping.listed_time(["not", "a", "row"], "last_update") is None
 
 
 @pytest.mark.parametrize(

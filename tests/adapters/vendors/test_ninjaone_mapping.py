@@ -8,10 +8,11 @@ from typing import Any
 
 import pytest
 
+from vectis.adapters.vendors._entry import Link
 from vectis.adapters.vendors.ninjaone import mapping, wire
-from vectis.adapters.vendors.ninjaone.client import NinjaOneOptions
+from vectis.adapters.vendors.ninjaone.settings import NinjaOneOptions
 from vectis.domain.events import EventKind
-from vectis.domain.integration import Integration
+from vectis.domain.integration import Credentials, Integration
 from vectis.domain.records import AvState, PatchState, Severity
 
 
@@ -126,29 +127,44 @@ def test_patch_cycles_group_per_organisation_and_utc_day_and_count_devices_once(
     assert events[0].occurred_at == datetime(2025, 3, 20, 2, 30, tzinfo=UTC)
 
 
-def test_only_alert_and_configured_antivirus_activities_are_single_events() -> None:
+def test_only_condition_activities_are_single_events() -> None:
     ref = mapping.DeviceRef(organization_id="2", name="CC-DC01")
     scan = activity(activityType="PATCH_MANAGEMENT", statusCode="PATCH_MANAGEMENT_SCAN_COMPLETED")
-    definitions = activity(activityType="ANTIVIRUS", statusCode="BD_SIGNATURES_UPDATED")
 
-    assert mapping.activity_event(scan, ref, av_codes=("AV_DEFINITIONS_UPDATED",)) is None
-    assert mapping.activity_event(definitions, ref, av_codes=("AV_DEFINITIONS_UPDATED",)) is None
-    event = mapping.activity_event(definitions, ref, av_codes=("BD_SIGNATURES_UPDATED",))
-    assert event is not None and event.kind == EventKind.AV_DEFINITIONS_UPDATED
+    assert mapping.activity_event(scan, ref) is None
     reset = mapping.activity_event(
         activity(
             activityType="CONDITION", statusCode="RESET_BY_PSA_TICKET_CALLBACK", seriesUid="s"
         ),
         None,
-        av_codes=(),
     )
     assert reset is not None and reset.kind == EventKind.ALERT_RESET and reset.company_ref is None
+
+
+@pytest.mark.parametrize(
+    "status_code",
+    ["AV_DEFINITIONS_UPDATED", "BITDEFENDER_SCAN_COMPLETED", "WEBROOT_THREAT_DETECTED"],
+)
+def test_no_antivirus_activity_is_read_as_a_definitions_update(status_code: str) -> None:
+    # The OpenAPI's statusCode enum names no definitions update (and no AV_DEFINITIONS_UPDATED):
+    # definitions events come from the device's antivirus state (changes.device_events).
+    ref = mapping.DeviceRef(organization_id="2", name="CC-DC01")
+    antivirus = activity(activityType="ANTIVIRUS", statusCode=status_code)
+
+    assert mapping.activity_event(antivirus, ref) is None
+
+
+def test_the_webhook_asks_only_for_documented_activity_codes() -> None:
+    assert NinjaOneOptions().webhook_filter() == {
+        "CONDITION": ["TRIGGERED", "RESET"],
+        "PATCH_MANAGEMENT": ["PATCH_MANAGEMENT_APPLY_PATCH_COMPLETED"],
+    }
 
 
 def test_a_condition_that_carries_no_severity_raises_an_alert_of_unknown_severity() -> None:
     triggered = activity(activityType="CONDITION", statusCode="TRIGGERED", seriesUid="s")
 
-    event = mapping.activity_event(triggered, None, av_codes=())
+    event = mapping.activity_event(triggered, None)
 
     assert event is not None and event.kind == EventKind.ALERT_RAISED
     assert event.payload["severity"] == Severity.UNKNOWN
@@ -164,8 +180,16 @@ def test_options_read_the_integration_settings_within_the_documented_bounds() ->
         created_at=datetime.now(UTC),
         settings={"api_prefix": "/api/v2", "activity_page_size": 5000, "page_size": 0},
     )
+    link = Link(
+        http=None,  # type: ignore[arg-type]  # settings make no calls
+        integration=integration,
+        credentials=Credentials(values={}),
+        limit=None,  # type: ignore[arg-type]
+        key_cache={},
+        clock=None,  # type: ignore[arg-type]
+    )
 
-    options = NinjaOneOptions.of(integration)
+    options = NinjaOneOptions.of(link)
 
     assert options.api_prefix == "/api/v2"
     assert (options.activity_page_size, options.page_size) == (1000, 1)

@@ -8,121 +8,37 @@ and looked up again once after a 401, since Autotask moves databases between zon
 
 from __future__ import annotations
 
+import asyncio
 import email.utils
 import json
+import weakref
 from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-from attrs import field, frozen
+from attrs import frozen
 
 from vectis.adapters.vendors._http.transport import RateLimit, VendorTransport, json_body
 from vectis.adapters.vendors._http.urls import vendor_url
+from vectis.adapters.vendors.autotask.settings import (
+    GLOBAL_URL,
+    AutotaskAccount,
+    AutotaskSettings,
+)
 from vectis.application.ports import Clock
 from vectis.domain.errors import VendorAuthFailed, VendorNotFound, VendorRejected
-from vectis.domain.integration import Credentials, Integration
 
-GLOBAL_URL = "https://webservices.autotask.net/atservicesrest"
+__all__ = ["ALL", "GLOBAL_URL", "AutotaskClient", "Page", "Zone"]
+
 ZONE_DOMAIN = "autotask.net"
 """Autotask's zones (``webservicesN.autotask.net``): where a discovered zone URL must be."""
-MAX_RECORDS = 500
 ALL = {"op": "gte", "field": "id", "value": 0}
 """Autotask refuses a query without a filter; this one matches every record."""
-
-# Autotask's internal webhook FieldIDs are not in our reference pack (UNCONFIRMED): operators
-# set `webhook_field_ids` / `webhook_display_field_ids`. Until they do, Vectis subscribes to
-# these, which are the loopback sandbox's ids for status, priority, queueID and
-# assignedResourceID (subscribed) and companyID, ticketNumber and title (always displayed).
-SANDBOX_WEBHOOK_FIELD_IDS = (1, 2, 3, 4)
-SANDBOX_WEBHOOK_DISPLAY_FIELD_IDS = (5, 6, 7)
-
-
-@frozen(kw_only=True)
-class AutotaskAccount:
-    """As whom to call; ``base_url`` is the zone's REST root, or empty to discover it."""
-
-    base_url: str
-    username: str
-    secret: str = field(repr=False)
-    integration_code: str = field(repr=False)
-
-    @classmethod
-    def from_credentials(cls, base_url: str, credentials: Credentials) -> AutotaskAccount:
-        try:
-            return cls(
-                base_url=base_url.strip().rstrip("/"),
-                username=credentials["username"],
-                secret=credentials["secret"],
-                integration_code=credentials["integration_code"],
-            )
-        except KeyError as missing:
-            raise VendorRejected(f"Autotask credentials lack {missing.args[0]}") from None
-
-    def headers(self) -> dict[str, str]:
-        return {
-            "ApiIntegrationCode": self.integration_code,
-            "UserName": self.username,
-            "Secret": self.secret,
-            "Accept": "application/json",
-        }
-
-
-@frozen(kw_only=True)
-class AutotaskSettings:
-    """The per-integration choices, read once from ``integration.settings``."""
-
-    zone_lookup_url: str = GLOBAL_URL
-    web_url: str = ""
-    page_size: int = MAX_RECORDS
-    closed_status_ids: frozenset[str] = frozenset({"5"})
-    default_status_id: str = "1"
-    default_priority_id: str = "2"
-    default_queue_id: str | None = None
-    note_type: int = 1
-    # TicketNotes.publish: 1 = "All Autotask Users" (visible in the client portal), 2 =
-    # "Internal Only". The numeric values are UNCONFIRMED in our reference pack.
-    note_publish_external: int = 1
-    note_publish_internal: int = 2
-    note_title: str = "Vectis update"
-    impersonation_resource_id: str | None = None
-    webhook_max_age_seconds: float = 900.0
-    webhook_field_ids: tuple[int, ...] = SANDBOX_WEBHOOK_FIELD_IDS
-    webhook_display_field_ids: tuple[int, ...] = SANDBOX_WEBHOOK_DISPLAY_FIELD_IDS
-    webhook_signature_bodies: tuple[str, ...] = ("raw", "compact", "ascii", "slashes")
-    webhook_notification_email: str | None = None
-
-    @classmethod
-    def from_integration(cls, integration: Integration) -> AutotaskSettings:
-        default = cls()
-        get = integration.setting
-        return cls(
-            zone_lookup_url=str(get("zone_lookup_url", default.zone_lookup_url)).rstrip("/"),
-            web_url=str(get("web_url", "")).rstrip("/"),
-            page_size=max(1, min(MAX_RECORDS, int(get("page_size", MAX_RECORDS)))),
-            closed_status_ids=frozenset(
-                str(value) for value in get("closed_status_ids", default.closed_status_ids)
-            ),
-            default_status_id=str(get("default_status_id", default.default_status_id)),
-            default_priority_id=str(get("default_priority_id", default.default_priority_id)),
-            default_queue_id=_optional(get("default_queue_id")),
-            note_type=int(get("note_type", default.note_type)),
-            note_publish_external=int(get("note_publish_external", 1)),
-            note_publish_internal=int(get("note_publish_internal", 2)),
-            note_title=str(get("note_title", default.note_title)),
-            impersonation_resource_id=_optional(get("impersonation_resource_id")),
-            webhook_max_age_seconds=float(get("webhook_max_age_seconds", 900)),
-            webhook_field_ids=_ints(get("webhook_field_ids", SANDBOX_WEBHOOK_FIELD_IDS)),
-            webhook_display_field_ids=_ints(
-                get("webhook_display_field_ids", SANDBOX_WEBHOOK_DISPLAY_FIELD_IDS)
-            ),
-            webhook_signature_bodies=tuple(
-                str(kind)
-                for kind in get("webhook_signature_bodies", default.webhook_signature_bodies)
-            ),
-            webhook_notification_email=_optional(get("webhook_notification_email")),
-        )
+CONCURRENT_REQUESTS = 3
+"""Autotask's thread limit: at most three requests in flight per integration (its tracking
+identifier) and API user; zone lookups are exempt (ThreadLimiting.htm)."""
 
 
 @frozen(kw_only=True)
@@ -178,15 +94,23 @@ class AutotaskClient:
             raise VendorNotFound(f"Autotask has no {entity} with id {item_id}")
         return item
 
-    async def query(self, entity: str, filters: Sequence[Mapping[str, Any]]) -> AsyncIterator[Page]:
+    async def query(
+        self,
+        entity: str,
+        filters: Sequence[Mapping[str, Any]],
+        fields: Sequence[str] = (),
+    ) -> AsyncIterator[Page]:
         """``GET {entity}/query?search=``, then every ``pageDetails.nextPageUrl`` verbatim.
+
+        ``fields`` become the search's ``IncludeFields``: Autotask then returns only those
+        fields of each record (REST_Advanced_Query_Features); empty asks for every field.
 
         Autotask documents ``POST {entity}/query`` with the same JSON as a body too; the GET
         form is used because a read that may be repeated is retried by the transport. A next-page
         URL must be on the scheme, host and port of the page that named it: it receives the
         credentials.
         """
-        response = await self._search(entity, filters, self._settings.page_size)
+        response = await self._search(entity, filters, self._settings.page_size, fields)
         while True:
             document = _json(response)
             if not isinstance(document, dict) or not isinstance(document.get("items"), list):
@@ -208,16 +132,26 @@ class AutotaskClient:
             )
             response = await self._send("GET", next_url)
 
-    async def first(self, entity: str, filters: Sequence[Mapping[str, Any]]) -> Any:
+    async def first(
+        self,
+        entity: str,
+        filters: Sequence[Mapping[str, Any]],
+        fields: Sequence[str] = (),
+    ) -> Any:
         """The first record a query matches, or ``None``: one request, no paging."""
-        document = _json(await self._search(entity, filters, 1))
+        document = _json(await self._search(entity, filters, 1, fields))
         items = document.get("items") if isinstance(document, dict) else None
         if not isinstance(items, list):
             raise VendorRejected(f"Autotask answered a {entity} query without items")
         return items[0] if items else None
 
-    async def query_all(self, entity: str, filters: Sequence[Mapping[str, Any]]) -> list[Any]:
-        return [item async for page in self.query(entity, filters) for item in page.items]
+    async def query_all(
+        self,
+        entity: str,
+        filters: Sequence[Mapping[str, Any]],
+        fields: Sequence[str] = (),
+    ) -> list[Any]:
+        return [item async for page in self.query(entity, filters, fields) for item in page.items]
 
     async def create(self, path: str, body: Mapping[str, Any]) -> str:
         """``POST`` a new record; Autotask answers ``{"itemId": n}``."""
@@ -228,9 +162,15 @@ class AutotaskClient:
         return _item_id(await self._send("PATCH", entity, body=dict(body), write=True), entity)
 
     async def _search(
-        self, entity: str, filters: Sequence[Mapping[str, Any]], max_records: int
+        self,
+        entity: str,
+        filters: Sequence[Mapping[str, Any]],
+        max_records: int,
+        fields: Sequence[str],
     ) -> httpx.Response:
-        search = {"MaxRecords": max_records, "filter": list(filters) or [ALL]}
+        search: dict[str, Any] = {"MaxRecords": max_records, "filter": list(filters) or [ALL]}
+        if fields:
+            search["IncludeFields"] = list(fields)
         return await self._send(
             "GET", f"{entity}/query", params={"search": json.dumps(search, separators=(",", ":"))}
         )
@@ -253,9 +193,10 @@ class AutotaskClient:
                 path if path.startswith(("http://", "https://")) else f"{zone.api_url}/v1.0/{path}"
             )
             try:
-                return await self._transport.request(
-                    method, url, headers=headers, params=params, json=body
-                )
+                async with in_flight(self._account):
+                    return await self._transport.request(
+                        method, url, headers=headers, params=params, json=body
+                    )
             except VendorAuthFailed:
                 if attempt == 2 or not zone.discovered:
                     raise
@@ -290,6 +231,27 @@ class AutotaskClient:
         )
 
 
+_IN_FLIGHT: weakref.WeakKeyDictionary[
+    asyncio.AbstractEventLoop, dict[tuple[str, str], asyncio.Semaphore]
+] = weakref.WeakKeyDictionary()
+
+
+def in_flight(account: AutotaskAccount) -> asyncio.Semaphore:
+    """The slots for requests to this account, shared by every client of it in this process.
+
+    Bounded here: the requests of one worker or hub process (every sync, write-back and
+    webhook registration it runs for the account, whichever client object sends them). Not
+    bounded: several processes (hub and job workers) each hold their own three slots, so N
+    processes may have 3·N requests in flight; Autotask then answers the excess with an
+    error the transport retries. Keyed by event loop too, since a semaphore belongs to one.
+    """
+    slots = _IN_FLIGHT.setdefault(asyncio.get_running_loop(), {})
+    key = (account.integration_code, account.username.lower())
+    if key not in slots:
+        slots[key] = asyncio.Semaphore(CONCURRENT_REQUESTS)
+    return slots[key]
+
+
 def _web_url_of(api_url: str) -> str:
     """``https://webservices5.autotask.net/...`` → ``https://ww5.autotask.net``."""
     parts = urlsplit(api_url)
@@ -319,11 +281,3 @@ def _item_id(response: httpx.Response, what: str) -> str:
 
 def _json(response: httpx.Response) -> Any:
     return json_body(response, "Autotask")
-
-
-def _optional(value: Any) -> str | None:
-    return None if value in (None, "") else str(value)
-
-
-def _ints(values: Any) -> tuple[int, ...]:
-    return tuple(int(value) for value in values)

@@ -3,43 +3,35 @@
 from __future__ import annotations
 
 from vectis.adapters.vendors._entry import (
-    WEBHOOK_SECRET,
     CredentialField,
     EmptyBaseUrl,
     IdForm,
     Link,
+    SyncSource,
+    Ticketing,
     VendorEntry,
+    WebhookParser,
+    WebhookSubscriptions,
 )
-from vectis.adapters.vendors.autotask.client import (
+from vectis.adapters.vendors.autotask.client import AutotaskClient
+from vectis.adapters.vendors.autotask.settings import (
     GLOBAL_URL,
     AutotaskAccount,
-    AutotaskClient,
     AutotaskSettings,
 )
-from vectis.adapters.vendors.autotask.gateway import (
-    AutotaskSync,
-    AutotaskTicketing,
+from vectis.adapters.vendors.autotask.settings import webhook_secret as _webhook_secret
+from vectis.adapters.vendors.autotask.sync import AutotaskSync
+from vectis.adapters.vendors.autotask.ticketing import AutotaskTicketing
+from vectis.adapters.vendors.autotask.webhooks import (
+    AutotaskWebhooks,
     AutotaskWebhookSubscriptions,
 )
-from vectis.adapters.vendors.autotask.webhooks import AutotaskWebhooks
-from vectis.domain.errors import VendorRejected
 
 
 def client(link: Link) -> AutotaskClient:
     return AutotaskClient(
-        link.http,
-        AutotaskAccount.from_credentials(link.integration.base_url, link.credentials),
-        AutotaskSettings.from_integration(link.integration),
-        link.limit,
-        clock=link.clock,
+        link.http, AutotaskAccount.of(link), AutotaskSettings.of(link), link.limit, clock=link.clock
     )
-
-
-def _webhook_secret(link: Link) -> str:
-    secret = link.credentials.get(WEBHOOK_SECRET)
-    if not secret:
-        raise VendorRejected("the Autotask integration has no webhook secret")
-    return secret
 
 
 ENTRY = VendorEntry(
@@ -61,16 +53,17 @@ ENTRY = VendorEntry(
     # the zone's REST root, which the client looks up (again after a 401) when this is empty.
     empty_base_url=EmptyBaseUrl(discovery=GLOBAL_URL),
     record_ids={"ticket": IdForm.NUMBER, "company": IdForm.NUMBER},
-    sync=lambda link: AutotaskSync(
-        client(link), AutotaskSettings.from_integration(link.integration)
-    ),
-    ticketing=lambda link: AutotaskTicketing(
-        client(link), AutotaskSettings.from_integration(link.integration)
-    ),
-    webhooks=lambda link: AutotaskWebhooks(
-        _webhook_secret(link), AutotaskSettings.from_integration(link.integration)
-    ),
-    subscriptions=lambda link: AutotaskWebhookSubscriptions(
-        client(link), AutotaskSettings.from_integration(link.integration), _webhook_secret(link)
-    ),
+    ports={
+        SyncSource: lambda link: AutotaskSync(client(link), AutotaskSettings.of(link)),
+        Ticketing: lambda link: AutotaskTicketing(client(link), AutotaskSettings.of(link)),
+        WebhookParser: lambda link: AutotaskWebhooks(
+            _webhook_secret(link), AutotaskSettings.of(link)
+        ),
+        WebhookSubscriptions: lambda link: AutotaskWebhookSubscriptions(
+            client(link),
+            AutotaskSettings.of(link),
+            _webhook_secret(link),
+        ),
+    },
+    fills=frozenset({"tickets", "contacts", "contracts", "devices"}),
 )

@@ -1,4 +1,4 @@
-"""Autotask records → Vectis domain objects: the anti-corruption layer."""
+"""Autotask records ↔ Vectis domain objects: the anti-corruption layer, both directions."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 from attrs import field, frozen
 
 from vectis.adapters.vendors.autotask import VENDOR, wire
-from vectis.domain.errors import InvalidValue
+from vectis.domain.errors import InvalidValue, VendorRejected
 from vectis.domain.events import EventKind, InboundEvent, SubjectRef, event_key
 from vectis.domain.records import (
     Contact,
@@ -21,6 +21,8 @@ from vectis.domain.records import (
     Reference,
     ReferenceKind,
     Ticket,
+    TicketChange,
+    TicketDraft,
     TicketNote,
     TicketSla,
     VendorCompany,
@@ -251,10 +253,18 @@ def webhook_events(
     fields = {name.lower(): value for name, value in delivery.Fields.items()}
     number = str(fields.get("ticketnumber") or f"#{delivery.Id}")
     kind, verb = _ticket_change(delivery.Action, fields, closed_statuses)
+    occurred = _required_time(delivery.EventTime, "EventTime")
+    completed = parse_time(_text_or_none(fields.get("completeddate")))
     if kind in (EventKind.TICKET_OPENED, EventKind.TICKET_DELETED):
         # Keyed as the sync keys the same change, so the sync after this callout (or one
         # that saw the ticket first) does not record a second "opened" or "deleted".
         external_id = event_key(kind, str(delivery.Id))
+    elif kind == EventKind.TICKET_CLOSED and completed is not None:
+        # The sync keys a closure by the ticket's completedDate (domain.changes.ticket_events),
+        # which every callout carries as a display field: the same key on both paths.
+        # UNCONFIRMED: that a callout's completedDate has the precision the REST API returns.
+        external_id = event_key(kind, str(delivery.Id), completed.isoformat())
+        occurred = completed
     else:
         # An update callout carries only the fields that changed, not the times the sync
         # keys closures and moves by: one event per delivery.
@@ -264,7 +274,7 @@ def webhook_events(
         InboundEvent(
             external_id=external_id,
             kind=kind,
-            occurred_at=_required_time(delivery.EventTime, "EventTime"),
+            occurred_at=occurred,
             subject=SubjectRef(system=VENDOR, type="ticket", id=str(delivery.Id)),
             title=f"Ticket {number} {verb}",
             detail=str(fields.get("title") or ""),
@@ -344,6 +354,10 @@ def _ticket_change(
     return EventKind.TICKET_UPDATED, "updated"
 
 
+def _text_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
 def _named(value: int | None, labels: Mapping[str, str]) -> Named | None:
     if value is None:
         return None
@@ -380,3 +394,102 @@ def _decimal(value: float | None) -> Decimal | None:
         return Decimal(str(value))
     except InvalidOperation:
         return None
+
+
+# Domain → Autotask request bodies.
+
+
+def new_ticket(
+    draft: TicketDraft, *, status: str, priority: str, queue: str | None, marker: str
+) -> dict[str, Any]:
+    """``POST /Tickets``; ``externalID`` carries the write-back's idempotency marker."""
+    body: dict[str, Any] = {
+        "companyID": number(draft.company_id, "company"),
+        "title": draft.summary,
+        "description": draft.description,
+        "status": number(draft.status_id or status, "status"),
+        "priority": number(draft.priority_id or priority, "priority"),
+        "externalID": marker,
+    }
+    if draft.board_id or queue:
+        body["queueID"] = number(draft.board_id or queue or "", "queue")
+    return body
+
+
+def ticket_update(ticket_id: str, change: TicketChange, role_id: int | None) -> dict[str, Any]:
+    """``PATCH /Tickets`` with absolute values; an owner goes with one of its desk roles."""
+    body: dict[str, Any] = {"id": number(ticket_id, "ticket")}
+    for name, value in (
+        ("status", change.status_id),
+        ("priority", change.priority_id),
+        ("queueID", change.board_id),
+    ):
+        if value:
+            body[name] = number(value, name)
+    if change.owner_id:
+        body["assignedResourceID"] = number(change.owner_id, "owner")
+        body["assignedResourceRoleID"] = role_id
+    return body
+
+
+def new_note(
+    ticket_id: int, *, title: str, text: str, note_type: int, publish: int
+) -> dict[str, Any]:
+    return {
+        "ticketID": ticket_id,
+        "title": title,
+        "description": text,
+        "noteType": note_type,
+        "publish": publish,
+    }
+
+
+def new_webhook(
+    *, url: str, deactivation_url: str, secret: str, notify: str | None
+) -> dict[str, Any]:
+    """``POST /TicketWebhooks``: the receiver, where deactivation is reported, and the key."""
+    body: dict[str, Any] = {
+        "IsActive": True,
+        "Name": "Vectis",
+        "WebhookUrl": url,
+        "DeactivationUrl": deactivation_url,
+        "SecretKey": secret,
+        "IsSubscribedToCreateEvents": True,
+        "IsSubscribedToUpdateEvents": True,
+        "IsSubscribedToDeleteEvents": True,
+        "SendThresholdExceededNotification": bool(notify),
+    }
+    if notify:
+        body["NotificationEmailAddress"] = notify
+    return body
+
+
+def webhook_reactivation(webhook_id: int, secret: str) -> dict[str, Any]:
+    return {"id": webhook_id, "IsActive": True, "SecretKey": secret}
+
+
+def webhook_field(field_id: int, *, subscribed: bool) -> dict[str, Any]:
+    return {
+        "FieldID": field_id,
+        "IsSubscribedField": subscribed,
+        "IsDisplayAlwaysField": not subscribed,
+    }
+
+
+def webhook_field_ids(fields: Iterable[wire.FieldInfo]) -> dict[str, int]:
+    """Ticket field name (lower case) → the tenant's webhook field id, from the ``fieldID``
+    picklist of ``TicketWebhookFields/entityInformation/fields``. UNCONFIRMED: that Autotask
+    labels each value with the field's API name (``status``), as the sandbox does."""
+    found: dict[str, int] = {}
+    for info in fields:
+        if info.name.lower() == "fieldid":
+            for value in info.picklistValues or ():
+                found[value.label.lower()] = number(value.value, "webhook field")
+    return found
+
+
+def number(value: str, what: str) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise VendorRejected(f"Autotask {what} ids are numbers, not {value!r}") from None

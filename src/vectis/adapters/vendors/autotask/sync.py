@@ -6,12 +6,12 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
-import cattrs
-
+from vectis.adapters.vendors._kit.records import UNREADABLE, Page, read_each
 from vectis.adapters.vendors.autotask import mapping, wire
-from vectis.adapters.vendors.autotask.client import ALL, AutotaskClient, AutotaskSettings
+from vectis.adapters.vendors.autotask.client import ALL, AutotaskClient
+from vectis.adapters.vendors.autotask.settings import AutotaskSettings
 from vectis.domain.errors import InvalidValue, VendorNotFound, VendorRejected
 from vectis.domain.records import SkippedRecord, SyncBatch, SyncedRecord
 
@@ -26,10 +26,15 @@ STREAMS = (
     "tickets",
     "notes",
 )
-UNREADABLE = (cattrs.BaseValidationError, TypeError, ValueError, KeyError, InvalidValue)
-"""What reading one vendor record can raise: the record is skipped, the page goes on."""
-
+T = TypeVar("T")
 Mapper = Callable[[Any], Awaitable[SyncedRecord]]
+ENTITIES: Mapping[type[Any], str] = {
+    wire.Company: "Companies",
+    wire.Contact: "Contacts",
+    wire.ConfigurationItem: "ConfigurationItems",
+    wire.Ticket: "Tickets",
+    wire.TicketNote: "TicketNotes",
+}
 
 
 class Catalog:
@@ -48,10 +53,10 @@ class Catalog:
         raw_fields = document.get("fields") if isinstance(document, dict) else None
         if not isinstance(raw_fields, list):
             raise VendorRejected("Autotask's ticket field information has no fields")
-        skipped: list[SkippedRecord] = []
-        fields = readable("references", raw_fields, wire.FieldInfo, skipped)
-        raw_resources = await self._client.query_all("Resources", [ALL])
-        resources = readable("references", raw_resources, wire.Resource, skipped)
+        fields, skipped = read_each("references", raw_fields, _as(wire.FieldInfo))
+        raw_resources = await self._client.query_all("Resources", [ALL], wire.names(wire.Resource))
+        resources, unread = read_each("references", raw_resources, _as(wire.Resource))
+        skipped += unread
         zone = await self._client.zone()
         self._lookups = mapping.Lookups.build(
             fields,
@@ -78,6 +83,17 @@ class AutotaskSync:
     """
 
     snapshots = ("references", "sites", "contracts")
+    read_methods: Mapping[str, str] = {
+        "references": "snapshot: ticket picklists and every resource, in full",
+        "companies": "incremental: Companies/query with lastTrackedModifiedDateTime gte the cursor",
+        "sites": "snapshot: every CompanyLocation, in full",
+        "contacts": "incremental: Contacts/query with lastModifiedDate gte the cursor",
+        "contracts": "snapshot: every Contract and its services, in full",
+        "devices": "incremental: ConfigurationItems/query with lastModifiedTime gte the cursor",
+        "tickets": "incremental: Tickets/query with lastActivityDate gte the cursor",
+        "notes": "incremental: TicketNotes/query with lastActivityDate gte the cursor",
+    }
+    """How each stream reads, in a technician's words, for the sync-run record."""
 
     def __init__(self, client: AutotaskClient, settings: AutotaskSettings) -> None:
         self._client = client
@@ -94,27 +110,31 @@ class AutotaskSync:
             owner = await self._client.get_item("Companies", "0")
         except VendorNotFound:
             return "Autotask PSA"
-        return f"Autotask PSA · {owner.get('companyName') or 'account'}"
+        try:
+            name = wire.structure(owner, wire.Company).companyName
+        except UNREADABLE:
+            name = "account"
+        return f"Autotask PSA · {name}"
 
     def read(self, stream: str, cursor: str | None) -> AsyncIterator[SyncBatch]:
         readers: Mapping[str, Callable[[str | None], AsyncIterator[SyncBatch]]] = {
             "references": self._references,
             "companies": lambda since: self._changes(
-                stream, "Companies", "lastTrackedModifiedDateTime", since, self._company
+                stream, since, "lastTrackedModifiedDateTime", wire.Company, self._company
             ),
             "sites": self._sites,
             "contacts": lambda since: self._changes(
-                stream, "Contacts", "lastModifiedDate", since, self._contact
+                stream, since, "lastModifiedDate", wire.Contact, self._contact
             ),
             "contracts": self._contracts,
             "devices": lambda since: self._changes(
-                stream, "ConfigurationItems", "lastModifiedTime", since, self._device
+                stream, since, "lastModifiedTime", wire.ConfigurationItem, self._device
             ),
             "tickets": lambda since: self._changes(
-                stream, "Tickets", "lastActivityDate", since, self._ticket
+                stream, since, "lastActivityDate", wire.Ticket, self._ticket
             ),
             "notes": lambda since: self._changes(
-                stream, "TicketNotes", "lastActivityDate", since, self._note
+                stream, since, "lastActivityDate", wire.TicketNote, self._note
             ),
         }
         if stream not in readers:
@@ -129,16 +149,19 @@ class AutotaskSync:
         )
 
     async def _sites(self, cursor: str | None) -> AsyncIterator[SyncBatch]:
-        async for page in self._client.query("CompanyLocations", [ALL]):
+        fields = wire.names(wire.CompanyLocation)
+        async for page in self._client.query("CompanyLocations", [ALL], fields):
             records, skipped = await _map_page("sites", page.items, self._site)
             yield SyncBatch(records=records, skipped=skipped)
 
     async def _contracts(self, cursor: str | None) -> AsyncIterator[SyncBatch]:
         # An unreadable service or unit is reported and leaves its line out (or at one unit).
-        problems: list[SkippedRecord] = []
-        raw_services = await self._client.query_all("ContractServices", [ALL])
+        raw_services = await self._client.query_all(
+            "ContractServices", [ALL], wire.names(wire.ContractService)
+        )
+        read, problems = read_each("contracts", raw_services, _as(wire.ContractService))
         services: dict[int, list[wire.ContractService]] = {}
-        for service in readable("contracts", raw_services, wire.ContractService, problems):
+        for service in read:
             services.setdefault(service.contractID, []).append(service)
         now = mapping.format_time(self._client.clock.now())
         current = await self._client.query_all(
@@ -147,22 +170,23 @@ class AutotaskSync:
                 {"op": "lte", "field": "startDate", "value": now},
                 {"op": "gte", "field": "endDate", "value": now},
             ],
+            wire.names(wire.ContractServiceUnit),
         )
-        units = mapping.units_by_service(
-            readable("contracts", current, wire.ContractServiceUnit, problems)
-        )
+        current_units, unread = read_each("contracts", current, _as(wire.ContractServiceUnit))
+        problems += unread
+        units = mapping.units_by_service(current_units)
 
         async def contract(item: Any) -> SyncedRecord:
             record = structure(item, wire.Contract)
             return mapping.contract(record, services.get(record.id, []), units)
 
-        async for page in self._client.query("Contracts", [ALL]):
+        async for page in self._client.query("Contracts", [ALL], wire.names(wire.Contract)):
             records, skipped = await _map_page("contracts", page.items, contract)
             yield SyncBatch(records=records, skipped=problems + skipped)
             problems = []
 
     async def _changes(
-        self, stream: str, entity: str, field: str, cursor: str | None, mapper: Mapper
+        self, stream: str, cursor: str | None, field: str, kind: type[Any], mapper: Mapper
     ) -> AsyncIterator[SyncBatch]:
         since = _since(cursor)
         filters = (
@@ -170,7 +194,7 @@ class AutotaskSync:
         )
         newest = since
         ceiling: datetime | None = None
-        async for page in self._client.query(entity, filters):
+        async for page in self._client.query(ENTITIES[kind], filters, wire.names(kind)):
             if ceiling is None and page.served_at is not None:
                 ceiling = page.served_at - timedelta(seconds=1)
             records, skipped = await _map_page(stream, page.items, mapper)
@@ -208,47 +232,22 @@ class AutotaskSync:
         )
 
 
-def readable(
-    stream: str, items: Sequence[Any], kind: type[Any], skipped: list[SkippedRecord]
-) -> list[Any]:
-    """The items that structure as ``kind``; the others are added to ``skipped``."""
-    found: list[Any] = []
-    for item in items:
-        try:
-            found.append(structure(item, kind))
-        except UNREADABLE as error:
-            skipped.append(_skip(stream, item, error))
-    return found
-
-
 async def _map_page(
     stream: str, items: Sequence[Any], mapper: Mapper
 ) -> tuple[list[SyncedRecord], list[SkippedRecord]]:
-    records: list[SyncedRecord] = []
-    skipped: list[SkippedRecord] = []
+    page = Page(stream)
     for item in items:
-        try:
-            records.append(await mapper(item))
-        except UNREADABLE as error:
-            skipped.append(_skip(stream, item, error))
-    return records, skipped
+        with page.reading(item):
+            page.add(await mapper(item))
+    return page.records, page.skipped
 
 
-def _skip(stream: str, item: Any, error: Exception) -> SkippedRecord:
-    vendor_id = item.get("id") if isinstance(item, dict) else None
-    if isinstance(error, cattrs.BaseValidationError):
-        detail = "; ".join(cattrs.transform_error(error))
-    else:
-        detail = str(error)
-    return SkippedRecord(
-        stream=stream,
-        reason=f"unreadable Autotask record: {detail}",
-        vendor_id=None if vendor_id is None else str(vendor_id),
-    )
-
-
-def structure(item: Any, kind: type[Any]) -> Any:
+def structure(item: Any, kind: type[T]) -> T:
     return wire.structure(item, kind)
+
+
+def _as(kind: type[T]) -> Callable[[Any], T]:
+    return lambda item: wire.structure(item, kind)
 
 
 def _since(cursor: str | None) -> datetime | None:

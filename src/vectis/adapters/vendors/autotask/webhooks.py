@@ -20,15 +20,15 @@ import json
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
-import cattrs
-
+from vectis.adapters.vendors._kit.records import UNREADABLE
 from vectis.adapters.vendors._webhooks import check_fresh, header, read_json, same_secret
 from vectis.adapters.vendors.autotask import mapping, wire
-from vectis.adapters.vendors.autotask.client import AutotaskSettings
-from vectis.adapters.vendors.autotask.gateway import webhook_key
+from vectis.adapters.vendors.autotask.client import AutotaskClient
+from vectis.adapters.vendors.autotask.settings import AutotaskSettings
 from vectis.application.errors import WebhookRejected
-from vectis.domain.errors import InvalidValue
+from vectis.domain.errors import InvalidValue, VendorRejected
 from vectis.domain.events import InboundEvent
 
 SIGNATURE_HEADER = "x-hook-signature"
@@ -59,7 +59,7 @@ class AutotaskWebhooks:
             if occurred is None:
                 raise InvalidValue("the callout has no EventTime")
             events = mapping.webhook_events(delivery, self._settings.closed_status_ids)
-        except (cattrs.BaseValidationError, TypeError, ValueError, InvalidValue) as error:
+        except UNREADABLE as error:
             raise WebhookRejected(
                 f"the callout is not an Autotask webhook payload: {error}", malformed=True
             ) from error
@@ -80,6 +80,102 @@ class AutotaskWebhooks:
             if same_secret(presented, base64.b64encode(digest)):
                 return True
         return False
+
+
+class AutotaskWebhookSubscriptions:
+    """``WebhookSubscriptions`` on Autotask: one ``TicketWebhooks`` entry per receiver URL.
+
+    Its ``SecretKey`` is the integration's webhook secret (cut to Autotask's 64 characters, as
+    the parser cuts it); re-registering re-asserts the key and adds any missing field. Field
+    ids are the tenant's own: named in the ``webhook_field_ids`` setting, or read from the
+    account's ``TicketWebhookFields`` field metadata.
+    """
+
+    def __init__(self, client: AutotaskClient, settings: AutotaskSettings, secret: str) -> None:
+        self._client = client
+        self._settings = settings
+        self._secret = webhook_key(secret)
+
+    async def ensure_subscribed(self, receiver_url: str) -> str:
+        wanted = await self._wanted_fields()
+        found = await self._client.first(
+            "TicketWebhooks", [_eq("webhookUrl", receiver_url)], wire.names(wire.TicketWebhook)
+        )
+        if found is not None:
+            webhook_id = _read(found, wire.TicketWebhook).id
+            await self._client.update(
+                "TicketWebhooks", mapping.webhook_reactivation(webhook_id, self._secret)
+            )
+            present = await self._field_ids(webhook_id)
+        else:
+            body = mapping.new_webhook(
+                url=receiver_url,
+                deactivation_url=self._settings.webhook_deactivation_url
+                or deactivation_url(receiver_url),
+                secret=self._secret,
+                notify=self._settings.webhook_notification_email,
+            )
+            webhook_id = int(await self._client.create("TicketWebhooks", body))
+            present = set()
+        for field_id, subscribed in wanted:
+            if field_id not in present:
+                await self._client.create(
+                    f"TicketWebhooks/{webhook_id}/Fields",
+                    mapping.webhook_field(field_id, subscribed=subscribed),
+                )
+        return str(webhook_id)
+
+    async def _wanted_fields(self) -> list[tuple[int, bool]]:
+        settings = self._settings
+        ids = {name.lower(): value for name, value in settings.webhook_field_ids.items()}
+        names = [*settings.webhook_fields, *settings.webhook_display_fields]
+        if any(name.lower() not in ids for name in names):
+            document = await self._client.get("TicketWebhookFields/entityInformation/fields")
+            info = _read(document, wire.FieldList).fields
+            ids = {**mapping.webhook_field_ids(info), **ids}
+        missing = [name for name in names if name.lower() not in ids]
+        if missing:
+            raise VendorRejected(
+                "Autotask's webhook field metadata names no id for "
+                f"{', '.join(missing)}: set them in the integration's webhook_field_ids "
+                "setting (field name → the tenant's webhook field id)"
+            )
+        subscribed = {name.lower() for name in settings.webhook_fields}
+        return [(ids[name.lower()], name.lower() in subscribed) for name in names]
+
+    async def _field_ids(self, webhook_id: int) -> set[int]:
+        document = await self._client.get(f"TicketWebhooks/{webhook_id}/Fields")
+        items = document.get("items") if isinstance(document, dict) else None
+        if not isinstance(items, list):
+            raise VendorRejected("Autotask listed a webhook's fields without items")
+        return {_read(item, wire.WebhookField).fieldID for item in items}
+
+
+def webhook_key(secret: str) -> str:
+    """The ``SecretKey`` Autotask signs with: the webhook secret, at most 64 characters."""
+    return secret[:64]
+
+
+def deactivation_url(receiver_url: str) -> str:
+    """The receiver URL with ``deactivated=1``: Autotask needs a deactivation URL of its own.
+    Its call is unsigned, so the receiver refuses it, and the next ``ensure_subscribed``
+    re-activates the webhook."""
+    parts = urlsplit(receiver_url)
+    query = "&".join(part for part in (parts.query, urlencode({"deactivated": 1})) if part)
+    return urlunsplit(parts._replace(query=query))
+
+
+def _read(item: Any, kind: type[wire.T]) -> wire.T:
+    try:
+        return wire.structure(item, kind)
+    except UNREADABLE as error:
+        raise VendorRejected(
+            f"Autotask answered with a record Vectis cannot read: {error}"
+        ) from None
+
+
+def _eq(field: str, value: Any) -> dict[str, Any]:
+    return {"op": "eq", "field": field, "value": value}
 
 
 def _bodies(kinds: tuple[str, ...], body: bytes, document: Any) -> Iterator[bytes]:

@@ -6,10 +6,15 @@ record is then skipped); fields Autotask may leave ``null`` are ``str | None``.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
+import attrs
 import cattrs
 from attrs import define, field
+
+from vectis.adapters.vendors._kit.records import UnreadableRecord
+
+T = TypeVar("T")
 
 
 @define
@@ -165,6 +170,46 @@ class WebhookDelivery:
     PersonID: int | None = None
 
 
+@define
+class ServiceDeskRole:
+    """``ResourceServiceDeskRoles``: a resource's role on the service desk."""
+
+    id: int
+    resourceID: int
+    roleID: int
+    isDefault: bool = False
+    isActive: bool = True
+
+
+@define
+class TicketWebhook:
+    id: int
+    webhookUrl: str | None = None
+
+
+@define
+class WebhookField:
+    """A field a ticket webhook names (``TicketWebhooks/{id}/Fields``)."""
+
+    id: int
+    fieldID: int
+    isSubscribedField: bool = False
+    isDisplayAlwaysField: bool = False
+
+
+@define
+class FieldList:
+    """``{Entity}/entityInformation/fields``."""
+
+    fields: list[FieldInfo]
+
+
+def names(kind: type[Any]) -> tuple[str, ...]:
+    """The fields a wire class declares: a query's ``IncludeFields``, so Autotask sends only
+    what the mapping reads."""
+    return tuple(attribute.name for attribute in attrs.fields(kind))
+
+
 def _text(value: Any, _: type) -> str:
     """A required string: Autotask's ``null`` is missing, not the text ``"None"``."""
     if value is None or isinstance(value, dict | list):
@@ -180,8 +225,8 @@ def register_hooks(converter: cattrs.Converter) -> cattrs.Converter:
 converter = register_hooks(cattrs.Converter(forbid_extra_keys=False))
 
 
-def structure(data: Any, kind: type[Any]) -> Any:
-    """Build one wire object; raise ``cattrs.BaseValidationError`` (or ``TypeError``) if unfit."""
+def structure(data: Any, kind: type[T]) -> T:
+    """Build one wire object; raise ``UnreadableRecord`` or ``cattrs.BaseValidationError``."""
     if not isinstance(data, dict):
-        raise TypeError(f"expected a JSON object, not {type(data).__name__}")
+        raise UnreadableRecord(f"expected a JSON object, not {type(data).__name__}")
     return converter.structure(data, kind)

@@ -7,23 +7,27 @@ from vectis.adapters.vendors._entry import (
     EmptyBaseUrl,
     IdForm,
     Link,
+    SyncSource,
+    Ticketing,
     VendorEntry,
+    WebhookParser,
+    WebhookSubscriptions,
 )
-from vectis.adapters.vendors.connectwise.client import ConnectWiseAccount, ConnectWiseOptions
-from vectis.adapters.vendors.connectwise.gateway import ConnectWiseSync
-from vectis.adapters.vendors.connectwise.ticketing import (
-    ConnectWiseCallbackSubscriptions,
-    ConnectWiseTicketing,
+from vectis.adapters.vendors.connectwise.settings import ConnectWiseAccount, ConnectWiseOptions
+from vectis.adapters.vendors.connectwise.sync import ConnectWiseSync
+from vectis.adapters.vendors.connectwise.ticketing import ConnectWiseTicketing
+from vectis.adapters.vendors.connectwise.webhooks import (
+    ConnectWiseWebhooks,
+    ConnectWiseWebhookSubscriptions,
 )
-from vectis.adapters.vendors.connectwise.webhooks import ConnectWiseCallbacks
 
 
 def _account(link: Link) -> ConnectWiseAccount:
-    return ConnectWiseAccount.from_credentials(link.integration.base_url, link.credentials)
+    return ConnectWiseAccount.of(link)
 
 
 def _options(link: Link) -> ConnectWiseOptions:
-    return ConnectWiseOptions.from_integration(link.integration)
+    return ConnectWiseOptions.of(link)
 
 
 ENTRY = VendorEntry(
@@ -54,14 +58,17 @@ ENTRY = VendorEntry(
         ),
     ),
     record_ids={"ticket": IdForm.NUMBER, "company": IdForm.NUMBER},
-    sync=lambda link: ConnectWiseSync(
-        link.http, _account(link), link.limit, _options(link), clock=link.clock
-    ),
-    ticketing=lambda link: ConnectWiseTicketing(
-        link.http, _account(link), link.limit, _options(link), clock=link.clock
-    ),
-    webhooks=lambda link: ConnectWiseCallbacks(link.http, _account(link), link.key_cache),
-    subscriptions=lambda link: ConnectWiseCallbackSubscriptions(
-        link.http, _account(link), link.limit
-    ),
+    ports={
+        SyncSource: lambda link: ConnectWiseSync(
+            link.http, _account(link), link.limit, _options(link), clock=link.clock
+        ),
+        Ticketing: lambda link: ConnectWiseTicketing(
+            link.http, _account(link), link.limit, _options(link), clock=link.clock
+        ),
+        WebhookParser: lambda link: ConnectWiseWebhooks(link.http, _account(link), link.key_cache),
+        WebhookSubscriptions: lambda link: ConnectWiseWebhookSubscriptions(
+            link.http, _account(link), link.limit
+        ),
+    },
+    fills=frozenset({"tickets", "contacts", "contracts", "devices"}),
 )

@@ -1,4 +1,8 @@
-"""ConnectWise documents → Vectis domain objects: the anti-corruption layer."""
+"""ConnectWise documents ↔ Vectis domain objects (the anti-corruption layer), both ways.
+
+Wire → domain for what the sync and callbacks read; domain → request bodies for what the
+write-backs send. A row lacking what Vectis needs raises the kit's ``UnreadableRecord``.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +12,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-import cattrs
-
+from vectis.adapters.vendors._kit.records import UNREADABLE, UnreadableRecord
 from vectis.adapters.vendors.connectwise import VENDOR, wire
 from vectis.domain.changes import delivered_ticket_events
 from vectis.domain.errors import VendorRejected
@@ -34,10 +37,6 @@ from vectis.domain.records import (
 
 SUMMARY_LIMIT = 100
 """ConnectWise refuses ticket summaries longer than this."""
-
-
-class UnreadableRecordError(VendorRejected):
-    """A vendor record lacks what Vectis needs; the sync skips it and goes on."""
 
 
 def board(board: wire.Board) -> Reference:
@@ -95,7 +94,7 @@ def contact(contact: wire.Contact) -> Contact | Deletion:
     if contact.inactiveFlag:
         return Deletion(record_type="contact", id=str(contact.id))
     if contact.company is None:
-        raise UnreadableRecordError("the contact belongs to no company")
+        raise UnreadableRecord("the contact belongs to no company")
     return Contact(
         id=str(contact.id),
         company_id=str(contact.company.id),
@@ -110,7 +109,7 @@ def ticket(ticket: wire.Ticket, url: str = "") -> Ticket:
     opened = parse_time(ticket.info.dateEntered) or parse_time(ticket.info.lastUpdated)
     updated = parse_time(ticket.info.lastUpdated) or opened
     if opened is None or updated is None:
-        raise UnreadableRecordError("the ticket carries neither dateEntered nor lastUpdated")
+        raise UnreadableRecord("the ticket carries neither dateEntered nor lastUpdated")
     return Ticket(
         id=str(ticket.id),
         number=str(ticket.id),
@@ -146,7 +145,7 @@ def ticket_sla(ticket: wire.Ticket) -> TicketSla | None:
 def ticket_note(note: wire.TicketNote, ticket_id: int | str | None = None) -> TicketNote:
     parent = note.ticketId if note.ticketId is not None else ticket_id
     if parent is None:
-        raise UnreadableRecordError("the note names no ticket")
+        raise UnreadableRecord("the note names no ticket")
     # A note a contact wrote (portal, e-mail connector) has a contact and no member.
     from_customer = note.contact is not None and note.member is None
     author = note.member or note.contact
@@ -165,7 +164,7 @@ def ticket_note(note: wire.TicketNote, ticket_id: int | str | None = None) -> Ti
 
 def contract(agreement: wire.Agreement, additions: Sequence[wire.Addition]) -> Contract:
     if agreement.company is None:
-        raise UnreadableRecordError("the agreement belongs to no company")
+        raise UnreadableRecord("the agreement belongs to no company")
     return Contract(
         id=str(agreement.id),
         company_id=str(agreement.company.id),
@@ -194,7 +193,7 @@ def device(configuration: wire.Configuration) -> Device | Deletion:
     )
 
 
-def new_ticket(draft: TicketDraft, *, board_id: str, external_reference: str) -> dict[str, Any]:
+def new_ticket(draft: TicketDraft, *, board_id: str, marker: str) -> dict[str, Any]:
     """The ``POST /service/tickets`` body; ``externalXRef`` carries the idempotency marker."""
     summary = draft.summary.strip()
     description = draft.description
@@ -205,7 +204,7 @@ def new_ticket(draft: TicketDraft, *, board_id: str, external_reference: str) ->
         "summary": summary,
         "board": {"id": _vendor_int(board_id, "board")},
         "company": _company_ref(draft.company_id),
-        "externalXRef": external_reference,
+        "externalXRef": marker,
     }
     if draft.priority_id:
         body["priority"] = {"id": _vendor_int(draft.priority_id, "priority")}
@@ -231,6 +230,31 @@ def ticket_patch(change: TicketChange) -> list[dict[str, Any]]:
     ]
 
 
+def new_note(text: str, *, internal: bool) -> dict[str, Any]:
+    """The ``POST /service/tickets/{id}/notes`` body: a customer-facing reply is a "detail
+    description" note, an internal one "internal analysis"."""
+    return {
+        "text": text,
+        "detailDescriptionFlag": not internal,
+        "internalAnalysisFlag": internal,
+        "resolutionFlag": False,
+    }
+
+
+def new_callback(receiver_url: str) -> dict[str, Any]:
+    """The ``POST /system/callbacks`` body: every ticket of the company (owner level)."""
+    return {
+        "url": receiver_url,
+        "objectId": 1,
+        "type": "ticket",
+        "level": "owner",
+        "payloadVersion": "3.0.0",
+        "inactiveFlag": False,
+        # Changes Vectis itself makes (its notes) do not echo back as callbacks.
+        "isSelfSuppressedFlag": True,
+    }
+
+
 def callback_events(callback: wire.Callback, received_at: datetime) -> list[InboundEvent]:
     """The events a callback stands for (tickets only, for now; others are acknowledged)."""
     if callback.Type.lower() != "ticket":
@@ -246,9 +270,8 @@ def callback_events(callback: wire.Callback, received_at: datetime) -> list[Inbo
             )
         ]
     try:
-        entity = wire.structure(json.loads(callback.Entity), wire.Ticket)
-        delivered = ticket(entity)
-    except (ValueError, TypeError, cattrs.BaseValidationError, UnreadableRecordError) as error:
+        delivered = ticket(wire.structure(json.loads(callback.Entity), wire.Ticket))
+    except (json.JSONDecodeError, *UNREADABLE) as error:
         raise VendorRejected(
             f"ConnectWise sent a ticket callback with a malformed Entity: {error}"
         ) from error
@@ -261,7 +284,7 @@ def parse_time(value: str | None) -> datetime | None:
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        raise UnreadableRecordError(f"{value!r} is not a time") from None
+        raise UnreadableRecord(f"{value!r} is not a time") from None
     return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 

@@ -1,4 +1,4 @@
-"""ConnectWise callbacks: verify ``x-content-signature`` with the key behind ``key_url``.
+"""ConnectWise callbacks: registered by API, verified with the key behind ``key_url``, parsed.
 
 The signing key is fetched from the callback's ``Metadata.key_url`` — but only from a pinned
 ConnectWise host (https on the cloud domain, or the integration's own scheme, host and port),
@@ -17,13 +17,15 @@ import time
 from collections.abc import Mapping
 from datetime import datetime
 
-import cattrs
 import httpx
 
+from vectis.adapters.vendors._http.transport import RateLimit
 from vectis.adapters.vendors._http.urls import vendor_url
+from vectis.adapters.vendors._kit.records import UNREADABLE, read_each
 from vectis.adapters.vendors._webhooks import header, read_json, same_secret
 from vectis.adapters.vendors.connectwise import mapping, wire
-from vectis.adapters.vendors.connectwise.client import ConnectWiseAccount, ConnectWiseClient
+from vectis.adapters.vendors.connectwise.client import ConnectWiseClient
+from vectis.adapters.vendors.connectwise.settings import ConnectWiseAccount
 from vectis.application.errors import WebhookRejected
 from vectis.domain.errors import InvalidValue, VendorError, VendorRejected
 from vectis.domain.events import InboundEvent
@@ -33,8 +35,8 @@ CLOUD_DOMAIN = "myconnectwise.net"
 KEY_CACHE_SECONDS = 600
 
 
-class ConnectWiseCallbacks:
-    """Verifies and parses callback deliveries for one integration."""
+class ConnectWiseWebhooks:
+    """The ``WebhookParser``: verifies and parses callback deliveries for one integration."""
 
     def __init__(
         self,
@@ -55,7 +57,7 @@ class ConnectWiseCallbacks:
         document = read_json(body, "the callback body")
         try:
             callback = wire.structure(document, wire.Callback)
-        except (ValueError, TypeError, cattrs.BaseValidationError) as error:
+        except UNREADABLE as error:
             raise WebhookRejected(
                 "the callback body is not a ConnectWise callback", malformed=True
             ) from error
@@ -95,3 +97,31 @@ class ConnectWiseCallbacks:
             )
         except VendorRejected as error:
             raise WebhookRejected(str(error)) from None
+
+
+class ConnectWiseWebhookSubscriptions:
+    """``WebhookSubscriptions`` on ConnectWise: one owner-level ticket callback per receiver."""
+
+    def __init__(
+        self, http: httpx.AsyncClient, account: ConnectWiseAccount, limit: RateLimit | None = None
+    ) -> None:
+        self._client = ConnectWiseClient(http, account, limit)
+
+    async def ensure_subscribed(self, receiver_url: str) -> str:
+        listed = await self._client.get(
+            "/system/callbacks", {"conditions": f'url="{receiver_url}"', "pageSize": 100}
+        )
+        # The conditions clause narrows the list; the check below does not rely on it.
+        existing, _ = read_each(
+            "callbacks",
+            listed if isinstance(listed, list) else [],
+            lambda row: wire.structure(row, wire.CallbackRegistration),
+        )
+        for callback in existing:
+            if callback.url == receiver_url and not callback.inactiveFlag:
+                return str(callback.id)
+        created = await self._client.post("/system/callbacks", mapping.new_callback(receiver_url))
+        try:
+            return str(wire.structure(created, wire.CallbackRegistration).id)
+        except UNREADABLE:
+            raise VendorRejected("ConnectWise did not return the new callback's id") from None

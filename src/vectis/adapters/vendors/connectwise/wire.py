@@ -7,12 +7,15 @@ not fail a page.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import attrs
 import cattrs
 from attrs import define, field
 from cattrs.gen import make_dict_structure_fn, override
+
+from vectis.adapters.vendors._kit.records import UnreadableRecord
 
 
 @define
@@ -223,6 +226,15 @@ class Callback:
     Entity: str | None = None
 
 
+@define
+class CallbackRegistration:
+    """A registered callback as ``/system/callbacks`` lists it."""
+
+    id: int
+    url: str | None = None
+    inactiveFlag: bool = False
+
+
 def register_hooks(converter: cattrs.Converter) -> cattrs.Converter:
     """Every record class reads its ``info`` from ConnectWise's ``_info``."""
 
@@ -239,4 +251,7 @@ converter = register_hooks(cattrs.Converter(forbid_extra_keys=False))
 
 
 def structure(data: Any, kind: type[Any]) -> Any:
+    """``data`` as ``kind``; a document that is no JSON object is an unreadable record."""
+    if not isinstance(data, Mapping):
+        raise UnreadableRecord(f"not a JSON object: {type(data).__name__}")
     return converter.structure(data, kind)

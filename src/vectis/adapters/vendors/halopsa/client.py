@@ -8,65 +8,20 @@ refuses it (a token revoked or expired early).
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
+from datetime import datetime
 from typing import Any
 
 import httpx
-from attrs import field, frozen
 
+from vectis.adapters.vendors._entry import Link
 from vectis.adapters.vendors._http.oauth import BearerSession, ClientCredentials
 from vectis.adapters.vendors._http.transport import RateLimit, VendorTransport, json_body
+from vectis.adapters.vendors.halopsa.settings import MAX_PAGE_SIZE, HaloAccount
 from vectis.application.ports import Clock
-from vectis.domain.errors import (
-    VendorRejected,
-)
-from vectis.domain.integration import Credentials
+from vectis.domain.errors import VendorRejected
 
 VENDOR_LABEL = "HaloPSA"
-API_ROOT = "/api"
-TOKEN_PATH = "/auth/token"  # noqa: S105 - a path, not a secret
-MAX_PAGE_SIZE = 100
-"""The swagger's stated maximum for ``page_size``."""
-
-
-@frozen(kw_only=True)
-class HaloAccount:
-    """Where and as whom to call: ``base_url`` is ``https://{tenant}.halopsa.com`` (no ``/api``)."""
-
-    base_url: str
-    client_id: str
-    client_secret: str = field(repr=False)
-    tenant: str = ""
-    scope: str = "all"
-
-    @classmethod
-    def from_credentials(
-        cls, base_url: str, credentials: Credentials, *, scope: str = "all"
-    ) -> HaloAccount:
-        try:
-            return cls(
-                base_url=base_url.rstrip("/"),
-                client_id=credentials["client_id"],
-                client_secret=credentials["client_secret"],
-                tenant=(credentials.get("tenant") or "").strip(),
-                scope=scope,
-            )
-        except KeyError as missing:
-            raise VendorRejected(f"HaloPSA credentials lack {missing.args[0]}") from None
-
-    @property
-    def api_url(self) -> str:
-        return self.base_url + API_ROOT
-
-    @property
-    def token_url(self) -> str:
-        return self.base_url + TOKEN_PATH
-
-    @property
-    def cache_key(self) -> str:
-        secret = hashlib.sha256(self.client_secret.encode()).hexdigest()[:16]
-        return f"halopsa-token:{self.token_url}:{self.tenant}:{self.client_id}:{secret}"
 
 
 class HaloClient:
@@ -96,6 +51,18 @@ class HaloClient:
                 token_params={"tenant": account.tenant} if account.tenant else {},
             ),
             token_cache if token_cache is not None else {},
+        )
+
+    @classmethod
+    def of(cls, link: Link) -> HaloClient:
+        """The client a registry link describes; its token cache is the registry's shared key
+        cache, so one token serves every gateway of one OAuth client in this process."""
+        return cls(
+            link.http,
+            HaloAccount.of(link),
+            limit=link.limit,
+            token_cache=link.key_cache,
+            clock=link.clock,
         )
 
     @property
@@ -135,6 +102,37 @@ class HaloClient:
             if last:
                 return
             previous_first, page = first, page + 1
+
+    async def newest_first(
+        self,
+        path: str,
+        params: Mapping[str, Any],
+        *,
+        key: str,
+        order: str,
+        stamp: Callable[[Any], datetime | None],
+        floor: datetime | None,
+        page_size: int = MAX_PAGE_SIZE,
+    ) -> AsyncIterator[list[Any]]:
+        """The pages of a list asked for newest first by ``order``, down to ``floor``.
+
+        Halo documents ``order`` ("the name of the field to order by") and ``orderdesc`` on its
+        lists, but not which field names it sorts on, so the order is checked as rows arrive
+        (``stamp`` reads a row's time): while no row is newer than the one before, the reading
+        stops after the page that reaches a row older than ``floor``; once a row breaks the
+        order, Halo has ignored it and the list is read to its end — a full read, which the
+        caller's change detection (row time against its cursor) filters all the same.
+        """
+        query = {**params, "order": order, "orderdesc": "true"}
+        ordered, previous = True, None
+        async for rows, _ in self.pages(path, query, key=key, page_size=page_size):
+            yield rows
+            for moment in (stamp(row) for row in rows):
+                if moment is not None:
+                    ordered = ordered and (previous is None or moment <= previous)
+                    previous = moment
+            if floor is not None and ordered and previous is not None and previous < floor:
+                return
 
     async def _call(
         self,

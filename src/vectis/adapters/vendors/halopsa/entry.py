@@ -8,28 +8,25 @@ from vectis.adapters.vendors._entry import (
     EmptyBaseUrl,
     IdForm,
     Link,
+    SyncSource,
+    Ticketing,
     VendorEntry,
+    WebhookParser,
+    WebhookSubscriptions,
 )
-from vectis.adapters.vendors.halopsa.client import HaloAccount, HaloClient
-from vectis.adapters.vendors.halopsa.gateway import HaloSync, HaloWebhookSubscriptions
+from vectis.adapters.vendors.halopsa.client import HaloClient
 from vectis.adapters.vendors.halopsa.settings import HaloSettings
+from vectis.adapters.vendors.halopsa.sync import HaloSync
 from vectis.adapters.vendors.halopsa.ticketing import HaloTicketing
-from vectis.adapters.vendors.halopsa.webhooks import HaloWebhooks
+from vectis.adapters.vendors.halopsa.webhooks import HaloWebhooks, HaloWebhookSubscriptions
 
 
 def _settings(link: Link) -> HaloSettings:
-    return HaloSettings.of(link.integration)
+    return HaloSettings.of(link)
 
 
 def _client(link: Link) -> HaloClient:
-    account = HaloAccount.from_credentials(
-        link.integration.base_url, link.credentials, scope=_settings(link).scope
-    )
-    # The token cache is the registry's shared key cache: one token per OAuth client and
-    # process, however many gateways are built.
-    return HaloClient(
-        link.http, account, limit=link.limit, token_cache=link.key_cache, clock=link.clock
-    )
+    return HaloClient.of(link)
 
 
 ENTRY = VendorEntry(
@@ -53,14 +50,17 @@ ENTRY = VendorEntry(
         why="each HaloPSA tenant has its own address, the one agents sign in at"
     ),
     record_ids={"ticket": IdForm.NUMBER, "company": IdForm.NUMBER},
-    sync=lambda link: HaloSync(_client(link), _settings(link)),
-    ticketing=lambda link: HaloTicketing(_client(link), _settings(link)),
-    webhooks=lambda link: HaloWebhooks(
-        secret=link.credentials.get(WEBHOOK_SECRET),
-        base_url=link.integration.base_url,
-        settings=_settings(link),
-    ),
-    subscriptions=lambda link: HaloWebhookSubscriptions(
-        _client(link), _settings(link), link.credentials.get(WEBHOOK_SECRET)
-    ),
+    ports={
+        SyncSource: lambda link: HaloSync(_client(link), _settings(link)),
+        Ticketing: lambda link: HaloTicketing(_client(link), _settings(link)),
+        WebhookParser: lambda link: HaloWebhooks(
+            secret=link.credentials.get(WEBHOOK_SECRET),
+            base_url=link.integration.base_url,
+            settings=_settings(link),
+        ),
+        WebhookSubscriptions: lambda link: HaloWebhookSubscriptions(
+            _client(link), _settings(link), link.credentials.get(WEBHOOK_SECRET)
+        ),
+    },
+    fills=frozenset({"tickets", "contacts", "contracts", "devices"}),
 )

@@ -1,4 +1,5 @@
-"""HaloPSA objects → Vectis records: the anti-corruption layer."""
+"""HaloPSA objects → Vectis records, and Vectis write-backs → Halo request bodies: the
+anti-corruption layer."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from vectis.domain.records import (
     Reference,
     ReferenceKind,
     Ticket,
+    TicketDraft,
     TicketNote,
     TicketSla,
     VendorCompany,
@@ -76,9 +78,10 @@ def read_time(value: str | None) -> datetime | None:
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
-def query_time(moment: datetime) -> str:
-    """A time as Halo's date filters (``lastupdatefromdate``) take it."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+def listed_time(row: Any, name: str) -> datetime | None:
+    """The time a list row states under ``name``, or None (not an object, no such time)."""
+    value = row.get(name) if isinstance(row, Mapping) else None
+    return parse_time(value) if isinstance(value, str) else None
 
 
 def ticket_updated_at(ticket: wire.Ticket) -> datetime | None:
@@ -257,6 +260,18 @@ def device(asset: wire.Asset, *, base_url: str) -> Device:
     )
 
 
+def company_updated_at(client: wire.Client) -> datetime | None:
+    return parse_time(client.alastupdate)
+
+
+def site_updated_at(row: wire.Site) -> datetime | None:
+    return parse_time(row.slastupdate)
+
+
+def contact_updated_at(user: wire.User) -> datetime | None:
+    return parse_time(user.ulastupdate)
+
+
 def asset_updated_at(asset: wire.Asset) -> datetime | None:
     return parse_time(asset.dlastupdate) or parse_time(asset.last_modified)
 
@@ -322,6 +337,97 @@ def webhook_events(
     if isinstance(ticket_id, bool) or not IdForm.NUMBER.fits(str(ticket_id)):
         raise InvalidValue(f"{str(ticket_id)[:40]!r} is not a HaloPSA ticket id")
     return [_bare_event(str(ticket_id), received_at, delivery_id, "")]
+
+
+def new_ticket(
+    draft: TicketDraft,
+    *,
+    marker: str,
+    ticket_type_id: int | None,
+    fields: Mapping[str, Any],
+) -> dict[str, Any]:
+    """One ``Faults`` object of a ``POST /Tickets`` array that creates a ticket, carrying the
+    idempotency marker in ``third_party_id_string`` (a ``Faults`` field of the swagger)."""
+    body: dict[str, Any] = {
+        "summary": draft.summary,
+        "details": draft.description,
+        "client_id": vendor_id(draft.company_id),
+        "third_party_id_string": marker,
+    }
+    if ticket_type_id is not None:
+        body["tickettype_id"] = ticket_type_id
+    return {**body, **fields}
+
+
+def ticket_change(ticket_id: str, fields: Mapping[str, Any]) -> dict[str, Any]:
+    """A ``POST /Tickets`` object that updates a ticket: its id and the absolute new values."""
+    return {"id": vendor_id(ticket_id), **fields}
+
+
+def ticket_fields(
+    *,
+    status: str | None = None,
+    priority: str | None = None,
+    owner: str | None = None,
+    board: str | None = None,
+    teams: Mapping[int, str] | None = None,
+) -> dict[str, Any]:
+    """The ``Faults`` fields naming a ticket's status, priority, agent and team."""
+    fields: dict[str, Any] = {}
+    if status:
+        fields["status_id"] = vendor_id(status)
+    if priority:
+        fields["priority_id"] = vendor_id(priority)
+    if owner:
+        fields["agent_id"] = vendor_id(owner)
+    if board:
+        fields["team_id"] = team_id = vendor_id(board)
+        # Halo has been seen to assign a team by its name; send both.
+        team = (teams or {}).get(team_id) if isinstance(team_id, int) else None
+        if team:
+            fields["team"] = team
+    return fields
+
+
+def new_action(ticket_id: str, text: str, *, internal: bool, outcome: str) -> dict[str, Any]:
+    """One ``Actions`` object of a ``POST /Actions`` array: a note on a ticket."""
+    return {
+        "ticket_id": vendor_id(ticket_id),
+        "note": text,
+        "outcome": outcome,
+        "hiddenfromuser": internal,
+    }
+
+
+def new_webhook(
+    receiver_url: str, *, username: str, password: str, events: Iterable[int]
+) -> dict[str, Any]:
+    """An outbound ``Webhook`` posting Halo's default payload, authenticated with Basic."""
+    return {
+        "name": "Vectis",
+        "type": 0,  # outbound
+        "url": receiver_url,
+        "method": 0,  # POST
+        "content_type": "application/json",
+        "authentication_type": 1,  # Basic
+        "basic_username": username,
+        "basic_password": password,
+        "active": True,
+        "payload_type": 0,  # Halo's default payload
+        "events": [{"eventno": number, "type": -2, "delivery_method": 6} for number in events],
+    }
+
+
+def vendor_id(value: str) -> int | str:
+    """Halo's ids are numbers; anything else is passed on for Halo to judge (``isdigit`` alone
+    would take ``²``, which ``int`` refuses)."""
+    digits = value.strip()
+    return int(digits) if digits.isascii() and digits.isdigit() else value
+
+
+def same_text(left: str, right: str) -> bool:
+    """Whether two texts are the same but for their whitespace."""
+    return " ".join(left.split()) == " ".join(right.split())
 
 
 def _bare_event(ticket_id: str, at: datetime, delivery_id: str, summary: str) -> InboundEvent:

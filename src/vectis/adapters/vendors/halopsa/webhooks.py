@@ -1,4 +1,6 @@
-"""HaloPSA webhooks: Halo signs nothing, so a delivery proves itself with the Basic credentials
+"""HaloPSA webhooks: registering Vectis's receiver, and reading what Halo posts to it.
+
+Halo signs nothing, so a delivery proves itself with the Basic credentials
 Vectis registered (``vectis`` : the integration's ``webhook_secret``), compared in constant time.
 
 Halo's payload shape is UNCONFIRMED; the parser reads the ticket (or ticket id) it carries and
@@ -18,15 +20,16 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-import cattrs
-
+from vectis.adapters.vendors._kit.records import UNREADABLE, read_each
 from vectis.adapters.vendors._webhooks import check_fresh, header, read_json
-from vectis.adapters.vendors.halopsa import mapping
-from vectis.adapters.vendors.halopsa.gateway import WEBHOOK_USERNAME
+from vectis.adapters.vendors.halopsa import mapping, wire
+from vectis.adapters.vendors.halopsa.client import HaloClient, one, unwrap
 from vectis.adapters.vendors.halopsa.settings import HaloSettings
 from vectis.application.errors import WebhookRejected
-from vectis.domain.errors import InvalidValue
+from vectis.domain.errors import InvalidValue, VendorRejected
 from vectis.domain.events import InboundEvent
+
+WEBHOOK_USERNAME = "vectis"
 
 _TIME_KEYS = ("timestamp", "datetime", "date", "event_date")
 _TICKET_TIME_KEYS = ("last_update", "lastupdate", "flastupdate", "lastactiondate")
@@ -61,7 +64,7 @@ class HaloWebhooks:
                     base_url=self._base_url,
                     closed_status_ids=self._settings.closed_status_ids,
                 )
-            except (cattrs.BaseValidationError, InvalidValue, ValueError, TypeError) as error:
+            except UNREADABLE as error:
                 raise WebhookRejected(
                     "the delivery carries an unreadable ticket", malformed=True
                 ) from error
@@ -96,6 +99,38 @@ class HaloWebhooks:
                 max_age=timedelta(hours=self._settings.webhook_max_age_hours),
                 what="the delivery",
             )
+
+
+class HaloWebhookSubscriptions:
+    """``WebhookSubscriptions``: one outbound webhook per receiver, authenticated with Basic."""
+
+    def __init__(self, client: HaloClient, settings: HaloSettings, secret: str | None) -> None:
+        self._client = client
+        self._settings = settings
+        self._secret = secret
+
+    async def ensure_subscribed(self, receiver_url: str) -> str:
+        if not self._secret:
+            raise VendorRejected("the integration has no webhook secret to give HaloPSA")
+        rows, _ = unwrap(await self._client.get("/Webhook"), self._settings.key("/Webhook"))
+        hooks, _ = read_each("webhooks", rows, lambda raw: wire.structure(raw, wire.Webhook))
+        for hook in hooks:
+            if hook.url == receiver_url and hook.id and hook.active is not False:
+                return str(hook.id)
+        body = mapping.new_webhook(
+            receiver_url,
+            username=WEBHOOK_USERNAME,
+            password=self._secret,
+            events=self._settings.webhook_events,
+        )
+        created = one(await self._client.post("/Webhook", [body]))
+        try:
+            webhook_id = str(wire.structure(created, wire.Webhook).id)
+        except UNREADABLE:
+            webhook_id = ""
+        if not webhook_id:
+            raise VendorRejected("HaloPSA did not return the new webhook's id")
+        return webhook_id
 
 
 def _stated_time(document: Mapping[str, Any]) -> datetime | None:

@@ -9,132 +9,19 @@ the ``cursor`` name each answer carries.
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 import httpx
-from attrs import field, frozen
 
+from vectis.adapters.vendors._entry import Link
 from vectis.adapters.vendors._http.oauth import BearerSession, ClientCredentials
 from vectis.adapters.vendors._http.transport import RateLimit, VendorTransport, json_body
+from vectis.adapters.vendors.ninjaone.settings import NinjaOneAccount
 from vectis.application.ports import Clock
 from vectis.domain.errors import VendorRejected
-from vectis.domain.integration import Credentials, Integration
 
 VENDOR_LABEL = "NinjaOne"
-TOKEN_PATH = "/ws/oauth/token"  # noqa: S105 - a path
-DEFAULT_SCOPE = "monitoring management control"
-DEFAULT_API_PREFIX = "/v2"
-"""UNCONFIRMED: the official OpenAPI serves ``/v2/...`` on the instance host, while some public
-clients call ``/api/v2/...``; an integration can switch with the ``api_prefix`` setting."""
-AV_DEFINITIONS_STATUS_CODES = ("AV_DEFINITIONS_UPDATED",)
-"""UNCONFIRMED: the OpenAPI's ``statusCode`` enum names no antivirus-definitions update, so the
-codes an ``ANTIVIRUS`` activity carries for one are a setting (``av_definitions_status_codes``)."""
-
-
-@frozen(kw_only=True)
-class NinjaOneOptions:
-    """The integration's settings for this connector, with the defaults the docs suggest."""
-
-    api_prefix: str = DEFAULT_API_PREFIX
-    scope: str = DEFAULT_SCOPE
-    page_size: int = 1000
-    """UNCONFIRMED: the spec states no maximum ``pageSize`` for lists and reports."""
-    activity_page_size: int = 1000
-    """The spec's maximum (and minimum 10) for ``/activities``."""
-    activity_max_pages: int = 20
-    """How far one read walks back through activities before it stops (first sync, backlog)."""
-    webhook_max_age_seconds: int = 900
-    av_definitions_status_codes: tuple[str, ...] = AV_DEFINITIONS_STATUS_CODES
-    webhook_activities: Mapping[str, Sequence[str]] | None = None
-    """UNCONFIRMED: the spec types the filter as ``{string: [string]}`` without saying what the
-    keys are; Vectis sends activity types mapped to status codes (see ``webhook_filter``)."""
-    webhook_expand: tuple[str, ...] = ("device",)
-    """UNCONFIRMED value: what ``expand`` takes to put the ``device`` (with its organisation
-    reference) into deliveries."""
-
-    def webhook_filter(self) -> dict[str, list[str]]:
-        if self.webhook_activities is not None:
-            return {key: list(codes) for key, codes in self.webhook_activities.items()}
-        return {
-            "CONDITION": ["TRIGGERED", "RESET"],
-            "PATCH_MANAGEMENT": ["PATCH_MANAGEMENT_APPLY_PATCH_COMPLETED"],
-            "ANTIVIRUS": list(self.av_definitions_status_codes),
-        }
-
-    @classmethod
-    def of(cls, integration: Integration) -> NinjaOneOptions:
-        default = cls()
-        codes = integration.setting(
-            "av_definitions_status_codes", default.av_definitions_status_codes
-        )
-        return cls(
-            api_prefix=str(integration.setting("api_prefix", default.api_prefix)),
-            scope=str(integration.setting("oauth_scope", default.scope)),
-            page_size=max(1, int(integration.setting("page_size", default.page_size))),
-            activity_page_size=min(
-                1000,
-                max(10, int(integration.setting("activity_page_size", default.activity_page_size))),
-            ),
-            activity_max_pages=max(
-                1, int(integration.setting("activity_max_pages", default.activity_max_pages))
-            ),
-            webhook_max_age_seconds=int(
-                integration.setting("webhook_max_age_seconds", default.webhook_max_age_seconds)
-            ),
-            av_definitions_status_codes=tuple(str(code) for code in codes),
-            webhook_activities=integration.setting("webhook_activities"),
-            webhook_expand=tuple(integration.setting("webhook_expand", default.webhook_expand)),
-        )
-
-
-@frozen(kw_only=True)
-class NinjaOneAccount:
-    """Where and as whom to call: ``base_url`` is the instance, e.g. ``https://eu.ninjarmm.com``."""
-
-    base_url: str
-    client_id: str
-    client_secret: str = field(repr=False)
-    api_prefix: str = DEFAULT_API_PREFIX
-    scope: str = DEFAULT_SCOPE
-
-    @classmethod
-    def from_credentials(
-        cls,
-        base_url: str,
-        credentials: Credentials,
-        *,
-        api_prefix: str = DEFAULT_API_PREFIX,
-        scope: str = DEFAULT_SCOPE,
-    ) -> NinjaOneAccount:
-        try:
-            return cls(
-                base_url=base_url.rstrip("/"),
-                client_id=credentials["client_id"],
-                client_secret=credentials["client_secret"],
-                api_prefix="/" + api_prefix.strip("/"),
-                scope=scope,
-            )
-        except KeyError as missing:
-            raise VendorRejected(f"NinjaOne credentials lack {missing.args[0]}") from None
-
-    @property
-    def api_url(self) -> str:
-        return self.base_url + self.api_prefix
-
-    @property
-    def token_url(self) -> str:
-        return self.base_url + TOKEN_PATH
-
-    @property
-    def cache_key(self) -> str:
-        secret = hashlib.sha256(self.client_secret.encode()).hexdigest()[:16]
-        return f"ninjaone-token:{self.base_url}:{self.client_id}:{secret}"
-
-    def device_url(self, device_id: str) -> str:
-        """The device's page in the NinjaOne console (UNCONFIRMED route, as seen in the app)."""
-        return f"{self.base_url}/#/deviceDashboard/{device_id}/overview"
 
 
 class NinjaOneClient:
@@ -164,6 +51,16 @@ class NinjaOneClient:
                 token_params={},
             ),
             token_cache if token_cache is not None else {},
+        )
+
+    @classmethod
+    def of(cls, link: Link) -> NinjaOneClient:
+        return cls(
+            link.http,
+            NinjaOneAccount.of(link),
+            limit=link.limit,
+            token_cache=link.key_cache,
+            clock=link.clock,
         )
 
     @property

@@ -2,32 +2,33 @@
 
 from __future__ import annotations
 
-from vectis.adapters.vendors._entry import EmptyBaseUrl, IdForm, Link, VendorEntry
-from vectis.adapters.vendors.ninjaone.client import NinjaOneAccount, NinjaOneClient, NinjaOneOptions
-from vectis.adapters.vendors.ninjaone.gateway import (
-    NinjaOneAlerts,
-    NinjaOneSync,
+from vectis.adapters.vendors._entry import (
+    Alerting,
+    EmptyBaseUrl,
+    IdForm,
+    Link,
+    SyncSource,
+    VendorEntry,
+    WebhookParser,
+    WebhookSubscriptions,
+)
+from vectis.adapters.vendors.ninjaone.alerting import NinjaOneAlerts
+from vectis.adapters.vendors.ninjaone.client import NinjaOneClient
+from vectis.adapters.vendors.ninjaone.settings import NinjaOneAccount, NinjaOneOptions
+from vectis.adapters.vendors.ninjaone.sync import NinjaOneSync
+from vectis.adapters.vendors.ninjaone.webhooks import (
+    NinjaOneWebhooks,
     NinjaOneWebhookSubscriptions,
 )
-from vectis.adapters.vendors.ninjaone.webhooks import NinjaOneWebhooks
-from vectis.domain.integration import WEBHOOK_SECRET, CredentialField
+from vectis.domain.integration import CredentialField
 
 
 def client(link: Link) -> NinjaOneClient:
-    options = NinjaOneOptions.of(link.integration)
-    account = NinjaOneAccount.from_credentials(
-        link.integration.base_url,
-        link.credentials,
-        api_prefix=options.api_prefix,
-        scope=options.scope,
-    )
-    return NinjaOneClient(
-        link.http, account, limit=link.limit, token_cache=link.key_cache, clock=link.clock
-    )
+    return NinjaOneClient.of(link)
 
 
 def _secret(link: Link) -> str:
-    return link.credentials.get(WEBHOOK_SECRET) or ""
+    return NinjaOneAccount.of(link).webhook_secret
 
 
 ENTRY = VendorEntry(
@@ -50,10 +51,13 @@ ENTRY = VendorEntry(
     ),
     # Alerts are reset by their uid, which every recorded alert and delivery writes as a UUID.
     record_ids={"alert": IdForm.UUID},
-    sync=lambda link: NinjaOneSync(client(link), NinjaOneOptions.of(link.integration)),
-    alerting=lambda link: NinjaOneAlerts(client(link)),
-    webhooks=lambda link: NinjaOneWebhooks(_secret(link), NinjaOneOptions.of(link.integration)),
-    subscriptions=lambda link: NinjaOneWebhookSubscriptions(
-        client(link), NinjaOneOptions.of(link.integration), _secret(link)
-    ),
+    ports={
+        SyncSource: lambda link: NinjaOneSync(client(link), NinjaOneOptions.of(link)),
+        Alerting: lambda link: NinjaOneAlerts(client(link)),
+        WebhookParser: lambda link: NinjaOneWebhooks(_secret(link), NinjaOneOptions.of(link)),
+        WebhookSubscriptions: lambda link: NinjaOneWebhookSubscriptions(
+            client(link), NinjaOneOptions.of(link), _secret(link)
+        ),
+    },
+    fills=frozenset({"alerts", "devices"}),
 )

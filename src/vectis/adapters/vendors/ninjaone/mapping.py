@@ -6,10 +6,13 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
+from typing import Any
 
 from attrs import frozen
 
+from vectis.adapters.vendors._kit.records import UnreadableRecord
 from vectis.adapters.vendors.ninjaone import VENDOR, wire
+from vectis.domain.errors import VendorRejected
 from vectis.domain.events import EventKind, InboundEvent, SubjectRef, event_key
 from vectis.domain.records import (
     Alert,
@@ -25,7 +28,6 @@ PATCH_MANAGEMENT = "PATCH_MANAGEMENT"
 PATCH_APPLY_COMPLETED = "PATCH_MANAGEMENT_APPLY_PATCH_COMPLETED"
 PATCH_FAILURE = "PATCH_MANAGEMENT_FAILURE"
 CONDITION = "CONDITION"
-ANTIVIRUS = "ANTIVIRUS"
 TRIGGERED = "TRIGGERED"
 RESET_CODES = frozenset({"RESET", "CUSTOM_HEALTH_STATUS_RESET", "RESET_BY_PSA_TICKET_CALLBACK"})
 SEVERITIES = {
@@ -57,10 +59,6 @@ KINDS = {
 }
 
 
-class Unreadable(ValueError):
-    """A vendor object lacks what Vectis needs; the sync skips it with this reason."""
-
-
 @frozen(kw_only=True)
 class DeviceRef:
     """What events and alerts need to know about a device: its organisation and name."""
@@ -69,13 +67,23 @@ class DeviceRef:
     name: str
 
 
+@frozen(kw_only=True)
+class ActivityPage:
+    """A page of ``/activities``: its raw rows, their readable ids (paging follows those, so an
+    unreadable activity cannot end the walk early) and the account's latest activity id."""
+
+    rows: list[Any]
+    ids: list[int]
+    last_activity_id: int | None
+
+
 def at(value: float) -> datetime:
-    """An epoch-seconds value (``1742412689.092``) as an aware UTC time; ``Unreadable`` for one
-    no calendar holds (``NaN``, ``1e30``, a year past 9999)."""
+    """An epoch-seconds value (``1742412689.092``) as an aware UTC time; ``UnreadableRecord``
+    for one no calendar holds (``NaN``, ``1e30``, a year past 9999)."""
     try:
         return datetime.fromtimestamp(value, UTC)
     except (OverflowError, OSError, ValueError):
-        raise Unreadable(f"{value!r} is not a time") from None
+        raise UnreadableRecord(f"{value!r} is not a time") from None
 
 
 def when(value: float | None) -> datetime | None:
@@ -84,13 +92,13 @@ def when(value: float | None) -> datetime | None:
 
 def company(organization: wire.Organization) -> VendorCompany:
     if not organization.name:
-        raise Unreadable("the organization has no name")
+        raise UnreadableRecord("the organization has no name")
     return VendorCompany(id=str(organization.id), name=organization.name)
 
 
 def site(location: wire.Location) -> VendorSite:
     if location.organizationId is None:
-        raise Unreadable("the location names no organization")
+        raise UnreadableRecord("the location names no organization")
     return VendorSite(
         id=str(location.id),
         company_id=str(location.organizationId),
@@ -204,60 +212,43 @@ def is_patch_completion(activity: wire.Activity) -> bool:
     )
 
 
-def activity_event(
-    activity: wire.Activity, ref: DeviceRef | None, *, av_codes: Iterable[str]
-) -> InboundEvent | None:
-    """The event one alert or antivirus activity stands for (``None`` for other activities).
+def activity_event(activity: wire.Activity, ref: DeviceRef | None) -> InboundEvent | None:
+    """The event one alert activity stands for (``None`` for other activities).
 
     Patch completions are not single events: ``patch_cycles`` folds them per organisation.
+    Antivirus definitions are not read from activities: the OpenAPI's ``statusCode`` enum
+    names no definitions update (only Webroot/Bitdefender scans, threats and installs), so
+    ``changes.device_events`` derives them from a device's antivirus state between syncs.
     """
-    occurred = at(activity.activityTime)
-    device_id = None if activity.deviceId is None else str(activity.deviceId)
-    on_device = f" on {ref.name}" if ref else ""
-    payload = {
-        "activity_id": activity.id,
-        "device_id": device_id,
-        "status_code": activity.statusCode,
-        "source": activity.sourceName,
-    }
-    if activity.activityType == CONDITION and (
+    if activity.activityType != CONDITION or not (
         activity.statusCode == TRIGGERED or activity.statusCode in RESET_CODES
     ):
-        raised = activity.statusCode == TRIGGERED
-        kind = EventKind.ALERT_RAISED if raised else EventKind.ALERT_RESET
-        # UNCONFIRMED: the docs do not say that a condition's ``seriesUid`` is the ``uid`` of
-        # the alert it raised (the one ``/alerts`` lists and ``DELETE /alert/{uid}`` resets);
-        # the sample deliveries and community tooling treat it so, and so does Vectis. Keyed
-        # by the series alone, the feed's "raised" and "reset" share their keys with the ones
-        # the alert listing yields (``changes.alert_events``), so each is stored once. If the
-        # two ids ever differ, the cost is a second entry, not a lost one.
-        series = activity.seriesUid or str(activity.id)
-        return InboundEvent(
-            external_id=event_key(kind, series),
-            kind=kind,
-            occurred_at=occurred,
-            subject=SubjectRef(system=VENDOR, type="alert", id=series),
-            title=f"Alert {'raised' if raised else 'reset'}{on_device}",
-            detail=activity.message or activity.subject or activity.sourceName or "",
-            company_ref=ref.organization_id if ref else None,
-            payload={
-                **payload,
-                "severity": severity(activity.severity),
-                "priority": activity.priority,
-            },
-        )
-    if activity.activityType == ANTIVIRUS and activity.statusCode in set(av_codes) and device_id:
-        return InboundEvent(
-            external_id=event_key(EventKind.AV_DEFINITIONS_UPDATED, device_id, activity.id),
-            kind=EventKind.AV_DEFINITIONS_UPDATED,
-            occurred_at=occurred,
-            subject=SubjectRef(system=VENDOR, type="device", id=device_id),
-            title=f"Antivirus definitions updated{on_device}",
-            detail=activity.message or "",
-            company_ref=ref.organization_id if ref else None,
-            payload=payload,
-        )
-    return None
+        return None
+    raised = activity.statusCode == TRIGGERED
+    kind = EventKind.ALERT_RAISED if raised else EventKind.ALERT_RESET
+    # The spec defines ``Alert.uid`` as the "activity series UID": a condition's ``seriesUid``
+    # is the ``uid`` of the alert it raised (the one ``/alerts`` lists and
+    # ``POST /alert/{uid}/reset`` resets). Keyed by the series alone, the feed's "raised" and
+    # "reset" share their keys with the ones the alert listing yields
+    # (``changes.alert_events``), so each is stored once.
+    series = activity.seriesUid or str(activity.id)
+    return InboundEvent(
+        external_id=event_key(kind, series),
+        kind=kind,
+        occurred_at=at(activity.activityTime),
+        subject=SubjectRef(system=VENDOR, type="alert", id=series),
+        title=f"Alert {'raised' if raised else 'reset'}" + (f" on {ref.name}" if ref else ""),
+        detail=activity.message or activity.subject or activity.sourceName or "",
+        company_ref=ref.organization_id if ref else None,
+        payload={
+            "activity_id": activity.id,
+            "device_id": None if activity.deviceId is None else str(activity.deviceId),
+            "status_code": activity.statusCode,
+            "source": activity.sourceName,
+            "severity": severity(activity.severity),
+            "priority": activity.priority,
+        },
+    )
 
 
 def patch_cycles(completions: Iterable[tuple[wire.Activity, str]]) -> list[InboundEvent]:
@@ -306,6 +297,41 @@ def patch_cycles(completions: Iterable[tuple[wire.Activity, str]]) -> list[Inbou
     return events
 
 
+def reset_body(idempotency_key: str) -> dict[str, Any]:
+    """``POST /alert/{uid}/reset``'s body: custom data NinjaOne records on the reset activity."""
+    return {"resetBy": "Vectis", "idempotencyKey": idempotency_key}
+
+
+def webhook_body(
+    receiver_url: str,
+    *,
+    activities: Mapping[str, Sequence[str]],
+    expand: Sequence[str],
+    header: str,
+    secret: str,
+) -> dict[str, Any]:
+    """``PUT /webhook``'s body: NinjaOne signs nothing, so deliveries carry a secret header."""
+    return {
+        "url": receiver_url,
+        "activities": {key: list(codes) for key, codes in activities.items()},
+        "expand": list(expand),
+        "headers": [{"name": header, "value": secret}],
+    }
+
+
+def activity_page(answer: Any) -> ActivityPage:
+    """A ``/activities`` answer; its rows stay raw, to be read one by one."""
+    if not isinstance(answer, dict) or not isinstance(answer.get("activities"), list):
+        raise VendorRejected("NinjaOne answered /activities without an activities list")
+    recorded = answer.get("lastActivityId")
+    ids = [row["id"] for row in answer["activities"] if isinstance(row, dict) and _is_id(row)]
+    return ActivityPage(
+        rows=answer["activities"],
+        ids=ids,
+        last_activity_id=recorded if _is_int(recorded) else None,
+    )
+
+
 def _one_av_state(row: wire.AntivirusStatus) -> str:
     product = _squash(row.productState)
     definitions = _squash(row.definitionStatus)
@@ -329,3 +355,11 @@ def _default_kind(node_class: str | None) -> str:
     if node_class and node_class.startswith("NMS_"):
         return "network"
     return (node_class or "").lower()
+
+
+def _is_id(row: Mapping[str, Any]) -> bool:
+    return _is_int(row.get("id"))
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)

@@ -6,10 +6,12 @@ and series uids. Only the fields Vectis reads are declared.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 import cattrs
 from attrs import define
+
+T = TypeVar("T")
 
 
 @define
@@ -151,5 +153,5 @@ def register_hooks(converter: cattrs.Converter) -> cattrs.Converter:
 converter = register_hooks(cattrs.Converter(forbid_extra_keys=False))
 
 
-def structure(data: Any, kind: type[Any]) -> Any:
+def structure(data: Any, kind: type[T]) -> T:
     return converter.structure(data, kind)
