@@ -60,7 +60,16 @@ def job_blueprint() -> procrastinate.Blueprint:
         context: JobContext, tenant_id: str, integration_id: str, full: bool = False
     ) -> None:
         run = await _services(context).sync.run(UUID(tenant_id), UUID(integration_id), full=full)
-        logger.info("sync of integration %s: %s, %s", integration_id, run.status.value, run.total)
+        total = run.total
+        logger.info(
+            "sync of integration %s: %s, %d records read (%d new, %d changed, %d skipped)",
+            integration_id,
+            run.status.value,
+            total.fetched,
+            total.created,
+            total.updated,
+            total.skipped,
+        )
 
     @blueprint.periodic(cron="*/5 * * * *", periodic_id="schedule-syncs")
     @blueprint.task(name="schedule_syncs", queue="maintenance", pass_context=True)

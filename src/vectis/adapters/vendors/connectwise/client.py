@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 
+from vectis.adapters.vendors._entry import Link
 from vectis.adapters.vendors._http.transport import RateLimit, VendorTransport, json_body
 from vectis.adapters.vendors.connectwise.settings import MAX_PAGE_SIZE, ConnectWiseAccount
 from vectis.application.ports import Clock
@@ -31,6 +32,15 @@ class ConnectWiseClient:
         self._transport = VendorTransport(http, vendor="ConnectWise", limit=limit, clock=clock)
         self._account = account
         self.clock = self._transport.clock
+
+    @classmethod
+    def of(cls, link: Link) -> ConnectWiseClient:
+        """The client for the integration a gateway factory is given."""
+        return cls(link.http, ConnectWiseAccount.of(link), link.limit, clock=link.clock)
+
+    @property
+    def account(self) -> ConnectWiseAccount:
+        return self._account
 
     async def get(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
         response = await self._transport.request(

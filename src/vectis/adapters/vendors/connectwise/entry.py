@@ -6,13 +6,13 @@ from vectis.adapters.vendors._entry import (
     CredentialField,
     EmptyBaseUrl,
     IdForm,
-    Link,
     SyncSource,
     Ticketing,
     VendorEntry,
     WebhookParser,
     WebhookSubscriptions,
 )
+from vectis.adapters.vendors.connectwise.client import ConnectWiseClient
 from vectis.adapters.vendors.connectwise.settings import ConnectWiseAccount, ConnectWiseOptions
 from vectis.adapters.vendors.connectwise.sync import ConnectWiseSync
 from vectis.adapters.vendors.connectwise.ticketing import ConnectWiseTicketing
@@ -20,15 +20,6 @@ from vectis.adapters.vendors.connectwise.webhooks import (
     ConnectWiseWebhooks,
     ConnectWiseWebhookSubscriptions,
 )
-
-
-def _account(link: Link) -> ConnectWiseAccount:
-    return ConnectWiseAccount.of(link)
-
-
-def _options(link: Link) -> ConnectWiseOptions:
-    return ConnectWiseOptions.of(link)
-
 
 ENTRY = VendorEntry(
     label="ConnectWise Manage",
@@ -60,14 +51,16 @@ ENTRY = VendorEntry(
     record_ids={"ticket": IdForm.NUMBER, "company": IdForm.NUMBER},
     ports={
         SyncSource: lambda link: ConnectWiseSync(
-            link.http, _account(link), link.limit, _options(link), clock=link.clock
+            ConnectWiseClient.of(link), ConnectWiseOptions.of(link)
         ),
         Ticketing: lambda link: ConnectWiseTicketing(
-            link.http, _account(link), link.limit, _options(link), clock=link.clock
+            ConnectWiseClient.of(link), ConnectWiseOptions.of(link)
         ),
-        WebhookParser: lambda link: ConnectWiseWebhooks(link.http, _account(link), link.key_cache),
+        WebhookParser: lambda link: ConnectWiseWebhooks(
+            link.http, ConnectWiseAccount.of(link), link.key_cache
+        ),
         WebhookSubscriptions: lambda link: ConnectWiseWebhookSubscriptions(
-            link.http, _account(link), link.limit
+            ConnectWiseClient.of(link)
         ),
     },
     fills=frozenset({"tickets", "contacts", "contracts", "devices"}),

@@ -5,15 +5,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
-import httpx
-
-from vectis.adapters.vendors._http.transport import RateLimit
 from vectis.adapters.vendors._kit.records import UNREADABLE, Page, UnreadableRecord, skipped
 from vectis.adapters.vendors.connectwise import mapping, wire
 from vectis.adapters.vendors.connectwise.client import ConnectWiseClient
 from vectis.adapters.vendors.connectwise.cursor import Watermark
-from vectis.adapters.vendors.connectwise.settings import ConnectWiseAccount, ConnectWiseOptions
-from vectis.application.ports import Clock
+from vectis.adapters.vendors.connectwise.settings import ConnectWiseOptions
 from vectis.domain.errors import VendorNotFound, VendorRejected
 from vectis.domain.records import SyncBatch, SyncedRecord, Ticket
 
@@ -56,18 +52,10 @@ class ConnectWiseSync:
     }
     """How each stream reads, in a technician's words, for the sync-run record."""
 
-    def __init__(
-        self,
-        http: httpx.AsyncClient,
-        account: ConnectWiseAccount,
-        limit: RateLimit | None = None,
-        options: ConnectWiseOptions | None = None,
-        *,
-        clock: Clock | None = None,
-    ) -> None:
-        self._client = ConnectWiseClient(http, account, limit, clock=clock)
-        self._account = account
-        self._options = options or ConnectWiseOptions()
+    def __init__(self, client: ConnectWiseClient, options: ConnectWiseOptions) -> None:
+        self._client = client
+        self._account = client.account
+        self._options = options
 
     @property
     def streams(self) -> tuple[str, ...]:

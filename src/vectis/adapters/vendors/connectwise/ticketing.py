@@ -5,15 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-import httpx
-
-from vectis.adapters.vendors._http.transport import RateLimit
 from vectis.adapters.vendors._kit.markers import marker
 from vectis.adapters.vendors._kit.records import UNREADABLE
 from vectis.adapters.vendors.connectwise import mapping, wire
 from vectis.adapters.vendors.connectwise.client import ConnectWiseClient
-from vectis.adapters.vendors.connectwise.settings import ConnectWiseAccount, ConnectWiseOptions
-from vectis.application.ports import Clock
+from vectis.adapters.vendors.connectwise.settings import ConnectWiseOptions
 from vectis.domain.errors import VendorRejected
 from vectis.domain.records import Ticket, TicketChange, TicketDraft, TicketNote
 
@@ -31,18 +27,10 @@ class ConnectWiseTicketing:
     ticket's latest notes (same text and kind, by a member, recent) before it is added.
     """
 
-    def __init__(
-        self,
-        http: httpx.AsyncClient,
-        account: ConnectWiseAccount,
-        limit: RateLimit | None = None,
-        options: ConnectWiseOptions | None = None,
-        *,
-        clock: Clock | None = None,
-    ) -> None:
-        self._client = ConnectWiseClient(http, account, limit, clock=clock)
-        self._account = account
-        self._options = options or ConnectWiseOptions()
+    def __init__(self, client: ConnectWiseClient, options: ConnectWiseOptions) -> None:
+        self._client = client
+        self._account = client.account
+        self._options = options
 
     async def create_ticket(self, draft: TicketDraft, *, idempotency_key: str) -> Ticket:
         board_id = draft.board_id or self._options.default_board_id

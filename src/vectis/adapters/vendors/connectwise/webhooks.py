@@ -19,7 +19,6 @@ from datetime import datetime
 
 import httpx
 
-from vectis.adapters.vendors._http.transport import RateLimit
 from vectis.adapters.vendors._http.urls import vendor_url
 from vectis.adapters.vendors._kit.records import UNREADABLE, read_each
 from vectis.adapters.vendors._webhooks import header, read_json, same_secret
@@ -102,10 +101,8 @@ class ConnectWiseWebhooks:
 class ConnectWiseWebhookSubscriptions:
     """``WebhookSubscriptions`` on ConnectWise: one owner-level ticket callback per receiver."""
 
-    def __init__(
-        self, http: httpx.AsyncClient, account: ConnectWiseAccount, limit: RateLimit | None = None
-    ) -> None:
-        self._client = ConnectWiseClient(http, account, limit)
+    def __init__(self, client: ConnectWiseClient) -> None:
+        self._client = client
 
     async def ensure_subscribed(self, receiver_url: str) -> str:
         listed = await self._client.get(
