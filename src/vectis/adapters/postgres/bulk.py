@@ -9,7 +9,7 @@ on every batch, and array parameters are encoded element by element in Python; b
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Sequence
 from functools import cache
 from typing import Any
 
@@ -49,7 +49,8 @@ class Staged:
 async def stage_rows(
     connection: AsyncConnection,
     table: Table,
-    rows: Sequence[Mapping[str, Any]],
+    columns: Sequence[str],
+    rows: Collection[Sequence[Any]],
     *,
     conflict: Sequence[str] = (),
     update: Sequence[str] = (),
@@ -57,13 +58,14 @@ async def stage_rows(
     conflict_where: str = "",
     returning: str = "",
 ) -> Staged | None:
-    """Copy ``rows`` (all with the same keys) into a session-local staging table. Nothing is
+    """Copy ``rows`` (values in the order of ``columns``) into a session-local staging table,
+    as tuples rather than mappings: a sync stages a hundred thousand rows. Nothing is
     locked yet, so a caller may stage while another transaction still holds rows it needs.
     ``apply`` then inserts them: on a ``conflict`` it does nothing or updates the ``update``
     columns — only where one of ``only_if_changed`` differs, when given."""
     if not rows:
         return None
-    columns = tuple(rows[0])
+    columns = tuple(columns)
     types = tuple(_copy_type(table, column) for column in columns)
     stage, create, insert = _statements(
         table.name,
@@ -82,10 +84,13 @@ async def stage_rows(
         async with cursor.copy(f"COPY {stage} FROM STDIN (FORMAT BINARY)") as copy:
             copy.set_types(list(types))
             for row in rows:
-                values = [row[column] for column in columns]
-                for index in jsonish:
-                    values[index] = Jsonb(values[index])
-                await copy.write_row(values)
+                if jsonish:
+                    values = list(row)
+                    for index in jsonish:
+                        values[index] = Jsonb(values[index])
+                    await copy.write_row(values)
+                else:
+                    await copy.write_row(row)
     return Staged(statement=insert, returning=bool(returning))
 
 

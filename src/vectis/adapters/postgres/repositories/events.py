@@ -33,6 +33,24 @@ _DAILY_COUNTS = (
     "AND occurred_at >= %(since)s AND kind = ANY(%(kinds)s) GROUP BY 1, 2"
 )
 
+_STAGED_COLUMNS = (
+    "tenant_id",
+    "customer_id",
+    "site_id",
+    "source",
+    "kind",
+    "occurred_at",
+    "title",
+    "detail",
+    "subject_system",
+    "subject_type",
+    "subject_id",
+    "integration_id",
+    "payload",
+    "dedup_key",
+)
+"""The columns an event is staged with, in the order ``stage`` lists its values."""
+
 
 class PostgresEventStream:
     def __init__(
@@ -128,27 +146,28 @@ class PostgresEventStream:
         if not new_events:
             return None
         rows = [
-            {
-                "tenant_id": event.tenant_id,
-                "customer_id": event.customer_id,
-                "site_id": event.site_id,
-                "source": event.source,
-                "kind": event.kind,
-                "occurred_at": event.occurred_at,
-                "title": event.title,
-                "detail": event.detail,
-                "subject_system": event.subject.system if event.subject else None,
-                "subject_type": event.subject.type if event.subject else None,
-                "subject_id": event.subject.id if event.subject else None,
-                "integration_id": event.integration_id,
-                "payload": dict(event.payload),
-                "dedup_key": event.dedup_key,
-            }
+            (
+                event.tenant_id,
+                event.customer_id,
+                event.site_id,
+                event.source,
+                event.kind,
+                event.occurred_at,
+                event.title,
+                event.detail,
+                event.subject.system if event.subject else None,
+                event.subject.type if event.subject else None,
+                event.subject.id if event.subject else None,
+                event.integration_id,
+                dict(event.payload),
+                event.dedup_key,
+            )
             for event in new_events
         ]
         return await stage_rows(
             self._connection,
             events,
+            _STAGED_COLUMNS,
             rows,
             conflict=["integration_id", "dedup_key"],
             conflict_where="dedup_key IS NOT NULL",

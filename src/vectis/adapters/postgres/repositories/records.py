@@ -30,15 +30,17 @@ from vectis.adapters.postgres.tables import (
 from vectis.domain.record_types import ALERT, COMPANY, record_type_of
 from vectis.domain.records import Alert, AlertState, VendorCompany
 
-# Columns the store fills itself; the rest are the record's data.
-_BOOKKEEPING = {
+# Columns the store fills itself, in the order a staged row carries them; the rest are the
+# record's data.
+_STAGED_BOOKKEEPING = (
+    "tenant_id",
     "integration_id",
     "vendor_id",
-    "tenant_id",
     "customer_id",
     "synced_at",
     "deleted_at",
-}
+)
+_BOOKKEEPING = frozenset(_STAGED_BOOKKEEPING)
 
 
 class PostgresRecordStore:
@@ -58,36 +60,40 @@ class PostgresRecordStore:
             return None
         described = table_of(record_type_of(records[0]))
         table = described.table
-        keys = {column.name for column in table.primary_key.columns}
-        data = [column.name for column in table.c if column.name not in _BOOKKEEPING | keys]
-        columns = {*data, "kind"} if described.keyed_by_kind else set(data)
-        rows = []
-        for record in records:
-            row = {
-                column: value
-                for column, value in described.to_row(record).items()
-                if column in columns
-            }
-            vendor_id = str(record.id)
-            row.update(
-                tenant_id=self._tenant_id,
-                integration_id=integration_id,
-                vendor_id=vendor_id,
-                customer_id=customer_ids.get(vendor_id),
-                synced_at=at,
-                deleted_at=None,
-            )
-            rows.append(row)
-        watched = [*data, "customer_id", "deleted_at"]
+        keys = [column.name for column in table.primary_key.columns]
+        data = [column.name for column in table.c if column.name not in {*_BOOKKEEPING, *keys}]
+        to_row = described.to_row
+        produced = to_row(records[0])
+        picked = [
+            column
+            for column in ([*data, "kind"] if described.keyed_by_kind else data)
+            if column in produced
+        ]
+        columns = [*picked, *_STAGED_BOOKKEEPING]
         # One row per key: a page may repeat a record (vendors re-send the boundary record).
         # Sorted by key, so two pages written at once lock shared rows in the same order.
-        by_key = {tuple(row[key] for key in sorted(keys)): row for row in rows}
-        unique = [by_key[key] for key in sorted(by_key)]
+        by_key: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+        for record in records:
+            values = to_row(record)
+            vendor_id = str(record.id)
+            row = (
+                *[values[column] for column in picked],
+                self._tenant_id,
+                integration_id,
+                vendor_id,
+                customer_ids.get(vendor_id),
+                at,
+                None,
+            )
+            key = (values["kind"], vendor_id) if described.keyed_by_kind else (vendor_id,)
+            by_key[key] = row
+        watched = [*data, "customer_id", "deleted_at"]
         return await stage_rows(
             self._connection,
             table,
-            unique,
-            conflict=[column.name for column in table.primary_key.columns],
+            columns,
+            [by_key[key] for key in sorted(by_key)],
+            conflict=keys,
             update=[*watched, "synced_at"],
             only_if_changed=watched,
             returning="vendor_id, (xmax = 0) AS created",
