@@ -34,6 +34,7 @@ from attrs import define, field, frozen
 from contract_tests.replay import Replay
 from vectis.adapters.clock import SystemClock
 from vectis.adapters.vendors._entry import Link, VendorEntry
+from vectis.adapters.vendors._http.transport import UNPACED
 from vectis.adapters.vendors.registry import VENDORS
 from vectis.application.ports import Clock
 from vectis.domain.integration import Credentials, Integration
@@ -163,7 +164,7 @@ class ContractVendor:
             http=self.http,
             integration=self.integration(**settings),
             credentials=Credentials(values=dict(credentials or self.credentials)),
-            limit=_Unpaced(),
+            limit=UNPACED,
             key_cache=self.key_cache,
             clock=self.clock,
         )
@@ -280,8 +281,3 @@ class StoppedClock:
 
     def now(self) -> datetime:
         return self.at
-
-
-class _Unpaced:
-    async def acquire(self) -> float:
-        return 0.0

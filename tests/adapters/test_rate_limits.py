@@ -10,7 +10,7 @@ import pytest
 from tests.factories import add_connectwise, make_tenant
 from vectis.adapters.postgres.database import create_runtime_engine
 from vectis.adapters.postgres.rate_limits import PostgresRateLimiter
-from vectis.adapters.vendors._http.transport import RetryPolicy, VendorTransport
+from vectis.adapters.vendors._http.transport import RetryPolicy, Unpaced, VendorTransport
 from vectis.application.services import Services
 from vectis.domain.errors import VendorUnavailable
 
@@ -60,7 +60,7 @@ async def test_the_bucket_refills_with_time(services: Services, runtime_database
         await engine.dispose()
 
 
-class CountingLimit:
+class CountingLimit(Unpaced):
     def __init__(self) -> None:
         self.acquired = 0
 

@@ -13,7 +13,7 @@ import pytest
 
 from tests.factories import FrozenClock
 from vectis.adapters.vendors._entry import Link, VendorEntry
-from vectis.adapters.vendors._http.transport import RetryPolicy, VendorTransport
+from vectis.adapters.vendors._http.transport import UNPACED, RetryPolicy, VendorTransport
 from vectis.adapters.vendors.autotask import mapping as autotask_mapping
 from vectis.adapters.vendors.autotask.entry import ENTRY as AUTOTASK
 from vectis.adapters.vendors.halopsa.entry import ENTRY as HALOPSA
@@ -27,11 +27,6 @@ THEN = datetime(2021, 3, 4, 5, 6, 7, tzinfo=UTC)
 """Long past: a connector that read the wall clock would be years off."""
 
 Answer = Callable[[httpx.Request], Any]
-
-
-class _NoLimit:
-    async def acquire(self) -> float:
-        return 0.0
 
 
 def _link(
@@ -59,7 +54,7 @@ def _link(
         http=httpx.AsyncClient(transport=httpx.MockTransport(handle)),
         integration=integration,
         credentials=Credentials(values=credentials),
-        limit=_NoLimit(),
+        limit=UNPACED,
         key_cache={},
         clock=FrozenClock(THEN),
     )

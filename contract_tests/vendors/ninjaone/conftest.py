@@ -19,6 +19,7 @@ import httpx
 from contract_tests.harness import ContractVendor, VendorSpec, vendor_fixture
 from vectis.adapters.clock import SystemClock
 from vectis.adapters.vendors._entry import Link, SyncSource
+from vectis.adapters.vendors._http.transport import UNPACED
 from vectis.adapters.vendors.ninjaone.entry import ENTRY
 from vectis.adapters.vendors.ninjaone.sync import NinjaOneSync
 from vectis.application.ports import WebhookParser
@@ -83,7 +84,7 @@ def parser(**settings: Any) -> WebhookParser:
             settings=settings,
         ),
         credentials=Credentials(values={**SPEC.replay_credentials, WEBHOOK_SECRET: SECRET}),
-        limit=_Unpaced(),
+        limit=UNPACED,
         key_cache={},
         clock=SystemClock(),
     )
@@ -118,8 +119,3 @@ def skipped(batches: list[SyncBatch]) -> list[SkippedRecord]:
 
 def _no_calls(request: httpx.Request) -> httpx.Response:
     raise AssertionError(f"the parser called {request.url}")
-
-
-class _Unpaced:
-    async def acquire(self) -> float:
-        return 0.0

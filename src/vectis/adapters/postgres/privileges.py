@@ -38,6 +38,7 @@ TABLES: Mapping[str, frozenset[str]] = {
     "operator_sessions": WRITE,
     "integrations": WRITE,
     "rate_buckets": WRITE,
+    "request_slots": WRITE,
     # Append-only: the audit log, its chain (linked by vectis_link_audit) and the events.
     "audit_log": APPEND,
     "audit_pending": APPEND,

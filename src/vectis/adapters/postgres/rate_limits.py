@@ -1,4 +1,5 @@
-"""Per-integration rate limits that hold across every worker process: a token bucket row each.
+"""Per-integration rate limits that hold across every worker process: a token bucket row each,
+and, for a vendor that documents one, a bound on requests in flight (``request_slots``).
 
 Each call reserves a token at once (the row may go into debt) and learns how long to wait for
 it, in one locked UPDATE whose arithmetic reads the row it updates — so concurrent callers in
@@ -8,11 +9,15 @@ any number of processes queue up fairly and never overspend. Time is the databas
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 from uuid import UUID
 
 import psycopg
 from sqlalchemy.ext.asyncio import AsyncEngine
+
+from vectis.adapters.postgres.request_slots import IntegrationRequestSlots, PostgresRequestSlots
 
 _RESERVE = """
 UPDATE rate_buckets
@@ -38,10 +43,29 @@ class PostgresRateLimiter:
         self._engine = engine
 
     def for_integration(
-        self, tenant_id: UUID, integration_id: UUID, *, per_minute: float, burst: float
+        self,
+        tenant_id: UUID,
+        integration_id: UUID,
+        *,
+        per_minute: float,
+        burst: float,
+        at_once: int | None = None,
+        lease_seconds: float = 120.0,
     ) -> IntegrationRateLimit:
+        """The integration's limit; with ``at_once``, also at most that many requests in
+        flight, each slot leased for ``lease_seconds`` (longer than any one request)."""
+        slots = None
+        if at_once is not None:
+            slots = PostgresRequestSlots(self._engine).for_integration(
+                tenant_id, integration_id, slots=at_once, lease_seconds=lease_seconds
+            )
         return IntegrationRateLimit(
-            self._engine, tenant_id, integration_id, rate=per_minute / 60.0, capacity=burst
+            self._engine,
+            tenant_id,
+            integration_id,
+            rate=per_minute / 60.0,
+            capacity=burst,
+            slots=slots,
         )
 
 
@@ -56,9 +80,11 @@ class IntegrationRateLimit:
         *,
         rate: float,
         capacity: float,
+        slots: IntegrationRequestSlots | None = None,
     ) -> None:
         self._engine = engine
         self._rate = rate
+        self._slots = slots
         self._parameters: dict[str, Any] = {
             "tenant_id": tenant_id,
             "integration_id": integration_id,
@@ -73,6 +99,10 @@ class IntegrationRateLimit:
         if wait > 0:
             await asyncio.sleep(wait)
         return wait
+
+    def hold(self) -> AbstractAsyncContextManager[None]:
+        """A slot for one request in flight, where the vendor bounds them."""
+        return self._slots.hold() if self._slots is not None else contextlib.nullcontext()
 
     async def _reserve(self) -> float:
         async with self._engine.connect() as connection:

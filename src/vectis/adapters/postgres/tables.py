@@ -280,6 +280,16 @@ rate_buckets = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 
+request_slots = Table(
+    "request_slots",
+    metadata,
+    Column("integration_id", Uuid, primary_key=True),
+    Column("slot", Integer, primary_key=True),
+    _tenant_id(),
+    Column("held_until", DateTime(timezone=True), nullable=False),
+    Column("holder", Uuid),
+)
+
 
 def _synced(name: str, *columns: Column[Any], kind_key: bool = False) -> Table:
     """A table of one unified-model record type, keyed by (integration, vendor id)."""
@@ -461,6 +471,7 @@ TENANT_TABLES = (
     "audit_chain_heads",
     "writebacks",
     "rate_buckets",
+    "request_slots",
     *(table.name for table in SYNCED_TABLES),
     "sync_runs",
     "sync_cursors",

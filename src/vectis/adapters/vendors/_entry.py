@@ -65,6 +65,9 @@ class VendorEntry:
     label: str
     requests_per_minute: float
     burst: float
+    requests_at_once: int | None = None
+    """The vendor's documented bound on requests in flight per integration, held across
+    every process; ``None`` where it documents none."""
     credential_fields: Sequence[CredentialField]
     base_url_hint: str
     """Prose beside the address field, for people; never used as an address."""

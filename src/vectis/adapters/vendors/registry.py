@@ -11,6 +11,7 @@ import httpx
 from vectis.adapters.postgres.rate_limits import PostgresRateLimiter
 from vectis.adapters.vendors import autotask, connectwise, halopsa, ninjaone
 from vectis.adapters.vendors._entry import Link, VendorEntry
+from vectis.adapters.vendors._http.transport import UNPACED
 from vectis.adapters.vendors.autotask import entry as autotask_entry
 from vectis.adapters.vendors.connectwise import entry as connectwise_entry
 from vectis.adapters.vendors.halopsa import entry as halopsa_entry
@@ -59,7 +60,7 @@ class VendorConnectors:
         entry = _entry(integration)
         if not entry.offers(SyncSource):
             raise VendorRejected(f"Vectis cannot connect {entry.label} yet")
-        link = attrs.evolve(self._link(entry, integration, credentials), limit=_UNPACED)
+        link = attrs.evolve(self._link(entry, integration, credentials), limit=UNPACED)
         return await entry.build(SyncSource, link).check()
 
     def port(self, port: type[P], integration: Integration, credentials: Credentials) -> P:
@@ -73,19 +74,24 @@ class VendorConnectors:
             integration=integration,
             credentials=credentials,
             limit=self._limiter.for_integration(
-                integration.tenant_id, integration.id, per_minute=per_minute, burst=entry.burst
+                integration.tenant_id,
+                integration.id,
+                per_minute=per_minute,
+                burst=entry.burst,
+                at_once=entry.requests_at_once,
+                lease_seconds=_lease_seconds(self._http),
             ),
             key_cache=self._key_cache,
             clock=self._clock,
         )
 
 
-class _Unpaced:
-    async def acquire(self) -> float:
-        return 0.0
-
-
-_UNPACED = _Unpaced()
+def _lease_seconds(http: httpx.AsyncClient) -> float:
+    """How long a request slot is leased: past the longest a request may take, so a slot
+    is only ever reclaimed from a process that died holding it."""
+    timeout = http.timeout
+    longest = sum(part or 60.0 for part in (timeout.connect, timeout.read, timeout.write))
+    return longest + 30.0
 
 
 def _entry(integration: Integration) -> VendorEntry:

@@ -7,10 +7,12 @@ a POST is retried only when it never reached the vendor (connection refused, DNS
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import email.utils
 import logging
 import random
 from collections.abc import Mapping
+from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
@@ -45,9 +47,30 @@ class RetryPolicy:
 
 
 class RateLimit(Protocol):
+    """An integration's documented limits: requests a minute and, where the vendor documents
+    one, requests in flight at once — both across every process."""
+
     async def acquire(self) -> float:
         """Wait until one more request may go out; return the seconds waited."""
         ...
+
+    def hold(self) -> AbstractAsyncContextManager[None]:
+        """A slot for one request in flight, held for the block (a no-op without a limit)."""
+        ...
+
+
+class Unpaced:
+    """No limit at all: for a call made before the integration exists (checking new
+    credentials), and for tests."""
+
+    async def acquire(self) -> float:
+        return 0.0
+
+    def hold(self) -> AbstractAsyncContextManager[None]:
+        return contextlib.nullcontext()
+
+
+UNPACED = Unpaced()
 
 
 class VendorTransport:
@@ -82,12 +105,15 @@ class VendorTransport:
         """Send one request (``json`` or form ``data``), retrying what is safe to retry."""
         method = method.upper()
         for attempt in range(1, self._retry.attempts + 1):
+            in_flight: AbstractAsyncContextManager[None] = contextlib.nullcontext()
             if self._limit is not None:
                 await self._limit.acquire()
+                in_flight = self._limit.hold()
             try:
-                response = await self._client.request(
-                    method, url, headers=headers, params=params, json=json, data=data
-                )
+                async with in_flight:
+                    response = await self._client.request(
+                        method, url, headers=headers, params=params, json=json, data=data
+                    )
             except httpx.ConnectError as error:
                 failure: VendorError = VendorUnavailable(f"{self._vendor} is unreachable: {error}")
             except httpx.TimeoutException as error:

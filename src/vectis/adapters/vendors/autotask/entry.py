@@ -40,6 +40,9 @@ ENTRY = VendorEntry(
     # integration of the MSP (about 166 a minute): Vectis keeps well under it by default.
     requests_per_minute=120,
     burst=10,
+    # Its thread limit: three requests in flight per tracking identifier (ThreadLimiting.htm;
+    # documented per object endpoint, bounded here per integration, which is stricter).
+    requests_at_once=3,
     credential_fields=(
         CredentialField(key="username", label="API user name (email)", secret=False),
         CredentialField(key="secret", label="API user secret"),
