@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import httpx
 import pytest
 
 from vectis.adapters.vendors._kit.markers import marker
 from vectis.adapters.vendors.connectwise import mapping, wire
-from vectis.adapters.vendors.connectwise.client import _next_page
 from vectis.adapters.vendors.connectwise.cursor import Watermark
 from vectis.adapters.vendors.connectwise.settings import ConnectWiseAccount, ConnectWiseOptions
 from vectis.domain.records import TicketChange, TicketDraft
@@ -100,23 +98,6 @@ def test_the_ticket_link_points_at_the_console_host() -> None:
     )
     assert on_premise.ticket_url(ACCOUNT, 42).startswith("https://cw.example.com/v2025_1/")
     assert ConnectWiseOptions(ticket_url_template="").ticket_url(ACCOUNT, 42) == ""
-
-
-@pytest.mark.parametrize(
-    ("headers", "count", "expected"),
-    [
-        ({"Link": '<https://na.myconnectwise.net/x?page=3&pageSize=2>; rel="next"'}, 2, 3),
-        ({"Link": '<https://na.myconnectwise.net/x?page=1&pageSize=2>; rel="first"'}, 2, None),
-        ({}, 2, 3),
-        ({}, 1, None),
-    ],
-)
-def test_the_next_page_comes_from_the_link_header(
-    headers: dict[str, str], count: int, expected: int | None
-) -> None:
-    response = httpx.Response(200, headers=headers, json=[])
-
-    assert _next_page(response, 2, count, 2) == expected
 
 
 def test_the_sandbox_reads_connectwise_conditions() -> None:

@@ -22,6 +22,8 @@ from attrs import frozen
 
 from vectis.adapters.vendors._http.transport import RateLimit, VendorTransport, json_body
 from vectis.adapters.vendors._http.urls import vendor_url
+from vectis.adapters.vendors._kit import paging
+from vectis.adapters.vendors._kit.paging import Ask, NextUrlPaginator, VendorPage
 from vectis.adapters.vendors.autotask.settings import (
     GLOBAL_URL,
     AutotaskAccount,
@@ -55,7 +57,7 @@ class Page:
     """One query page; ``served_at`` is the response's ``Date`` header (the server's clock)."""
 
     items: Sequence[Any]
-    next_url: str | None
+    last: bool
     served_at: datetime | None = None
 
 
@@ -110,27 +112,20 @@ class AutotaskClient:
         URL must be on the scheme, host and port of the page that named it: it receives the
         credentials.
         """
-        response = await self._search(entity, filters, self._settings.page_size, fields)
-        while True:
+
+        async def fetch(ask: Ask) -> VendorPage:
+            if ask.url is None:
+                response = await self._search(entity, filters, self._settings.page_size, fields)
+            else:
+                response = await self._send("GET", ask.url)
             document = _json(response)
             if not isinstance(document, dict) or not isinstance(document.get("items"), list):
                 raise VendorRejected(f"Autotask answered a {entity} query without items")
-            details = document.get("pageDetails") or {}
-            next_url = details.get("nextPageUrl") if isinstance(details, dict) else None
-            yield Page(
-                items=document["items"],
-                next_url=next_url or None,
-                served_at=_served_at(response),
-            )
-            if not next_url:
-                return
-            vendor_url(
-                next_url,
-                vendor="Autotask",
-                what="next page URL",
-                origins=[str(response.request.url)],
-            )
-            response = await self._send("GET", next_url)
+            return VendorPage(response=response, body=document, rows=document["items"])
+
+        paginator = NextUrlPaginator(at=("pageDetails", "nextPageUrl"), vendor="Autotask")
+        async for page in paging.pages(fetch, paginator, vendor="Autotask", path=f"{entity}/query"):
+            yield Page(items=page.rows, last=page.last, served_at=_served_at(page.response))
 
     async def first(
         self,

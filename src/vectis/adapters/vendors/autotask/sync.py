@@ -200,11 +200,10 @@ class AutotaskSync:
             records, skipped = await _map_page(stream, page.items, mapper)
             for item in page.items:
                 newest = _later(newest, _time_of(item, field))
-            last = page.next_url is None
             yield SyncBatch(
                 records=records,
                 skipped=skipped,
-                cursor=_watermark(since, newest, ceiling) if last else None,
+                cursor=_watermark(since, newest, ceiling) if page.last else None,
             )
 
     async def _company(self, item: Any) -> SyncedRecord:

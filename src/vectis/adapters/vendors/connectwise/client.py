@@ -13,6 +13,8 @@ import httpx
 
 from vectis.adapters.vendors._entry import Link
 from vectis.adapters.vendors._http.transport import RateLimit, VendorTransport, json_body
+from vectis.adapters.vendors._kit import paging
+from vectis.adapters.vendors._kit.paging import Ask, LinkHeaderPaginator, VendorPage
 from vectis.adapters.vendors.connectwise.settings import MAX_PAGE_SIZE, ConnectWiseAccount
 from vectis.application.ports import Clock
 from vectis.domain.errors import VendorRejected
@@ -52,22 +54,22 @@ class ConnectWiseClient:
         self, path: str, params: Mapping[str, Any], *, page_size: int = MAX_PAGE_SIZE
     ) -> AsyncIterator[list[Any]]:
         """Every page of a list, following ``rel="next"`` until the last one."""
-        page = 1
-        while True:
+
+        async def fetch(ask: Ask) -> VendorPage:
             response = await self._transport.request(
                 "GET",
                 self._account.api_url + path,
                 headers=self._account.headers(),
-                params={**params, "page": page, "pageSize": page_size},
+                params={**params, **ask.params},
             )
             items = _json(response)
             if not isinstance(items, list):
                 raise VendorRejected(f"ConnectWise answered {path} with something not a list")
-            yield items
-            following = _next_page(response, page, len(items), page_size)
-            if following is None:
-                return
-            page = following
+            return VendorPage(response=response, body=items, rows=items)
+
+        paginator = LinkHeaderPaginator(size=page_size)
+        async for page in paging.pages(fetch, paginator, vendor="ConnectWise", path=path):
+            yield list(page.rows)
 
     async def post(self, path: str, body: Any) -> Any:
         response = await self._transport.request(
@@ -89,22 +91,6 @@ class ConnectWiseClient:
             headers={"clientId": self._account.client_id, "Accept": "application/json"},
         )
         return _json(response)
-
-
-def _next_page(response: httpx.Response, page: int, count: int, page_size: int) -> int | None:
-    """The page ``rel="next"`` names. Only its page number is taken: the link's host may be the
-    console's rather than the API's, and credentials go only where the operator pointed them."""
-    if "link" not in response.headers:
-        # No navigation at all: a full page may have a successor, a short one has not.
-        return page + 1 if count >= page_size else None
-    target = response.links.get("next", {}).get("url")
-    if not target:
-        return None
-    try:
-        following = int(httpx.URL(target).params.get("page", ""))
-    except (ValueError, httpx.InvalidURL):
-        raise VendorRejected(f"ConnectWise's next link names no page: {target}") from None
-    return following if following > page else None
 
 
 def _json(response: httpx.Response) -> Any:

@@ -17,6 +17,8 @@ import httpx
 from vectis.adapters.vendors._entry import Link
 from vectis.adapters.vendors._http.oauth import BearerSession, ClientCredentials
 from vectis.adapters.vendors._http.transport import RateLimit, VendorTransport, json_body
+from vectis.adapters.vendors._kit import paging
+from vectis.adapters.vendors._kit.paging import Ask, PageNumberPaginator, VendorPage
 from vectis.adapters.vendors.halopsa.settings import MAX_PAGE_SIZE, HaloAccount
 from vectis.application.ports import Clock
 from vectis.domain.errors import VendorRejected
@@ -88,20 +90,25 @@ class HaloClient:
         Halo has been seen to answer a page past the end with the last page again, so a page
         that starts with the previous page's first record ends the listing too.
         """
-        size = max(1, min(page_size, MAX_PAGE_SIZE))
-        page, seen, previous_first = 1, 0, None
-        while True:
-            query = {**params, "pageinate": "true", "page_size": size, "page_no": page}
-            rows, total = unwrap(await self.get(path, query), key, path)
-            first = _row_id(rows[0]) if rows else None
-            if page > 1 and rows and first == previous_first:
-                return
-            seen += len(rows)
-            last = len(rows) < size or (total is not None and seen >= total)
-            yield rows, last
-            if last:
-                return
-            previous_first, page = first, page + 1
+
+        async def fetch(ask: Ask) -> VendorPage:
+            query = {**params, "pageinate": "true", **ask.params}
+            response = await self._session.request(
+                "GET", self._account.api_url + path, params=query
+            )
+            body = _json(response)
+            return VendorPage(response=response, body=body, rows=unwrap(body, key, path)[0])
+
+        paginator = PageNumberPaginator(
+            size=max(1, min(page_size, MAX_PAGE_SIZE)),
+            page_param="page_no",
+            size_param="page_size",
+            total=lambda page: _record_count(page.body),
+            row_id=_row_id,
+            repeat_ends=True,
+        )
+        async for page in paging.pages(fetch, paginator, vendor=VENDOR_LABEL, path=path):
+            yield list(page.rows), page.last
 
     async def newest_first(
         self,
@@ -158,8 +165,7 @@ def unwrap(body: Any, key: str, path: str = "") -> tuple[list[Any], int | None]:
     if isinstance(body, list):
         return body, None
     if isinstance(body, dict):
-        count = body.get("record_count")
-        total = count if isinstance(count, int) and not isinstance(count, bool) else None
+        total = _record_count(body)
         rows = body.get(key)
         if rows is None and key not in body:
             arrays = [value for value in body.values() if isinstance(value, list)]
@@ -183,6 +189,11 @@ def one(body: Any) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise VendorRejected(f"{VENDOR_LABEL} answered a write with no object")
     return body
+
+
+def _record_count(body: Any) -> int | None:
+    count = body.get("record_count") if isinstance(body, dict) else None
+    return count if isinstance(count, int) and not isinstance(count, bool) else None
 
 
 def _row_id(row: Any) -> Any:

@@ -9,7 +9,7 @@ the ``cursor`` name each answer carries.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
 import httpx
@@ -17,6 +17,8 @@ import httpx
 from vectis.adapters.vendors._entry import Link
 from vectis.adapters.vendors._http.oauth import BearerSession, ClientCredentials
 from vectis.adapters.vendors._http.transport import RateLimit, VendorTransport, json_body
+from vectis.adapters.vendors._kit import paging
+from vectis.adapters.vendors._kit.paging import Ask, CursorPaginator, VendorPage, in_body
 from vectis.adapters.vendors.ninjaone.settings import NinjaOneAccount
 from vectis.application.ports import Clock
 from vectis.domain.errors import VendorRejected
@@ -76,7 +78,7 @@ class NinjaOneClient:
     async def put(self, path: str, body: Any) -> Any:
         return await self._call("PUT", path, json=body)
 
-    async def pages_after(
+    def pages_after(
         self, path: str, page_size: int, params: Mapping[str, Any] | None = None
     ) -> AsyncIterator[tuple[list[Any], bool]]:
         """Each page of a ``pageSize``/``after`` list and whether it is the last one.
@@ -84,41 +86,47 @@ class NinjaOneClient:
         A short page ends the list; so does a page whose last row has no integer id, which
         could not say where the next page starts.
         """
-        after: int | None = None
-        while True:
-            query = {**(params or {}), "pageSize": page_size}
-            if after is not None:
-                query["after"] = after
-            rows = await self.get(path, query)
-            if not isinstance(rows, list):
-                raise VendorRejected(f"NinjaOne answered {path} with something not a list")
-            last_id = rows[-1].get("id") if rows and isinstance(rows[-1], dict) else None
-            last = len(rows) < page_size or not isinstance(last_id, int) or last_id == after
-            yield rows, last
-            if last:
-                return
-            after = last_id
+        paginator = CursorPaginator(param="after", token=_last_id, size=page_size)
+        return self._pages(path, params, paginator, lambda body: body, "with something not a list")
 
-    async def pages_by_cursor(
+    def pages_by_cursor(
         self, path: str, page_size: int, params: Mapping[str, Any] | None = None
     ) -> AsyncIterator[tuple[list[Any], bool]]:
         """Each page of a ``/queries`` report (``{"cursor": {"name"...}, "results": [...]}``)
-        and whether it is the last one; the next page is asked for by the cursor's name."""
-        cursor: str | None = None
-        while True:
-            query = {**(params or {}), "pageSize": page_size}
-            if cursor:
-                query["cursor"] = cursor
-            report = await self.get(path, query)
-            results = report.get("results") if isinstance(report, dict) else None
-            if not isinstance(results, list):
-                raise VendorRejected(f"NinjaOne answered {path} without a results list")
-            named = (report.get("cursor") or {}).get("name")
-            last = len(results) < page_size or not isinstance(named, str) or not named
-            yield results, last
-            if last:
-                return
-            cursor = named
+        and whether it is the last one; the next page is asked for by the cursor's name.
+
+        UNCONFIRMED: that a report's cursor keeps its name from page to page while its
+        ``offset`` moves (as the recorded pages show), so a loop is the same name and offset.
+        """
+        paginator = CursorPaginator(
+            param="cursor",
+            token=_cursor_name,
+            size=page_size,
+            position=lambda page: (_cursor_name(page), in_body("cursor", "offset")(page)),
+        )
+        return self._pages(path, params, paginator, _results, "without a results list")
+
+    async def _pages(
+        self,
+        path: str,
+        params: Mapping[str, Any] | None,
+        paginator: CursorPaginator,
+        rows_of: Callable[[Any], Any],
+        refusal: str,
+    ) -> AsyncIterator[tuple[list[Any], bool]]:
+        async def fetch(ask: Ask) -> VendorPage:
+            query = {**(params or {}), **ask.params}
+            response = await self._session.request(
+                "GET", self._account.api_url + path, params=query
+            )
+            body = _json(response)
+            rows = rows_of(body)
+            if not isinstance(rows, list):
+                raise VendorRejected(f"{VENDOR_LABEL} answered {path} {refusal}")
+            return VendorPage(response=response, body=body, rows=rows)
+
+        async for page in paging.pages(fetch, paginator, vendor=VENDOR_LABEL, path=path):
+            yield list(page.rows), page.last
 
     async def _call(
         self,
@@ -132,6 +140,22 @@ class NinjaOneClient:
             method, self._account.api_url + path, params=params, json=json
         )
         return _json(response)
+
+
+def _last_id(page: VendorPage) -> int | None:
+    """Where the next page of an ``after`` list starts: the last row's integer id."""
+    last = page.rows[-1] if page.rows else None
+    last_id = last.get("id") if isinstance(last, dict) else None
+    return last_id if isinstance(last_id, int) else None
+
+
+def _cursor_name(page: VendorPage) -> str | None:
+    name = in_body("cursor", "name")(page)
+    return name if isinstance(name, str) and name else None
+
+
+def _results(body: Any) -> Any:
+    return body.get("results") if isinstance(body, dict) else None
 
 
 def _json(response: httpx.Response) -> Any:
