@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import pytest
 from attrs import field, frozen
 
+from tests.factories import settings_link
 from vectis.adapters.vendors._entry import Link
 from vectis.adapters.vendors._kit.settings import credentials, read_settings, within
 from vectis.adapters.vendors.halopsa.settings import HaloSettings
 from vectis.adapters.vendors.ninjaone.settings import NinjaOneAccount
 from vectis.domain.errors import VendorRejected
-from vectis.domain.integration import Credentials, Integration
 
 MAX = 100
 
@@ -37,23 +36,7 @@ class Choices:
 
 
 def link(settings: Mapping[str, Any] | None = None, **secrets: str) -> Link:
-    integration = Integration(
-        id=uuid.uuid4(),
-        tenant_id=uuid.uuid4(),
-        vendor="halopsa",
-        name="Halo",
-        base_url="https://acme.halopsa.com",
-        created_at=datetime.now(UTC),
-        settings=dict(settings or {}),
-    )
-    return Link(
-        http=None,  # type: ignore[arg-type]  # reading settings makes no calls
-        integration=integration,
-        credentials=Credentials(values=secrets),
-        limit=None,  # type: ignore[arg-type]
-        key_cache={},
-        clock=None,  # type: ignore[arg-type]
-    )
+    return settings_link("halopsa", settings or {}, **secrets)
 
 
 def read(**settings: Any) -> Choices:
