@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
 from attrs import frozen
 
+from vectis.adapters.vendors._entry import Link
 from vectis.application.services import Services
 from vectis.application.unit_of_work import UnitOfWork
 from vectis.domain.customer import Customer
@@ -151,3 +153,24 @@ async def store_records(
 ) -> None:
     """Seed synced records of one type the way the sync stores a page (stage, then apply)."""
     await uow.records.apply(await uow.records.stage(integration_id, records, customer_ids, at))
+
+
+def settings_link(vendor: str, settings: Mapping[str, Any], **credentials: str) -> Link:
+    """A Link that only reads settings and credentials (no HTTP, rate limit or clock)."""
+    integration = Integration(
+        id=uuid.uuid4(),
+        tenant_id=uuid.uuid4(),
+        vendor=vendor,
+        name=vendor,
+        base_url="https://vendor.example",
+        created_at=datetime.now(UTC),
+        settings=dict(settings),
+    )
+    return Link(
+        http=None,  # type: ignore[arg-type]  # reading settings makes no calls
+        integration=integration,
+        credentials=Credentials(values=credentials),
+        limit=None,  # type: ignore[arg-type]
+        key_cache={},
+        clock=None,  # type: ignore[arg-type]
+    )

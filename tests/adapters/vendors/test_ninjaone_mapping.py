@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
-from vectis.adapters.vendors._entry import Link
+from tests.factories import settings_link
 from vectis.adapters.vendors.ninjaone import mapping, wire
 from vectis.adapters.vendors.ninjaone.settings import NinjaOneOptions
 from vectis.domain.events import EventKind
-from vectis.domain.integration import Credentials, Integration
 from vectis.domain.records import AvState, PatchState, Severity
 
 
@@ -171,25 +169,9 @@ def test_a_condition_that_carries_no_severity_raises_an_alert_of_unknown_severit
 
 
 def test_options_read_the_integration_settings_within_the_documented_bounds() -> None:
-    integration = Integration(
-        id=uuid.uuid4(),
-        tenant_id=uuid.uuid4(),
-        vendor="ninjaone",
-        name="NinjaOne",
-        base_url="https://eu.ninjarmm.com",
-        created_at=datetime.now(UTC),
-        settings={"api_prefix": "/api/v2", "activity_page_size": 5000, "page_size": 0},
-    )
-    link = Link(
-        http=None,  # type: ignore[arg-type]  # settings make no calls
-        integration=integration,
-        credentials=Credentials(values={}),
-        limit=None,  # type: ignore[arg-type]
-        key_cache={},
-        clock=None,  # type: ignore[arg-type]
-    )
+    settings = {"api_prefix": "/api/v2", "activity_page_size": 5000, "page_size": 0}
 
-    options = NinjaOneOptions.of(link)
+    options = NinjaOneOptions.of(settings_link("ninjaone", settings))
 
     assert options.api_prefix == "/api/v2"
     assert (options.activity_page_size, options.page_size) == (1000, 1)

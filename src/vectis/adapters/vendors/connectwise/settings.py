@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import base64
-from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from attrs import field, frozen
 
 from vectis.adapters.vendors._entry import Link
-from vectis.domain.errors import VendorRejected
+from vectis.adapters.vendors._kit.settings import credentials, read_settings, within
 
 API_ROOT = "/apis/3.0"
 ACCEPT = "application/vnd.connectwise.com+json; version=2022.1"
@@ -32,17 +31,12 @@ class ConnectWiseAccount:
 
     @classmethod
     def of(cls, link: Link) -> ConnectWiseAccount:
-        credentials = link.credentials
-        try:
-            return cls(
-                base_url=link.integration.base_url.rstrip("/"),
-                company_id=credentials["company_id"],
-                public_key=credentials["public_key"],
-                private_key=credentials["private_key"],
-                client_id=credentials["client_id"],
-            )
-        except KeyError as missing:
-            raise VendorRejected(f"ConnectWise credentials lack {missing.args[0]}") from None
+        return cls(
+            base_url=link.integration.base_url.rstrip("/"),
+            **credentials(
+                link, "ConnectWise", "company_id", "public_key", "private_key", "client_id"
+            ),
+        )
 
     @property
     def api_url(self) -> str:
@@ -68,7 +62,7 @@ class ConnectWiseAccount:
 class ConnectWiseOptions:
     """Integration settings (``integration.setting``) that tune the connector."""
 
-    page_size: int = MAX_PAGE_SIZE
+    page_size: int = field(default=MAX_PAGE_SIZE, metadata=within(1, MAX_PAGE_SIZE))
     ticket_url_template: str = TICKET_URL_TEMPLATE
     """UNCONFIRMED as a documented link: the console's ticket page that integrations commonly
     open. ``{console}``, ``{id}`` and ``{company}`` are filled in; empty disables links."""
@@ -85,19 +79,7 @@ class ConnectWiseOptions:
 
     @classmethod
     def of(cls, link: Link) -> ConnectWiseOptions:
-        setting = link.integration.setting
-        default = cls()
-        board = setting("default_board_id")
-        return cls(
-            page_size=max(1, min(MAX_PAGE_SIZE, _number(setting, "page_size", MAX_PAGE_SIZE))),
-            ticket_url_template=str(setting("ticket_url_template", default.ticket_url_template)),
-            console_url=setting("console_url"),
-            default_board_id=str(board) if board is not None else None,
-            note_dedupe_minutes=_number(
-                setting, "note_dedupe_minutes", default.note_dedupe_minutes
-            ),
-            sync_sites=_flag(setting("sync_sites", True)),
-        )
+        return read_settings(cls, link, vendor="ConnectWise")
 
     def ticket_url(self, account: ConnectWiseAccount, ticket_id: int | str) -> str:
         if not self.ticket_url_template:
@@ -110,16 +92,3 @@ class ConnectWiseOptions:
             )
         except (KeyError, IndexError, ValueError):
             return ""  # a template naming other placeholders: no link rather than no ticket
-
-
-def _number(setting: Any, key: str, default: int) -> int:
-    try:
-        return int(setting(key, default))
-    except (TypeError, ValueError):
-        raise VendorRejected(f"the integration's {key} setting must be a whole number") from None
-
-
-def _flag(value: Any) -> bool:
-    if isinstance(value, str):
-        return value.strip().lower() in ("1", "true", "yes", "on")
-    return bool(value)

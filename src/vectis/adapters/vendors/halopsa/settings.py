@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping
-from typing import Any
 
 from attrs import field, frozen
 
 from vectis.adapters.vendors._entry import Link
+from vectis.adapters.vendors._kit.settings import credentials, read_settings, within
 from vectis.adapters.vendors.halopsa.mapping import CLOSED_STATUS_IDS, CUSTOMER_WHO_TYPES
-from vectis.domain.errors import VendorRejected
 
 API_ROOT = "/api"
 TOKEN_PATH = "/auth/token"  # noqa: S105 - a path, not a secret
@@ -52,17 +51,12 @@ class HaloAccount:
 
     @classmethod
     def of(cls, link: Link) -> HaloAccount:
-        credentials = link.credentials
-        try:
-            return cls(
-                base_url=link.integration.base_url.rstrip("/"),
-                client_id=credentials["client_id"],
-                client_secret=credentials["client_secret"],
-                tenant=(credentials.get("tenant") or "").strip(),
-                scope=str(link.integration.setting("scope", "all")),
-            )
-        except KeyError as missing:
-            raise VendorRejected(f"HaloPSA credentials lack {missing.args[0]}") from None
+        return cls(
+            base_url=link.integration.base_url.rstrip("/"),
+            **credentials(link, "HaloPSA", "client_id", "client_secret"),
+            tenant=(link.credentials.get("tenant") or "").strip(),
+            scope=str(link.integration.setting("scope", "all")),
+        )
 
     @property
     def api_url(self) -> str:
@@ -78,9 +72,15 @@ class HaloAccount:
         return f"halopsa-token:{self.token_url}:{self.tenant}:{self.client_id}:{secret}"
 
 
+def _sorted_unique(numbers: Iterable[int]) -> tuple[int, ...]:
+    return tuple(sorted(set(numbers)))
+
+
 @frozen(kw_only=True)
 class HaloSettings:
-    page_size: int = MAX_PAGE_SIZE
+    """The per-integration choices, read once from ``integration.settings``."""
+
+    page_size: int = field(default=MAX_PAGE_SIZE, metadata=within(1, MAX_PAGE_SIZE))
     closed_status_ids: frozenset[int] = CLOSED_STATUS_IDS
     customer_who_types: frozenset[int] = CUSTOMER_WHO_TYPES
     list_keys: Mapping[str, str] = field(factory=lambda: dict(LIST_KEYS))
@@ -96,45 +96,14 @@ class HaloSettings:
     """How far back a first sync reads ticket actions (one request per ticket); 0 = all."""
     contract_lines: bool = True
     """Read recurring-invoice lines as contract lines (UNCONFIRMED link via ``contract_id``)."""
-    webhook_events: tuple[int, ...] = WEBHOOK_EVENTS
+    webhook_events: tuple[int, ...] = field(default=WEBHOOK_EVENTS, converter=_sorted_unique)
+    """Read from the setting ``webhook_event_numbers``; kept sorted, each number once."""
     webhook_max_age_hours: float = 24.0
 
     @classmethod
     def of(cls, link: Link) -> HaloSettings:
-        setting = link.integration.setting
-        keys = dict(LIST_KEYS)
-        overrides = setting("list_keys", {})
-        if isinstance(overrides, Mapping):
-            keys.update({str(path): str(key) for path, key in overrides.items()})
-        type_id = setting("ticket_type_id")
-        try:
-            return cls(
-                page_size=max(1, min(int(setting("page_size", MAX_PAGE_SIZE)), MAX_PAGE_SIZE)),
-                closed_status_ids=_ints(setting("closed_status_ids"), CLOSED_STATUS_IDS),
-                customer_who_types=_ints(setting("customer_who_types"), CUSTOMER_WHO_TYPES),
-                list_keys=keys,
-                ticket_type_id=int(type_id) if type_id not in (None, "") else None,
-                create_lookback_hours=float(setting("create_lookback_hours", 72.0)),
-                note_outcome_internal=str(setting("note_outcome_internal", "Private Note")),
-                note_outcome_public=str(setting("note_outcome_public", "Email User")),
-                note_dedupe_minutes=float(setting("note_dedupe_minutes", 60.0)),
-                notes_history_days=float(setting("notes_history_days", 90.0)),
-                contract_lines=bool(setting("contract_lines", True)),
-                webhook_events=tuple(
-                    sorted(_ints(setting("webhook_event_numbers"), WEBHOOK_EVENTS))
-                ),
-                webhook_max_age_hours=float(setting("webhook_max_age_hours", 24.0)),
-            )
-        except (TypeError, ValueError) as error:
-            raise VendorRejected(f"a HaloPSA setting is not valid: {error}") from None
+        names = {"webhook_events": "webhook_event_numbers"}
+        return read_settings(cls, link, vendor="HaloPSA", names=names)
 
     def key(self, path: str) -> str:
         return self.list_keys.get(path, path.strip("/").lower())
-
-
-def _ints(value: Any, default: Iterable[int]) -> frozenset[int]:
-    if value is None or value == "":
-        return frozenset(default)
-    if isinstance(value, (int, str)):
-        value = [value]
-    return frozenset(int(item) for item in value)

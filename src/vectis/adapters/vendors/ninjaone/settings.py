@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from attrs import field, frozen
 
 from vectis.adapters.vendors._entry import Link
-from vectis.domain.errors import VendorRejected
+from vectis.adapters.vendors._kit.settings import credentials, read_settings, within
 from vectis.domain.integration import WEBHOOK_SECRET
 
 TOKEN_PATH = "/ws/oauth/token"  # noqa: S105 - a path
@@ -29,11 +29,11 @@ class NinjaOneOptions:
 
     api_prefix: str = DEFAULT_API_PREFIX
     scope: str = DEFAULT_SCOPE
-    page_size: int = 1000
+    page_size: int = field(default=1000, metadata=within(1))
     """UNCONFIRMED: the spec states no maximum ``pageSize`` for lists and reports."""
-    activity_page_size: int = 1000
+    activity_page_size: int = field(default=1000, metadata=within(10, 1000))
     """The spec's maximum (and minimum 10) for ``/activities``."""
-    activity_max_pages: int = 20
+    activity_max_pages: int = field(default=20, metadata=within(1))
     """How far one read walks back through activities before it stops (first sync, backlog)."""
     webhook_max_age_seconds: int = 900
     webhook_activities: Mapping[str, Sequence[str]] | None = None
@@ -49,27 +49,7 @@ class NinjaOneOptions:
 
     @classmethod
     def of(cls, link: Link) -> NinjaOneOptions:
-        setting = link.integration.setting
-        default = cls()
-        try:
-            return cls(
-                api_prefix=str(setting("api_prefix", default.api_prefix)),
-                scope=str(setting("oauth_scope", default.scope)),
-                page_size=max(1, int(setting("page_size", default.page_size))),
-                activity_page_size=min(
-                    1000, max(10, int(setting("activity_page_size", default.activity_page_size)))
-                ),
-                activity_max_pages=max(
-                    1, int(setting("activity_max_pages", default.activity_max_pages))
-                ),
-                webhook_max_age_seconds=int(
-                    setting("webhook_max_age_seconds", default.webhook_max_age_seconds)
-                ),
-                webhook_activities=setting("webhook_activities"),
-                webhook_expand=tuple(setting("webhook_expand", default.webhook_expand)),
-            )
-        except (TypeError, ValueError) as error:
-            raise VendorRejected(f"a NinjaOne setting is invalid: {error}") from None
+        return read_settings(cls, link, vendor="NinjaOne", names={"scope": "oauth_scope"})
 
 
 @frozen(kw_only=True)
@@ -86,18 +66,13 @@ class NinjaOneAccount:
     @classmethod
     def of(cls, link: Link) -> NinjaOneAccount:
         options = NinjaOneOptions.of(link)
-        credentials = link.credentials
-        try:
-            return cls(
-                base_url=link.integration.base_url.rstrip("/"),
-                client_id=credentials["client_id"],
-                client_secret=credentials["client_secret"],
-                webhook_secret=credentials.get(WEBHOOK_SECRET) or "",
-                api_prefix="/" + options.api_prefix.strip("/"),
-                scope=options.scope,
-            )
-        except KeyError as missing:
-            raise VendorRejected(f"NinjaOne credentials lack {missing.args[0]}") from None
+        return cls(
+            base_url=link.integration.base_url.rstrip("/"),
+            **credentials(link, "NinjaOne", "client_id", "client_secret"),
+            webhook_secret=link.credentials.get(WEBHOOK_SECRET) or "",
+            api_prefix="/" + options.api_prefix.strip("/"),
+            scope=options.scope,
+        )
 
     @property
     def api_url(self) -> str:

@@ -1,21 +1,17 @@
-"""HaloPSA objects → Vectis records, and Vectis write-backs → Halo request bodies: the
-anti-corruption layer."""
+"""HaloPSA objects → Vectis records: tickets, notes, clients, sites, users, assets, contracts."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from attrs import field, frozen
 
-from vectis.adapters.vendors.halopsa import VENDOR, wire
-from vectis.domain.changes import delivered_ticket_events
+from vectis.adapters.vendors.halopsa import wire
 from vectis.domain.errors import InvalidValue
-from vectis.domain.events import EventKind, InboundEvent, SubjectRef, event_key
-from vectis.domain.integration import IdForm
 from vectis.domain.records import (
     Contact,
     Contract,
@@ -25,7 +21,6 @@ from vectis.domain.records import (
     Reference,
     ReferenceKind,
     Ticket,
-    TicketDraft,
     TicketNote,
     TicketSla,
     VendorCompany,
@@ -41,7 +36,6 @@ UNASSIGNED_AGENT_ID = 1
 """Halo's placeholder agent for "unassigned" (agent 1 is no person)."""
 EARLIEST_REAL_YEAR = 1980
 """Halo writes 1899-12-30, 1900-01-01 or 0001-01-01 for "no date"."""
-OPENED_WINDOW = timedelta(minutes=2)
 _TAGS = re.compile(r"<[^>]+>")
 
 
@@ -301,144 +295,6 @@ def contract(header: wire.Contract, lines: Sequence[wire.InvoiceLine] = ()) -> C
         ends_on=_day(ends),
         lines=contract_lines,
         updated_at=parse_time(header.last_modified),
-    )
-
-
-def webhook_events(
-    document: Mapping[str, Any],
-    *,
-    received_at: datetime,
-    delivery_id: str,
-    base_url: str,
-    closed_status_ids: Iterable[int] = CLOSED_STATUS_IDS,
-) -> list[InboundEvent]:
-    """The ticket event a webhook delivery stands for, from whatever ticket it carries.
-
-    UNCONFIRMED payload: a ``ticket`` object (as Halo's own integrations read it), the ticket
-    object itself, or only a ``ticket_id``. A full ticket gives the same event keys the sync
-    would, so the sync does not record the change twice; a bare id gives an "updated" event
-    keyed by the delivery, and the next sync re-reads the ticket.
-    """
-    raw = document.get("ticket")
-    row_data = raw if isinstance(raw, Mapping) else None
-    if row_data is None and "summary" in document and "id" in document:
-        row_data = document
-    if row_data is not None:
-        row = wire.structure(dict(row_data), wire.Ticket)
-        try:
-            mapped = ticket(row, base_url=base_url, closed_status_ids=closed_status_ids)
-        except InvalidValue:
-            return [_bare_event(str(row.id), received_at, delivery_id, row.summary or "")]
-        created = mapped.updated_at - mapped.opened_at < OPENED_WINDOW
-        return delivered_ticket_events(VENDOR, mapped, created=created)
-    ticket_id = document.get("ticket_id") or document.get("faultid")
-    if not ticket_id:
-        return []
-    if isinstance(ticket_id, bool) or not IdForm.NUMBER.fits(str(ticket_id)):
-        raise InvalidValue(f"{str(ticket_id)[:40]!r} is not a HaloPSA ticket id")
-    return [_bare_event(str(ticket_id), received_at, delivery_id, "")]
-
-
-def new_ticket(
-    draft: TicketDraft,
-    *,
-    marker: str,
-    ticket_type_id: int | None,
-    fields: Mapping[str, Any],
-) -> dict[str, Any]:
-    """One ``Faults`` object of a ``POST /Tickets`` array that creates a ticket, carrying the
-    idempotency marker in ``third_party_id_string`` (a ``Faults`` field of the swagger)."""
-    body: dict[str, Any] = {
-        "summary": draft.summary,
-        "details": draft.description,
-        "client_id": vendor_id(draft.company_id),
-        "third_party_id_string": marker,
-    }
-    if ticket_type_id is not None:
-        body["tickettype_id"] = ticket_type_id
-    return {**body, **fields}
-
-
-def ticket_change(ticket_id: str, fields: Mapping[str, Any]) -> dict[str, Any]:
-    """A ``POST /Tickets`` object that updates a ticket: its id and the absolute new values."""
-    return {"id": vendor_id(ticket_id), **fields}
-
-
-def ticket_fields(
-    *,
-    status: str | None = None,
-    priority: str | None = None,
-    owner: str | None = None,
-    board: str | None = None,
-    teams: Mapping[int, str] | None = None,
-) -> dict[str, Any]:
-    """The ``Faults`` fields naming a ticket's status, priority, agent and team."""
-    fields: dict[str, Any] = {}
-    if status:
-        fields["status_id"] = vendor_id(status)
-    if priority:
-        fields["priority_id"] = vendor_id(priority)
-    if owner:
-        fields["agent_id"] = vendor_id(owner)
-    if board:
-        fields["team_id"] = team_id = vendor_id(board)
-        # Halo has been seen to assign a team by its name; send both.
-        team = (teams or {}).get(team_id) if isinstance(team_id, int) else None
-        if team:
-            fields["team"] = team
-    return fields
-
-
-def new_action(ticket_id: str, text: str, *, internal: bool, outcome: str) -> dict[str, Any]:
-    """One ``Actions`` object of a ``POST /Actions`` array: a note on a ticket."""
-    return {
-        "ticket_id": vendor_id(ticket_id),
-        "note": text,
-        "outcome": outcome,
-        "hiddenfromuser": internal,
-    }
-
-
-def new_webhook(
-    receiver_url: str, *, username: str, password: str, events: Iterable[int]
-) -> dict[str, Any]:
-    """An outbound ``Webhook`` posting Halo's default payload, authenticated with Basic."""
-    return {
-        "name": "Vectis",
-        "type": 0,  # outbound
-        "url": receiver_url,
-        "method": 0,  # POST
-        "content_type": "application/json",
-        "authentication_type": 1,  # Basic
-        "basic_username": username,
-        "basic_password": password,
-        "active": True,
-        "payload_type": 0,  # Halo's default payload
-        "events": [{"eventno": number, "type": -2, "delivery_method": 6} for number in events],
-    }
-
-
-def vendor_id(value: str) -> int | str:
-    """Halo's ids are numbers; anything else is passed on for Halo to judge (``isdigit`` alone
-    would take ``²``, which ``int`` refuses)."""
-    digits = value.strip()
-    return int(digits) if digits.isascii() and digits.isdigit() else value
-
-
-def same_text(left: str, right: str) -> bool:
-    """Whether two texts are the same but for their whitespace."""
-    return " ".join(left.split()) == " ".join(right.split())
-
-
-def _bare_event(ticket_id: str, at: datetime, delivery_id: str, summary: str) -> InboundEvent:
-    return InboundEvent(
-        external_id=event_key(EventKind.TICKET_UPDATED, ticket_id, delivery_id),
-        kind=EventKind.TICKET_UPDATED,
-        occurred_at=at,
-        subject=SubjectRef(system=VENDOR, type="ticket", id=ticket_id),
-        title=f"Ticket #{ticket_id} updated",
-        detail=summary,
-        payload={"refetch": True},
     )
 
 

@@ -1,4 +1,4 @@
-"""Autotask records ↔ Vectis domain objects: the anti-corruption layer, both directions."""
+"""Autotask rows → Vectis records: companies, tickets, notes, contracts, devices, references."""
 
 from __future__ import annotations
 
@@ -9,9 +9,8 @@ from typing import Any
 
 from attrs import field, frozen
 
-from vectis.adapters.vendors.autotask import VENDOR, wire
-from vectis.domain.errors import InvalidValue, VendorRejected
-from vectis.domain.events import EventKind, InboundEvent, SubjectRef, event_key
+from vectis.adapters.vendors.autotask import wire
+from vectis.domain.errors import InvalidValue
 from vectis.domain.records import (
     Contact,
     Contract,
@@ -21,8 +20,6 @@ from vectis.domain.records import (
     Reference,
     ReferenceKind,
     Ticket,
-    TicketChange,
-    TicketDraft,
     TicketNote,
     TicketSla,
     VendorCompany,
@@ -141,12 +138,12 @@ def contact(record: wire.Contact) -> Contact:
 
 
 def ticket(record: wire.Ticket, lookups: Lookups) -> Ticket:
-    opened = _required_time(record.createDate, "createDate")
+    opened = required_time(record.createDate, "createDate")
     status = None if record.status is None else str(record.status)
     closed = status in lookups.closed_statuses
     return Ticket(
         id=str(record.id),
-        company_id=_id(record.companyID),
+        company_id=optional_id(record.companyID),
         summary=_required(record.title, "title"),
         opened_at=opened,
         updated_at=parse_time(record.lastActivityDate) or opened,
@@ -156,8 +153,8 @@ def ticket(record: wire.Ticket, lookups: Lookups) -> Ticket:
         status=_named(record.status, lookups.statuses),
         priority=_named(record.priority, lookups.priorities),
         owner=_named(record.assignedResourceID, lookups.members),
-        contact_id=_id(record.contactID),
-        site_id=_id(record.companyLocationID),
+        contact_id=optional_id(record.contactID),
+        site_id=optional_id(record.companyLocationID),
         closed=closed,
         closed_at=parse_time(record.completedDate) if closed else None,
         url=ticket_url(lookups.web_url, record.id),
@@ -232,7 +229,7 @@ def device(record: wire.ConfigurationItem, web_url: str) -> Device:
     name = record.referenceTitle or record.rmmDeviceAuditHostname or record.serialNumber
     return Device(
         id=str(record.id),
-        company_id=_id(record.companyID),
+        company_id=optional_id(record.companyID),
         name=_required(name or "", "referenceTitle"),
         os=record.rmmDeviceAuditOperatingSystem or "",
         patches_pending=record.rmmDeviceAuditMissingPatchCount or 0,
@@ -242,46 +239,6 @@ def device(record: wire.ConfigurationItem, web_url: str) -> Device:
         if web_url
         else "",
     )
-
-
-def webhook_events(
-    delivery: wire.WebhookDelivery, closed_statuses: frozenset[str]
-) -> list[InboundEvent]:
-    """The events a ticket callout stands for; other entities are acknowledged and dropped."""
-    if delivery.EntityType.lower() != "ticket":
-        return []
-    fields = {name.lower(): value for name, value in delivery.Fields.items()}
-    number = str(fields.get("ticketnumber") or f"#{delivery.Id}")
-    kind, verb = _ticket_change(delivery.Action, fields, closed_statuses)
-    occurred = _required_time(delivery.EventTime, "EventTime")
-    completed = parse_time(_text_or_none(fields.get("completeddate")))
-    if kind in (EventKind.TICKET_OPENED, EventKind.TICKET_DELETED):
-        # Keyed as the sync keys the same change, so the sync after this callout (or one
-        # that saw the ticket first) does not record a second "opened" or "deleted".
-        external_id = event_key(kind, str(delivery.Id))
-    elif kind == EventKind.TICKET_CLOSED and completed is not None:
-        # The sync keys a closure by the ticket's completedDate (domain.changes.ticket_events),
-        # which every callout carries as a display field: the same key on both paths.
-        # UNCONFIRMED: that a callout's completedDate has the precision the REST API returns.
-        external_id = event_key(kind, str(delivery.Id), completed.isoformat())
-        occurred = completed
-    else:
-        # An update callout carries only the fields that changed, not the times the sync
-        # keys closures and moves by: one event per delivery.
-        sequence = delivery.SequenceNumber if delivery.SequenceNumber is not None else "-"
-        external_id = f"{delivery.Guid or '-'}:{delivery.Id}:{sequence}:{delivery.EventTime}"
-    return [
-        InboundEvent(
-            external_id=external_id,
-            kind=kind,
-            occurred_at=occurred,
-            subject=SubjectRef(system=VENDOR, type="ticket", id=str(delivery.Id)),
-            title=f"Ticket {number} {verb}",
-            detail=str(fields.get("title") or ""),
-            company_ref=_id(fields.get("companyid")),
-            payload={"action": delivery.Action.lower(), **_delivered_changes(fields)},
-        )
-    ]
 
 
 def ticket_url(web_url: str, ticket_id: int | str) -> str:
@@ -310,6 +267,19 @@ def parse_time(value: str | None) -> datetime | None:
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
+def required_time(value: str | None, name: str) -> datetime:
+    """The time ``name`` holds; ``InvalidValue`` for a record without it."""
+    moment = parse_time(value)
+    if moment is None:
+        raise InvalidValue(f"the record has no {name}")
+    return moment
+
+
+def optional_id(value: Any) -> str | None:
+    """An id as Vectis stores it; None for an absent or empty one."""
+    return None if value is None or value == "" else str(value)
+
+
 def format_time(moment: datetime) -> str:
     return (
         moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
@@ -326,38 +296,6 @@ def units_by_service(units: Iterable[wire.ContractServiceUnit]) -> dict[int, Dec
     return found
 
 
-# A delivery's ticket fields, in Vectis's words (the vendor's field names stay here).
-_DELIVERED_FIELDS = {
-    "status": "status_id",
-    "priority": "priority_id",
-    "queueid": "board_id",
-    "assignedresourceid": "owner_id",
-}
-
-
-def _delivered_changes(fields: Mapping[str, Any]) -> dict[str, str | None]:
-    return {
-        ours: _id(fields[theirs]) for theirs, ours in _DELIVERED_FIELDS.items() if theirs in fields
-    }
-
-
-def _ticket_change(
-    action: str, fields: Mapping[str, Any], closed_statuses: frozenset[str]
-) -> tuple[str, str]:
-    action = action.lower()
-    if action == "create":
-        return EventKind.TICKET_OPENED, "opened"
-    if action == "delete":
-        return EventKind.TICKET_DELETED, "deleted"
-    if str(fields.get("status")) in closed_statuses:
-        return EventKind.TICKET_CLOSED, "completed"
-    return EventKind.TICKET_UPDATED, "updated"
-
-
-def _text_or_none(value: Any) -> str | None:
-    return value if isinstance(value, str) else None
-
-
 def _named(value: int | None, labels: Mapping[str, str]) -> Named | None:
     if value is None:
         return None
@@ -365,21 +303,10 @@ def _named(value: int | None, labels: Mapping[str, str]) -> Named | None:
     return Named(id=key, name=labels.get(key, key))
 
 
-def _id(value: Any) -> str | None:
-    return None if value is None or value == "" else str(value)
-
-
 def _required(value: str, name: str) -> str:
     if not value or not value.strip():
         raise InvalidValue(f"the record has no {name}")
     return value
-
-
-def _required_time(value: str | None, name: str) -> datetime:
-    moment = parse_time(value)
-    if moment is None:
-        raise InvalidValue(f"the record has no {name}")
-    return moment
 
 
 def _day(value: str | None) -> date | None:
@@ -394,102 +321,3 @@ def _decimal(value: float | None) -> Decimal | None:
         return Decimal(str(value))
     except InvalidOperation:
         return None
-
-
-# Domain → Autotask request bodies.
-
-
-def new_ticket(
-    draft: TicketDraft, *, status: str, priority: str, queue: str | None, marker: str
-) -> dict[str, Any]:
-    """``POST /Tickets``; ``externalID`` carries the write-back's idempotency marker."""
-    body: dict[str, Any] = {
-        "companyID": number(draft.company_id, "company"),
-        "title": draft.summary,
-        "description": draft.description,
-        "status": number(draft.status_id or status, "status"),
-        "priority": number(draft.priority_id or priority, "priority"),
-        "externalID": marker,
-    }
-    if draft.board_id or queue:
-        body["queueID"] = number(draft.board_id or queue or "", "queue")
-    return body
-
-
-def ticket_update(ticket_id: str, change: TicketChange, role_id: int | None) -> dict[str, Any]:
-    """``PATCH /Tickets`` with absolute values; an owner goes with one of its desk roles."""
-    body: dict[str, Any] = {"id": number(ticket_id, "ticket")}
-    for name, value in (
-        ("status", change.status_id),
-        ("priority", change.priority_id),
-        ("queueID", change.board_id),
-    ):
-        if value:
-            body[name] = number(value, name)
-    if change.owner_id:
-        body["assignedResourceID"] = number(change.owner_id, "owner")
-        body["assignedResourceRoleID"] = role_id
-    return body
-
-
-def new_note(
-    ticket_id: int, *, title: str, text: str, note_type: int, publish: int
-) -> dict[str, Any]:
-    return {
-        "ticketID": ticket_id,
-        "title": title,
-        "description": text,
-        "noteType": note_type,
-        "publish": publish,
-    }
-
-
-def new_webhook(
-    *, url: str, deactivation_url: str, secret: str, notify: str | None
-) -> dict[str, Any]:
-    """``POST /TicketWebhooks``: the receiver, where deactivation is reported, and the key."""
-    body: dict[str, Any] = {
-        "IsActive": True,
-        "Name": "Vectis",
-        "WebhookUrl": url,
-        "DeactivationUrl": deactivation_url,
-        "SecretKey": secret,
-        "IsSubscribedToCreateEvents": True,
-        "IsSubscribedToUpdateEvents": True,
-        "IsSubscribedToDeleteEvents": True,
-        "SendThresholdExceededNotification": bool(notify),
-    }
-    if notify:
-        body["NotificationEmailAddress"] = notify
-    return body
-
-
-def webhook_reactivation(webhook_id: int, secret: str) -> dict[str, Any]:
-    return {"id": webhook_id, "IsActive": True, "SecretKey": secret}
-
-
-def webhook_field(field_id: int, *, subscribed: bool) -> dict[str, Any]:
-    return {
-        "FieldID": field_id,
-        "IsSubscribedField": subscribed,
-        "IsDisplayAlwaysField": not subscribed,
-    }
-
-
-def webhook_field_ids(fields: Iterable[wire.FieldInfo]) -> dict[str, int]:
-    """Ticket field name (lower case) → the tenant's webhook field id, from the ``fieldID``
-    picklist of ``TicketWebhookFields/entityInformation/fields``. UNCONFIRMED: that Autotask
-    labels each value with the field's API name (``status``), as the sandbox does."""
-    found: dict[str, int] = {}
-    for info in fields:
-        if info.name.lower() == "fieldid":
-            for value in info.picklistValues or ():
-                found[value.label.lower()] = number(value.value, "webhook field")
-    return found
-
-
-def number(value: str, what: str) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise VendorRejected(f"Autotask {what} ids are numbers, not {value!r}") from None
