@@ -12,9 +12,13 @@ import psycopg
 
 from tests.factories import add_connectwise, make_tenant
 from vectis.adapters.postgres.database import create_runtime_engine
+from vectis.adapters.clock import SystemClock
 from vectis.adapters.postgres.rate_limits import PostgresRateLimiter
 from vectis.adapters.vendors._http.transport import RetryPolicy, VendorTransport
+from vectis.adapters.vendors.registry import VendorConnectors
 from vectis.application.services import Services
+from vectis.domain.integration import Credentials
+from vectis.domain.sync import SyncSource
 
 
 async def test_a_second_process_waits_while_the_first_holds_every_slot(
@@ -134,3 +138,41 @@ def _hold_once(url: str, tenant_id: UUID, integration_id: UUID, entered: list[fl
             await engine.dispose()
 
     asyncio.run(hold())
+
+
+async def test_autotask_ports_from_the_registry_keep_three_requests_in_flight(
+    services: Services, runtime_database_url: str
+) -> None:
+    world = await make_tenant(services)
+    credentials = Credentials(
+        values={"username": "api@msp.example", "secret": "s", "integration_code": "CODE"}
+    )
+    integration = await services.integrations.add(
+        world.principal,
+        vendor="autotask",
+        name="Autotask",
+        base_url="https://webservices5.autotask.net/atservicesrest",
+        credentials=credentials,
+        settings={"requests_per_minute": 600_000},
+        test=False,
+    )
+    engine = create_runtime_engine(runtime_database_url)
+    in_flight = most = 0
+
+    async def answer(request: httpx.Request) -> httpx.Response:
+        nonlocal in_flight, most
+        in_flight += 1
+        most = max(most, in_flight)
+        await asyncio.sleep(0.05)
+        in_flight -= 1
+        return httpx.Response(200, json={"item": {"id": 0, "companyName": "Harbor Point"}})
+
+    try:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as http:
+            connectors = VendorConnectors(http, PostgresRateLimiter(engine), SystemClock())
+            # Two ports of one integration (a sync and a write-back) share the three slots.
+            ports = [connectors.port(SyncSource, integration, credentials) for _ in range(2)]
+            await asyncio.gather(*[ports[n % 2].check() for n in range(12)])
+    finally:
+        await engine.dispose()
+    assert most == 3

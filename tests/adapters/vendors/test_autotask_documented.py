@@ -3,7 +3,6 @@ a separate deactivation URL, three requests in flight, and only the fields the m
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import Any
 
@@ -11,7 +10,7 @@ import httpx
 import pytest
 
 from vectis.adapters.vendors.autotask import VENDOR, mapping, wire
-from vectis.adapters.vendors.autotask.client import CONCURRENT_REQUESTS, AutotaskClient
+from vectis.adapters.vendors.autotask.client import AutotaskClient
 from vectis.adapters.vendors.autotask.settings import AutotaskAccount, AutotaskSettings
 from vectis.adapters.vendors.autotask.sync import AutotaskSync
 from vectis.adapters.vendors.autotask.webhooks import AutotaskWebhookSubscriptions
@@ -148,26 +147,6 @@ async def test_field_ids_and_the_deactivation_url_can_be_set_explicitly() -> Non
     (_, webhook), *fields = autotask.posted
     assert webhook["DeactivationUrl"] == "https://vectis.example/webhooks/4f6c/deactivated"
     assert [body["FieldID"] for _, body in fields] == list(range(900, 900 + len(names)))
-
-
-async def test_no_more_than_three_requests_are_in_flight_per_integration() -> None:
-    in_flight = 0
-    most = 0
-
-    async def serve(request: httpx.Request) -> httpx.Response:
-        nonlocal in_flight, most
-        in_flight += 1
-        most = max(most, in_flight)
-        await asyncio.sleep(0.01)
-        in_flight -= 1
-        return httpx.Response(200, json={"item": {"id": 0}})
-
-    async with httpx.AsyncClient(transport=httpx.MockTransport(serve)) as http:
-        # Two clients of one account (a sync and a write-back) share the three slots.
-        clients = [AutotaskClient(http, ACCOUNT), AutotaskClient(http, ACCOUNT)]
-        await asyncio.gather(*(clients[n % 2].get("Companies/0") for n in range(12)))
-
-    assert most == CONCURRENT_REQUESTS == 3
 
 
 async def test_a_query_asks_only_for_the_fields_the_mapping_reads() -> None:

@@ -8,10 +8,8 @@ and looked up again once after a 401, since Autotask moves databases between zon
 
 from __future__ import annotations
 
-import asyncio
 import email.utils
 import json
-import weakref
 from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -38,9 +36,6 @@ ZONE_DOMAIN = "autotask.net"
 """Autotask's zones (``webservicesN.autotask.net``): where a discovered zone URL must be."""
 ALL = {"op": "gte", "field": "id", "value": 0}
 """Autotask refuses a query without a filter; this one matches every record."""
-CONCURRENT_REQUESTS = 3
-"""Autotask's thread limit: at most three requests in flight per integration (its tracking
-identifier) and API user; zone lookups are exempt (ThreadLimiting.htm)."""
 
 
 @frozen(kw_only=True)
@@ -188,10 +183,9 @@ class AutotaskClient:
                 path if path.startswith(("http://", "https://")) else f"{zone.api_url}/v1.0/{path}"
             )
             try:
-                async with in_flight(self._account):
-                    return await self._transport.request(
-                        method, url, headers=headers, params=params, json=body
-                    )
+                return await self._transport.request(
+                    method, url, headers=headers, params=params, json=body
+                )
             except VendorAuthFailed:
                 if attempt == 2 or not zone.discovered:
                     raise
@@ -224,27 +218,6 @@ class AutotaskClient:
             web_url=self._settings.web_url or str(web).rstrip("/") or _web_url_of(url),
             discovered=True,
         )
-
-
-_IN_FLIGHT: weakref.WeakKeyDictionary[
-    asyncio.AbstractEventLoop, dict[tuple[str, str], asyncio.Semaphore]
-] = weakref.WeakKeyDictionary()
-
-
-def in_flight(account: AutotaskAccount) -> asyncio.Semaphore:
-    """The slots for requests to this account, shared by every client of it in this process.
-
-    Bounded here: the requests of one worker or hub process (every sync, write-back and
-    webhook registration it runs for the account, whichever client object sends them). Not
-    bounded: several processes (hub and job workers) each hold their own three slots, so N
-    processes may have 3·N requests in flight; Autotask then answers the excess with an
-    error the transport retries. Keyed by event loop too, since a semaphore belongs to one.
-    """
-    slots = _IN_FLIGHT.setdefault(asyncio.get_running_loop(), {})
-    key = (account.integration_code, account.username.lower())
-    if key not in slots:
-        slots[key] = asyncio.Semaphore(CONCURRENT_REQUESTS)
-    return slots[key]
 
 
 def _web_url_of(api_url: str) -> str:
