@@ -11,8 +11,8 @@ import httpx
 import psycopg
 
 from tests.factories import add_connectwise, make_tenant
-from vectis.adapters.postgres.database import create_runtime_engine
 from vectis.adapters.clock import SystemClock
+from vectis.adapters.postgres.database import create_runtime_engine
 from vectis.adapters.postgres.rate_limits import PostgresRateLimiter
 from vectis.adapters.vendors._http.transport import RetryPolicy, VendorTransport
 from vectis.adapters.vendors.registry import VendorConnectors
