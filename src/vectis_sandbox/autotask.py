@@ -20,7 +20,6 @@ import hashlib
 import hmac
 import itertools
 import json
-import logging
 import random
 import secrets
 import socket
@@ -28,9 +27,7 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
-import falcon
 import falcon.asgi
-import httpx
 import uvicorn
 from attrs import define, field
 
@@ -38,8 +35,8 @@ from vectis_sandbox import autotask_records as records
 from vectis_sandbox.autotask_http import (
     ROOT,
     UNAUTHORIZED,
-    AutotaskError,
     as_int,
+    autotask_error,
     canonical,
     check_picklist,
     install,
@@ -48,10 +45,11 @@ from vectis_sandbox.autotask_http import (
 from vectis_sandbox.autotask_large import Generated
 from vectis_sandbox.autotask_records import API_RESOURCE_ID, COMPLETE, WEBHOOK_FIELDS, at
 from vectis_sandbox.autotask_tables import Row, Store, Table, compile_filter
-from vectis_sandbox.faults import Faults, faulty_app
+from vectis_sandbox.kit.state import SandboxState
+from vectis_sandbox.kit.vendor import SandboxVendor, vendor_app
+from vectis_sandbox.kit.webhooks import deliver_later
 from vectis_sandbox.world import PROBLEMS, World, build_world
 
-logger = logging.getLogger(__name__)
 _TICKET_WRITABLE = (
     "companyID",
     "title",
@@ -72,18 +70,14 @@ _TICKET_WRITABLE = (
 
 
 @define
-class AutotaskState:
+class AutotaskState(SandboxState):
     """Everything the fake Autotask knows; tests read and change it directly."""
 
     username: str = "vectis-api@harborpoint.example"
     secret: str = field(factory=lambda: secrets.token_urlsafe(18))
     integration_code: str = field(factory=lambda: secrets.token_hex(13).upper())
-    base_url: str = ""
-    faults: Faults = field(factory=Faults)
-    company_ids: dict[str, str] = field(factory=dict)
     tables: dict[str, Store] = field(factory=dict)
     webhook_secrets: dict[int, str] = field(factory=dict)
-    deliveries: list[asyncio.Task[None]] = field(factory=list)
     next_id: int = 1
     _sequence: itertools.count[int] = field(factory=lambda: itertools.count(1))
 
@@ -103,16 +97,16 @@ class AutotaskState:
         for name, table in self.tables.items():
             if name.lower() == entity.lower():
                 return table
-        raise AutotaskError(404, f"The entity {entity} is not available")
+        raise autotask_error(404, f"The entity {entity} is not available")
 
     def add_ticket(self, values: dict[str, Any]) -> Row:
         """Create a ticket as ``POST /Tickets`` does, and push it to the webhooks."""
         values = canonical(values, _TICKET_WRITABLE)
         company = as_int(values.get("companyID"))
         if company is None or self.table("Companies").get(company) is None:
-            raise AutotaskError(500, "companyID must name an existing company")
+            raise autotask_error(500, "companyID must name an existing company")
         if not str(values.get("title") or "").strip():
-            raise AutotaskError(500, "title is required")
+            raise autotask_error(500, "title is required")
         check_picklist(values, "status", records.STATUSES, required=True)
         check_picklist(values, "priority", records.PRIORITIES, required=True)
         check_picklist(values, "queueID", records.QUEUES, required=False)
@@ -138,12 +132,12 @@ class AutotaskState:
         values = canonical(values, ("id", *_TICKET_WRITABLE))
         current = self.table("Tickets").get(int(values["id"])) if is_int(values.get("id")) else None
         if current is None:
-            raise AutotaskError(500, f"Ticket {values.get('id')} does not exist")
+            raise autotask_error(500, f"Ticket {values.get('id')} does not exist")
         check_picklist(values, "status", records.STATUSES, required=False)
         check_picklist(values, "priority", records.PRIORITIES, required=False)
         check_picklist(values, "queueID", records.QUEUES, required=False)
         if "assignedResourceID" in values and not self._has_role(values):
-            raise AutotaskError(
+            raise autotask_error(
                 500, "assignedResourceRoleID must be a role of the assigned resource"
             )
         ticket = {**current, **values}
@@ -164,12 +158,12 @@ class AutotaskState:
         values = canonical(values, ("title", "description", "noteType", "publish"))
         ticket = self.table("Tickets").get(ticket_id)
         if ticket is None:
-            raise AutotaskError(404, f"Ticket {ticket_id} does not exist")
+            raise autotask_error(404, f"Ticket {ticket_id} does not exist")
         missing = [
             name for name in ("title", "description", "noteType", "publish") if not values.get(name)
         ]
         if missing:
-            raise AutotaskError(500, f"{', '.join(missing)} required")
+            raise autotask_error(500, f"{', '.join(missing)} required")
         now = at(datetime.now(UTC))
         note = {
             "id": self.new_id(),
@@ -268,7 +262,7 @@ def simulate_activity(state: AutotaskState, rng: random.Random) -> None:
 
 
 def create_app(state: AutotaskState) -> falcon.asgi.App[Any, Any]:
-    app = faulty_app(state.faults, expired=(401, UNAUTHORIZED))
+    app = vendor_app(state, expired=(401, UNAUTHORIZED))
     install(app, state)
     return app
 
@@ -297,11 +291,6 @@ def webhook_body(
 
 def deliver(state: AutotaskState, action: str, ticket: Row, changed: set[str]) -> None:
     """Push a ticket change to every active webhook watching it, in the background."""
-    try:
-        loop = asyncio.get_running_loop()
-    except RuntimeError:
-        return  # no server running (a test building state): nothing to push to
-    state.deliveries[:] = [task for task in state.deliveries if not task.done()]
     for webhook in list(state.table("TicketWebhooks").rows()):
         if not webhook["isActive"] or not webhook.get(f"isSubscribedTo{action}Events"):
             continue
@@ -313,7 +302,8 @@ def deliver(state: AutotaskState, action: str, ticket: Row, changed: set[str]) -
         fields = {name[0].upper() + name[1:]: ticket.get(name) for name in sorted(names)}
         body = webhook_body(state, webhook, action, ticket, fields)
         secret = state.webhook_secrets[int(webhook["id"])]
-        state.deliveries.append(loop.create_task(_post(webhook["webhookUrl"], body, secret)))
+        headers = {"Content-Type": "application/json", "X-Hook-Signature": sign(secret, body)}
+        deliver_later(state, webhook["webhookUrl"], body, headers)
 
 
 def _webhook_fields(state: AutotaskState, webhook_id: int) -> tuple[set[str], set[str]]:
@@ -326,16 +316,6 @@ def _webhook_fields(state: AutotaskState, webhook_id: int) -> tuple[set[str], se
             if row["isDisplayAlwaysField"]:
                 display.add(name)
     return subscribed, display
-
-
-async def _post(url: str, body: bytes, secret: str) -> None:
-    headers = {"Content-Type": "application/json", "X-Hook-Signature": sign(secret, body)}
-    try:
-        async with httpx.AsyncClient(timeout=10) as client:
-            response = await client.post(url, content=body, headers=headers)
-        logger.info("webhook %s → %s", url, response.status_code)
-    except httpx.HTTPError as error:
-        logger.warning("webhook to %s failed: %s", url, error)
 
 
 def _random_ticket(tickets: Store, rng: random.Random) -> Row | None:
@@ -378,6 +358,16 @@ def main(argv: list[str] | None = None) -> None:
         asyncio.run(_serve(args.tickets, args.notes_per_ticket, args.port))
     except KeyboardInterrupt:
         sys.exit(0)
+
+
+SANDBOX = SandboxVendor(
+    key="autotask",
+    label="Autotask (sandbox)",
+    seeded=seeded,
+    base_url_for=base_url_for,
+    create_app=create_app,
+    simulate_activity=simulate_activity,
+)
 
 
 if __name__ == "__main__":
