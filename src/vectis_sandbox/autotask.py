@@ -22,13 +22,11 @@ import itertools
 import json
 import random
 import secrets
-import socket
 import sys
 from datetime import UTC, datetime
 from typing import Any
 
 import falcon.asgi
-import uvicorn
 from attrs import define, field
 
 from vectis_sandbox import autotask_records as records
@@ -45,6 +43,7 @@ from vectis_sandbox.autotask_http import (
 from vectis_sandbox.autotask_large import Generated
 from vectis_sandbox.autotask_records import API_RESOURCE_ID, COMPLETE, WEBHOOK_FIELDS, at
 from vectis_sandbox.autotask_tables import Row, Store, Table, compile_filter
+from vectis_sandbox.kit.serving import serve_app
 from vectis_sandbox.kit.state import SandboxState
 from vectis_sandbox.kit.vendor import SandboxVendor, vendor_app
 from vectis_sandbox.kit.webhooks import deliver_later
@@ -332,20 +331,12 @@ def _random_ticket(tickets: Store, rng: random.Random) -> Row | None:
 
 async def _serve(tickets: int, notes_per_ticket: int, port: int) -> None:
     state = large(tickets, notes_per_ticket)
-    # IPPROTO_TCP, so asyncio sets TCP_NODELAY on accepted connections (else ~40 ms a request).
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind(("127.0.0.1", port))
-    server_url = f"http://127.0.0.1:{listener.getsockname()[1]}"
-    state.base_url = base_url_for(server_url)
-    server = uvicorn.Server(uvicorn.Config(create_app(state), log_level="warning", lifespan="off"))
-    task = asyncio.create_task(server.serve(sockets=[listener]))
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.01)
-    print(json.dumps({"base_url": state.base_url, "credentials": state.credentials}), flush=True)
-    await task
+    async with serve_app(create_app(state), port=port) as server_url:
+        state.base_url = base_url_for(server_url)
+        print(
+            json.dumps({"base_url": state.base_url, "credentials": state.credentials}), flush=True
+        )
+        await asyncio.Event().wait()  # until the process is interrupted or terminated
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -6,17 +6,28 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
-import socket
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from typing import Any
 
-import uvicorn
 from attrs import define, field, frozen
 
 from vectis_sandbox import autotask, connectwise, halopsa, ninjaone
+from vectis_sandbox.kit.serving import QuietServer, serve_app
 from vectis_sandbox.kit.state import SandboxState
 from vectis_sandbox.kit.vendor import SandboxVendor
 from vectis_sandbox.world import World, build_world
+
+__all__ = [
+    "SANDBOXES",
+    "VENDORS",
+    "QuietServer",
+    "Sandbox",
+    "SandboxAccountInfo",
+    "SandboxHost",
+    "running_sandbox",
+    "sandbox_host",
+    "serve_app",
+]
 
 SANDBOXES: tuple[SandboxVendor[Any], ...] = (
     connectwise.SANDBOX,
@@ -53,36 +64,6 @@ class Sandbox:
 
     def state(self, vendor: str) -> Any:
         return self.states[vendor]
-
-
-class QuietServer(uvicorn.Server):
-    """A uvicorn server that leaves signals to its host process (the demo or a test run)."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
-
-
-@contextlib.asynccontextmanager
-async def serve_app(app: Any, host: str = "127.0.0.1") -> AsyncIterator[str]:
-    """Serve one ASGI app on an ephemeral loopback port; yield its ``http://host:port``."""
-    # IPPROTO_TCP, so asyncio sets TCP_NODELAY on accepted connections (else ~40 ms a request).
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind((host, 0))
-    port = listener.getsockname()[1]
-    server = QuietServer(uvicorn.Config(app, log_level="warning", lifespan="off"))
-    task = asyncio.create_task(server.serve(sockets=[listener]))
-    try:
-        while not server.started:
-            if task.done():
-                task.result()
-            await asyncio.sleep(0.01)
-        yield f"http://{host}:{port}"
-    finally:
-        server.should_exit = True
-        await task
-        listener.close()
 
 
 class _Mount:
