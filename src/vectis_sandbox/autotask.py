@@ -20,26 +20,21 @@ import hashlib
 import hmac
 import itertools
 import json
-import logging
 import random
 import secrets
-import socket
 import sys
 from datetime import UTC, datetime
 from typing import Any
 
-import falcon
 import falcon.asgi
-import httpx
-import uvicorn
 from attrs import define, field
 
 from vectis_sandbox import autotask_records as records
 from vectis_sandbox.autotask_http import (
     ROOT,
     UNAUTHORIZED,
-    AutotaskError,
     as_int,
+    autotask_error,
     canonical,
     check_picklist,
     install,
@@ -48,10 +43,12 @@ from vectis_sandbox.autotask_http import (
 from vectis_sandbox.autotask_large import Generated
 from vectis_sandbox.autotask_records import API_RESOURCE_ID, COMPLETE, WEBHOOK_FIELDS, at
 from vectis_sandbox.autotask_tables import Row, Store, Table, compile_filter
-from vectis_sandbox.faults import Faults, faulty_app
+from vectis_sandbox.kit.serving import serve_app
+from vectis_sandbox.kit.state import SandboxState
+from vectis_sandbox.kit.vendor import SandboxVendor, vendor_app
+from vectis_sandbox.kit.webhooks import deliver_later
 from vectis_sandbox.world import PROBLEMS, World, build_world
 
-logger = logging.getLogger(__name__)
 _TICKET_WRITABLE = (
     "companyID",
     "title",
@@ -72,18 +69,14 @@ _TICKET_WRITABLE = (
 
 
 @define
-class AutotaskState:
+class AutotaskState(SandboxState):
     """Everything the fake Autotask knows; tests read and change it directly."""
 
     username: str = "vectis-api@harborpoint.example"
     secret: str = field(factory=lambda: secrets.token_urlsafe(18))
     integration_code: str = field(factory=lambda: secrets.token_hex(13).upper())
-    base_url: str = ""
-    faults: Faults = field(factory=Faults)
-    company_ids: dict[str, str] = field(factory=dict)
     tables: dict[str, Store] = field(factory=dict)
     webhook_secrets: dict[int, str] = field(factory=dict)
-    deliveries: list[asyncio.Task[None]] = field(factory=list)
     next_id: int = 1
     _sequence: itertools.count[int] = field(factory=lambda: itertools.count(1))
 
@@ -103,16 +96,16 @@ class AutotaskState:
         for name, table in self.tables.items():
             if name.lower() == entity.lower():
                 return table
-        raise AutotaskError(404, f"The entity {entity} is not available")
+        raise autotask_error(404, f"The entity {entity} is not available")
 
     def add_ticket(self, values: dict[str, Any]) -> Row:
         """Create a ticket as ``POST /Tickets`` does, and push it to the webhooks."""
         values = canonical(values, _TICKET_WRITABLE)
         company = as_int(values.get("companyID"))
         if company is None or self.table("Companies").get(company) is None:
-            raise AutotaskError(500, "companyID must name an existing company")
+            raise autotask_error(500, "companyID must name an existing company")
         if not str(values.get("title") or "").strip():
-            raise AutotaskError(500, "title is required")
+            raise autotask_error(500, "title is required")
         check_picklist(values, "status", records.STATUSES, required=True)
         check_picklist(values, "priority", records.PRIORITIES, required=True)
         check_picklist(values, "queueID", records.QUEUES, required=False)
@@ -138,12 +131,12 @@ class AutotaskState:
         values = canonical(values, ("id", *_TICKET_WRITABLE))
         current = self.table("Tickets").get(int(values["id"])) if is_int(values.get("id")) else None
         if current is None:
-            raise AutotaskError(500, f"Ticket {values.get('id')} does not exist")
+            raise autotask_error(500, f"Ticket {values.get('id')} does not exist")
         check_picklist(values, "status", records.STATUSES, required=False)
         check_picklist(values, "priority", records.PRIORITIES, required=False)
         check_picklist(values, "queueID", records.QUEUES, required=False)
         if "assignedResourceID" in values and not self._has_role(values):
-            raise AutotaskError(
+            raise autotask_error(
                 500, "assignedResourceRoleID must be a role of the assigned resource"
             )
         ticket = {**current, **values}
@@ -164,12 +157,12 @@ class AutotaskState:
         values = canonical(values, ("title", "description", "noteType", "publish"))
         ticket = self.table("Tickets").get(ticket_id)
         if ticket is None:
-            raise AutotaskError(404, f"Ticket {ticket_id} does not exist")
+            raise autotask_error(404, f"Ticket {ticket_id} does not exist")
         missing = [
             name for name in ("title", "description", "noteType", "publish") if not values.get(name)
         ]
         if missing:
-            raise AutotaskError(500, f"{', '.join(missing)} required")
+            raise autotask_error(500, f"{', '.join(missing)} required")
         now = at(datetime.now(UTC))
         note = {
             "id": self.new_id(),
@@ -268,7 +261,7 @@ def simulate_activity(state: AutotaskState, rng: random.Random) -> None:
 
 
 def create_app(state: AutotaskState) -> falcon.asgi.App[Any, Any]:
-    app = faulty_app(state.faults, expired=(401, UNAUTHORIZED))
+    app = vendor_app(state, expired=(401, UNAUTHORIZED))
     install(app, state)
     return app
 
@@ -297,11 +290,6 @@ def webhook_body(
 
 def deliver(state: AutotaskState, action: str, ticket: Row, changed: set[str]) -> None:
     """Push a ticket change to every active webhook watching it, in the background."""
-    try:
-        loop = asyncio.get_running_loop()
-    except RuntimeError:
-        return  # no server running (a test building state): nothing to push to
-    state.deliveries[:] = [task for task in state.deliveries if not task.done()]
     for webhook in list(state.table("TicketWebhooks").rows()):
         if not webhook["isActive"] or not webhook.get(f"isSubscribedTo{action}Events"):
             continue
@@ -313,7 +301,8 @@ def deliver(state: AutotaskState, action: str, ticket: Row, changed: set[str]) -
         fields = {name[0].upper() + name[1:]: ticket.get(name) for name in sorted(names)}
         body = webhook_body(state, webhook, action, ticket, fields)
         secret = state.webhook_secrets[int(webhook["id"])]
-        state.deliveries.append(loop.create_task(_post(webhook["webhookUrl"], body, secret)))
+        headers = {"Content-Type": "application/json", "X-Hook-Signature": sign(secret, body)}
+        deliver_later(state, webhook["webhookUrl"], body, headers)
 
 
 def _webhook_fields(state: AutotaskState, webhook_id: int) -> tuple[set[str], set[str]]:
@@ -326,16 +315,6 @@ def _webhook_fields(state: AutotaskState, webhook_id: int) -> tuple[set[str], se
             if row["isDisplayAlwaysField"]:
                 display.add(name)
     return subscribed, display
-
-
-async def _post(url: str, body: bytes, secret: str) -> None:
-    headers = {"Content-Type": "application/json", "X-Hook-Signature": sign(secret, body)}
-    try:
-        async with httpx.AsyncClient(timeout=10) as client:
-            response = await client.post(url, content=body, headers=headers)
-        logger.info("webhook %s → %s", url, response.status_code)
-    except httpx.HTTPError as error:
-        logger.warning("webhook to %s failed: %s", url, error)
 
 
 def _random_ticket(tickets: Store, rng: random.Random) -> Row | None:
@@ -352,20 +331,12 @@ def _random_ticket(tickets: Store, rng: random.Random) -> Row | None:
 
 async def _serve(tickets: int, notes_per_ticket: int, port: int) -> None:
     state = large(tickets, notes_per_ticket)
-    # IPPROTO_TCP, so asyncio sets TCP_NODELAY on accepted connections (else ~40 ms a request).
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind(("127.0.0.1", port))
-    server_url = f"http://127.0.0.1:{listener.getsockname()[1]}"
-    state.base_url = base_url_for(server_url)
-    server = uvicorn.Server(uvicorn.Config(create_app(state), log_level="warning", lifespan="off"))
-    task = asyncio.create_task(server.serve(sockets=[listener]))
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.01)
-    print(json.dumps({"base_url": state.base_url, "credentials": state.credentials}), flush=True)
-    await task
+    async with serve_app(create_app(state), port=port) as server_url:
+        state.base_url = base_url_for(server_url)
+        print(
+            json.dumps({"base_url": state.base_url, "credentials": state.credentials}), flush=True
+        )
+        await asyncio.Event().wait()  # until the process is interrupted or terminated
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -378,6 +349,16 @@ def main(argv: list[str] | None = None) -> None:
         asyncio.run(_serve(args.tickets, args.notes_per_ticket, args.port))
     except KeyboardInterrupt:
         sys.exit(0)
+
+
+SANDBOX = SandboxVendor(
+    key="autotask",
+    label="Autotask (sandbox)",
+    seeded=seeded,
+    base_url_for=base_url_for,
+    create_app=create_app,
+    simulate_activity=simulate_activity,
+)
 
 
 if __name__ == "__main__":

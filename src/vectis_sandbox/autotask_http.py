@@ -8,14 +8,16 @@ import itertools
 import json
 import uuid
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlsplit
 
-import falcon
 import falcon.asgi
 
 from vectis_sandbox import autotask_records as records
 from vectis_sandbox.autotask_records import API_RESOURCE_ID, WEBHOOK_FIELDS
 from vectis_sandbox.autotask_tables import FilterError, Row, compile_filter
+from vectis_sandbox.kit.errors import VendorError
+from vectis_sandbox.kit.paging import page_url
+from vectis_sandbox.kit.resources import json_body
 
 if TYPE_CHECKING:
     from vectis_sandbox.autotask import AutotaskState
@@ -29,20 +31,16 @@ UNAUTHORIZED = {
 
 
 def install(app: falcon.asgi.App[Any, Any], state: AutotaskState) -> None:
-    """Add the Autotask routes, auth and error shape to ``app``."""
+    """Add the Autotask routes and auth to ``app``."""
     app.add_middleware(_Auth(state))
     app.add_route(f"{API}/{{entity}}", _Entities(state))
     app.add_route(f"{API}/{{entity}}/{{segment}}", _Entity(state))
     app.add_route(f"{API}/{{entity}}/{{segment}}/{{child}}", _Child(state))
-    app.add_error_handler(AutotaskError, _handle_error)
 
 
-class AutotaskError(Exception):
+def autotask_error(status: int, message: str) -> VendorError:
     """An error as Autotask answers it: a status and ``{"errors": [...]}``."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status, self.message = status, message
+    return VendorError(status, {"errors": [message]})
 
 
 class _Auth:
@@ -63,7 +61,7 @@ class _Auth:
             value is not None and hmac.compare_digest(value, wanted)
             for value, wanted in zip(presented, expected, strict=True)
         ):
-            raise AutotaskError(401, UNAUTHORIZED["errors"][0])
+            raise autotask_error(401, UNAUTHORIZED["errors"][0])
 
 
 class _Entities:
@@ -76,7 +74,7 @@ class _Entities:
         self, req: falcon.asgi.Request, resp: falcon.asgi.Response, entity: str
     ) -> None:
         if entity.lower() != "zoneinformation":
-            raise AutotaskError(405, f"GET {entity} is not supported; query it instead")
+            raise autotask_error(405, f"GET {entity} is not supported; query it instead")
         server = urlsplit(self._state.base_url)
         resp.media = {
             "zoneName": "Sandbox",
@@ -94,7 +92,7 @@ class _Entities:
         elif entity.lower() == "ticketwebhooks":
             resp.media = {"itemId": _create_webhook(self._state, body)["id"]}
         else:
-            raise AutotaskError(405, f"Creating {entity} is not supported by the sandbox")
+            raise autotask_error(405, f"Creating {entity} is not supported by the sandbox")
 
     async def on_patch(
         self, req: falcon.asgi.Request, resp: falcon.asgi.Response, entity: str
@@ -105,7 +103,7 @@ class _Entities:
         elif entity.lower() == "ticketwebhooks":
             resp.media = {"itemId": _update_webhook(self._state, body)["id"]}
         else:
-            raise AutotaskError(405, f"Updating {entity} is not supported by the sandbox")
+            raise autotask_error(405, f"Updating {entity} is not supported by the sandbox")
 
 
 class _Entity:
@@ -118,7 +116,7 @@ class _Entity:
         self, req: falcon.asgi.Request, resp: falcon.asgi.Response, entity: str, segment: str
     ) -> None:
         if segment.lower() != "query":
-            raise AutotaskError(405, f"POST {entity}/{segment} is not supported")
+            raise autotask_error(405, f"POST {entity}/{segment} is not supported")
         resp.media = _query(self._state, entity, await _body(req), after=-1)
 
     async def on_get(
@@ -128,7 +126,7 @@ class _Entity:
             resp.media = _query(self._state, entity, _json_param(req, "search"), after=-1)
             return
         if not is_int(segment):
-            raise AutotaskError(404, f"{entity}/{segment} is not a resource")
+            raise autotask_error(404, f"{entity}/{segment} is not a resource")
         resp.media = {"item": self._state.table(entity).get(int(segment))}
 
 
@@ -168,7 +166,7 @@ class _Child:
                 after=-1,
             )
         else:
-            raise AutotaskError(404, f"{entity}/{segment}/{child} is not a resource")
+            raise autotask_error(404, f"{entity}/{segment}/{child} is not a resource")
 
     async def on_post(
         self,
@@ -185,7 +183,7 @@ class _Child:
         elif where == ("ticketwebhooks", "fields") and is_int(segment):
             resp.media = {"itemId": _add_webhook_field(self._state, int(segment), body)["id"]}
         else:
-            raise AutotaskError(405, f"POST {entity}/{segment}/{child} is not supported")
+            raise autotask_error(405, f"POST {entity}/{segment}/{child} is not supported")
 
 
 _FIELD_INFO = {
@@ -200,31 +198,31 @@ _CHILDREN = {
 
 def _query(state: AutotaskState, entity: str, body: Any, *, after: int) -> Row:
     if not isinstance(body, dict):
-        raise AutotaskError(500, "The query body must be a JSON object")
+        raise autotask_error(500, "The query body must be a JSON object")
     table = state.table(entity)
     size = body.get("MaxRecords") or MAX_RECORDS
     if not is_int(size) or not 1 <= int(size) <= MAX_RECORDS:
-        raise AutotaskError(500, f"MaxRecords must be between 1 and {MAX_RECORDS}")
+        raise autotask_error(500, f"MaxRecords must be between 1 and {MAX_RECORDS}")
     size = int(size)
     try:
         predicate, hints = compile_filter(body.get("filter"))
     except FilterError as error:
-        raise AutotaskError(500, str(error)) from None
+        raise autotask_error(500, str(error)) from None
     include = body.get("IncludeFields") or body.get("includeFields") or []
     if not isinstance(include, list):
-        raise AutotaskError(500, "IncludeFields must be a list of field names")
+        raise autotask_error(500, "IncludeFields must be a list of field names")
     found = list(itertools.islice(table.scan(predicate, after, hints), size + 1))
     items = found[:size]
     next_url = None
     if len(found) > size:
         search = {"filter": body["filter"], **({"IncludeFields": include} if include else {})}
-        query = urlencode(
+        next_url = page_url(
+            f"{state.base_url}/v1.0/{entity}/query/next",
             {
                 "paging": json.dumps({"after": items[-1]["id"], "MaxRecords": size}),
                 "search": json.dumps(search),
-            }
+            },
         )
-        next_url = f"{state.base_url}/v1.0/{entity}/query/next?{query}"
     if include:
         # IncludeFields returns only the fields named (REST_Advanced_Query_Features). Whether
         # Autotask adds ``id`` unasked is UNCONFIRMED: the sandbox returns only what is named.
@@ -246,15 +244,15 @@ def _create_webhook(state: AutotaskState, body: Row) -> Row:
     url, key = values.get("webhookUrl"), values.get("secretKey")
     deactivation = values.get("deactivationUrl")
     if not isinstance(url, str) or not url.startswith(("http://", "https://")):
-        raise AutotaskError(500, "WebhookUrl must be an http(s) URL")
+        raise autotask_error(500, "WebhookUrl must be an http(s) URL")
     # Autotask requires a deactivation URL beside the webhook URL (Webhooks_Creating); that it
     # refuses the two being equal is UNCONFIRMED, and the sandbox does the stricter thing.
     if not isinstance(deactivation, str) or not deactivation.startswith(("http://", "https://")):
-        raise AutotaskError(500, "DeactivationUrl must be an http(s) URL")
+        raise autotask_error(500, "DeactivationUrl must be an http(s) URL")
     if deactivation == url:
-        raise AutotaskError(500, "DeactivationUrl must differ from WebhookUrl")
+        raise autotask_error(500, "DeactivationUrl must differ from WebhookUrl")
     if not isinstance(key, str) or not key or len(key) > 64:
-        raise AutotaskError(500, "SecretKey is required and at most 64 characters")
+        raise autotask_error(500, "SecretKey is required and at most 64 characters")
     webhook: Row = {
         "id": state.new_id(),
         "name": values.get("name") or "Webhook",
@@ -281,11 +279,11 @@ def _update_webhook(state: AutotaskState, body: Row) -> Row:
         state.table("TicketWebhooks").get(int(values["id"])) if is_int(values.get("id")) else None
     )
     if current is None:
-        raise AutotaskError(500, f"TicketWebhook {values.get('id')} does not exist")
+        raise autotask_error(500, f"TicketWebhook {values.get('id')} does not exist")
     key = values.pop("secretKey", None)
     if key is not None:
         if not isinstance(key, str) or not key or len(key) > 64:
-            raise AutotaskError(500, "SecretKey must be at most 64 characters")
+            raise autotask_error(500, "SecretKey must be at most 64 characters")
         state.webhook_secrets[int(current["id"])] = key
     webhook = {**current, **values}
     state.table("TicketWebhooks").put(webhook)
@@ -294,10 +292,10 @@ def _update_webhook(state: AutotaskState, body: Row) -> Row:
 
 def _add_webhook_field(state: AutotaskState, webhook_id: int, body: Row) -> Row:
     if state.table("TicketWebhooks").get(webhook_id) is None:
-        raise AutotaskError(404, f"TicketWebhook {webhook_id} does not exist")
+        raise autotask_error(404, f"TicketWebhook {webhook_id} does not exist")
     values = canonical(body, ("fieldID", "isSubscribedField", "isDisplayAlwaysField"))
     if not is_int(values.get("fieldID")) or int(values["fieldID"]) not in WEBHOOK_FIELDS:
-        raise AutotaskError(500, f"FieldID {values.get('fieldID')} is not a ticket webhook field")
+        raise autotask_error(500, f"FieldID {values.get('fieldID')} is not a ticket webhook field")
     row = {
         "id": state.new_id(),
         "webhookID": webhook_id,
@@ -332,21 +330,15 @@ def canonical(values: Row, names: tuple[str, ...]) -> Row:
 def check_picklist(values: Row, name: str, choices: dict[int, str], *, required: bool) -> None:
     if name not in values or values[name] is None:
         if required:
-            raise AutotaskError(500, f"{name} is required")
+            raise autotask_error(500, f"{name} is required")
         return
     if not is_int(values[name]) or int(values[name]) not in choices:
-        raise AutotaskError(500, f"{values[name]!r} is not a value of the {name} picklist")
+        raise autotask_error(500, f"{values[name]!r} is not a value of the {name} picklist")
     values[name] = int(values[name])
 
 
 async def _body(req: falcon.asgi.Request) -> Row:
-    try:
-        body = await req.get_media()
-    except falcon.MediaMalformedError:
-        raise AutotaskError(500, "The request body is not JSON") from None
-    if not isinstance(body, dict):
-        raise AutotaskError(500, "The request body must be a JSON object")
-    return body
+    return await json_body(req, dict, lambda reason: autotask_error(500, reason))
 
 
 def _json_param(req: falcon.asgi.Request, name: str) -> Row:
@@ -356,7 +348,7 @@ def _json_param(req: falcon.asgi.Request, name: str) -> Row:
     except ValueError:
         value = None
     if not isinstance(value, dict):
-        raise AutotaskError(500, f"The {name} parameter must be a JSON object")
+        raise autotask_error(500, f"The {name} parameter must be a JSON object")
     return value
 
 
@@ -372,10 +364,3 @@ def is_int(value: Any) -> bool:
     except (TypeError, ValueError):
         return False
     return True
-
-
-async def _handle_error(
-    req: falcon.asgi.Request, resp: falcon.asgi.Response, error: AutotaskError, params: Any
-) -> None:
-    resp.status = error.status
-    resp.media = {"errors": [error.message]}

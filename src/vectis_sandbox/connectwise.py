@@ -24,10 +24,13 @@ from vectis_sandbox.connectwise_callbacks import callback_body, deliver, sign
 from vectis_sandbox.connectwise_query import QueryError, matcher, ordered, page_of
 from vectis_sandbox.connectwise_state import ConnectWiseState, Document, now_stamp, ref, touch
 from vectis_sandbox.connectwise_world import seeded, simulate_activity
-from vectis_sandbox.faults import faulty_app
+from vectis_sandbox.kit.errors import VendorError
+from vectis_sandbox.kit.resources import Fixed, json_body
+from vectis_sandbox.kit.vendor import SandboxVendor, vendor_app
 
 __all__ = [
     "CODEBASE",
+    "SANDBOX",
     "ConnectWiseState",
     "base_url_for",
     "callback_body",
@@ -42,6 +45,12 @@ CODEBASE = "v4_6_release"
 API = f"/{CODEBASE}/apis/3.0"
 EXPIRED = (401, {"code": "Unauthorized", "message": "The API member's keys have expired"})
 PATCHABLE = ("board", "status", "priority", "owner", "contact", "summary", "externalXRef")
+SYSTEM_INFO = {
+    "version": "v2025.1.104123",
+    "isCloud": True,
+    "serverTimeZone": "Eastern Standard Time",
+    "cloudRegion": "NA",
+}
 
 
 def base_url_for(server_url: str) -> str:
@@ -50,8 +59,8 @@ def base_url_for(server_url: str) -> str:
 
 
 def create_app(state: ConnectWiseState) -> falcon.asgi.App:  # type: ignore[type-arg]
-    app = faulty_app(state.faults, expired=EXPIRED, middleware=[_Auth(state)])
-    app.add_route(f"{API}/system/info", _SystemInfo())
+    app = vendor_app(state, expired=EXPIRED, middleware=[_Auth(state)])
+    app.add_route(f"{API}/system/info", Fixed(lambda: SYSTEM_INFO))
     app.add_route(f"{API}/service/boards", _Listing(state.boards.values))
     app.add_route(
         f"{API}/service/boards/{{board_id:int}}/statuses",
@@ -76,16 +85,7 @@ def create_app(state: ConnectWiseState) -> falcon.asgi.App:  # type: ignore[type
     app.add_route(f"{API}/service/tickets/{{ticket_id:int}}/notes", _Notes(state))
     app.add_route(f"{API}/system/callbacks", _Callbacks(state))
     app.add_route(f"/{CODEBASE}/system/callbackkey/index.rails", _CallbackKey(state))
-    app.add_error_handler(VendorError, _handle_error)
     return app
-
-
-class VendorError(Exception):
-    """An error ConnectWise answers with: ``{"code": ..., "message": ...}``."""
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
 
 
 class _Auth:
@@ -118,16 +118,6 @@ class _Listing:
         self, req: falcon.asgi.Request, resp: falcon.asgi.Response, **ids: int
     ) -> None:
         _list(req, resp, self._records(**ids))
-
-
-class _SystemInfo:
-    async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
-        resp.media = {
-            "version": "v2025.1.104123",
-            "isCloud": True,
-            "serverTimeZone": "Eastern Standard Time",
-            "cloudRegion": "NA",
-        }
 
 
 class _Tickets:
@@ -309,13 +299,7 @@ def _list(
 
 
 async def _body(req: falcon.asgi.Request, kind: type[Any]) -> Any:
-    try:
-        body = await req.get_media()
-    except falcon.MediaMalformedError:
-        raise _error(400, "InvalidObject", "the body is not JSON") from None
-    if not isinstance(body, kind):
-        raise _error(400, "InvalidObject", f"the body must be a JSON {kind.__name__}")
-    return body
+    return await json_body(req, kind, lambda reason: _error(400, "InvalidObject", reason))
 
 
 def _find(
@@ -377,16 +361,20 @@ def _additions(state: ConnectWiseState, agreement_id: int) -> list[Document]:
     return state.additions.get(agreement_id, [])
 
 
-async def _handle_error(
-    req: falcon.asgi.Request, resp: falcon.asgi.Response, error: VendorError, params: Any
-) -> None:
-    resp.status = error.status
-    resp.media = {"code": error.code, "message": error.message}
-
-
 def _error(status: int, code: str, message: str) -> VendorError:
-    return VendorError(status, code, message)
+    """An error ConnectWise answers with: ``{"code": ..., "message": ...}``."""
+    return VendorError(status, {"code": code, "message": message})
 
 
 def _invalid(field: str, message: str) -> VendorError:
     return _error(400, "InvalidObject", f"{field}: {message}")
+
+
+SANDBOX = SandboxVendor(
+    key="connectwise",
+    label="ConnectWise Manage (sandbox)",
+    seeded=seeded,
+    base_url_for=base_url_for,
+    create_app=create_app,
+    simulate_activity=simulate_activity,
+)

@@ -7,19 +7,14 @@ is served at ``Metadata.key_url`` (by the app) to whoever presents the clientId.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import hmac
 import json
-import logging
 import uuid
 
-import httpx
-
 from vectis_sandbox.connectwise_state import ConnectWiseState, Document
-
-logger = logging.getLogger(__name__)
+from vectis_sandbox.kit.webhooks import deliver_later
 
 
 def deliver(
@@ -30,15 +25,15 @@ def deliver(
     A change the API member made itself skips callbacks registered with
     ``isSelfSuppressedFlag``, as ConnectWise does.
     """
-    try:
-        loop = asyncio.get_running_loop()
-    except RuntimeError:
-        logger.debug("no event loop: callbacks for ticket %s not delivered", ticket["id"])
-        return
     for callback in state.callbacks.values():
         if callback["inactiveFlag"] or (by_api and callback["isSelfSuppressedFlag"]):
             continue
-        state.deliveries.append(loop.create_task(_post(state, callback, action, ticket)))
+        body = callback_body(state, callback, action, ticket)
+        headers = {
+            "Content-Type": "application/json",
+            "x-content-signature": sign(state, callback, body),
+        }
+        deliver_later(state, callback["url"], body, headers)
 
 
 def callback_body(
@@ -67,17 +62,3 @@ def callback_body(
 def sign(state: ConnectWiseState, callback: Document, body: bytes) -> str:
     key = hashlib.sha256(state.signing_keys[callback["connectWiseID"]].encode()).digest()
     return base64.b64encode(hmac.new(key, body, hashlib.sha256).digest()).decode()
-
-
-async def _post(state: ConnectWiseState, callback: Document, action: str, ticket: Document) -> None:
-    body = callback_body(state, callback, action, ticket)
-    headers = {
-        "Content-Type": "application/json",
-        "x-content-signature": sign(state, callback, body),
-    }
-    try:
-        async with httpx.AsyncClient(timeout=10) as client:
-            response = await client.post(callback["url"], content=body, headers=headers)
-        logger.info("callback %s → %s", callback["url"], response.status_code)
-    except httpx.HTTPError as error:
-        logger.warning("callback to %s failed: %s", callback["url"], error)

@@ -21,7 +21,8 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlencode
+
+from vectis_sandbox.kit.paging import numbered_page, page_count, page_url
 
 _CLAUSE = re.compile(
     r"""\s*(?P<field>[A-Za-z_][\w/]*)\s*
@@ -74,19 +75,17 @@ def page_of(
     records: Sequence[Record], url: str, params: Mapping[str, Any], page: int, size: int
 ) -> tuple[list[Record], str]:
     """One page and its ``Link`` header (``next``, ``prev``, ``first``, ``last``)."""
-    last = max(1, -(-len(records) // size))
+    last = page_count(len(records), size)
     links = []
 
     def link(number: int, rel: str) -> str:
-        query = urlencode({**params, "page": number, "pageSize": size})
-        return f'<{url}?{query}>; rel="{rel}"'
+        return f'<{page_url(url, {**params, "page": number, "pageSize": size})}>; rel="{rel}"'
 
     if page > 1:
         links += [link(page - 1, "prev"), link(1, "first")]
     if page < last:
         links += [link(page + 1, "next"), link(last, "last")]
-    start = (page - 1) * size
-    return list(records[start : start + size]), ", ".join(links)
+    return numbered_page(records, page, size), ", ".join(links)
 
 
 def value_of(record: Record, field: str) -> Any:

@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 import uuid
 from datetime import UTC, datetime
@@ -13,7 +12,7 @@ from typing import Any
 
 from attrs import define, field
 
-from vectis_sandbox.faults import Faults
+from vectis_sandbox.kit.state import SandboxState, utc_now
 from vectis_sandbox.world import BOARDS, MEMBERS, PRIORITIES, STATUSES, Person
 
 Document = dict[str, Any]
@@ -21,17 +20,13 @@ CLOSED = "Closed"
 
 
 @define
-class ConnectWiseState:
+class ConnectWiseState(SandboxState):
     """Everything the fake ConnectWise knows; tests read and change it directly."""
 
     company_id: str = "harborpoint"
     public_key: str = field(factory=lambda: secrets.token_hex(8))
     private_key: str = field(factory=lambda: secrets.token_hex(16))
     client_id: str = field(factory=lambda: str(uuid.uuid4()))
-    base_url: str = ""
-    faults: Faults = field(factory=Faults)
-    company_ids: dict[str, str] = field(factory=dict)
-    """World company key → ConnectWise company id."""
     boards: dict[int, Document] = field(factory=dict)
     statuses: dict[int, Document] = field(factory=dict)
     priorities: dict[int, Document] = field(factory=dict)
@@ -46,7 +41,6 @@ class ConnectWiseState:
     configurations: dict[int, Document] = field(factory=dict)
     callbacks: dict[int, Document] = field(factory=dict)
     signing_keys: dict[str, str] = field(factory=dict)
-    deliveries: list[asyncio.Task[None]] = field(factory=list)
     api_member_id: int = 0
     next_id: int = 200_000
 
@@ -96,7 +90,7 @@ class ConnectWiseState:
 
     def add_company(self, name: str, identifier: str) -> Document:
         company_id = self.new_id()
-        company = company_document(company_id, name, identifier, stamp(_now()))
+        company = company_document(company_id, name, identifier, stamp(utc_now()))
         self.companies[company_id] = company
         return company
 
@@ -115,7 +109,7 @@ class ConnectWiseState:
         """A new ticket as a customer (or an integration) opens one: status New, now."""
         company = self.companies[company_id]
         board_doc = self.board_named(board) or next(iter(self.boards.values()))
-        now = stamp(_now())
+        now = stamp(utc_now())
         ticket: Document = {
             "id": self.new_id(),
             "summary": summary,
@@ -159,7 +153,7 @@ class ConnectWiseState:
         note = note_document(
             self.new_id(), ticket_id, text, internal=internal, member=author, contact=contact
         )
-        note["dateCreated"] = note["_info"]["lastUpdated"] = stamp(_now())
+        note["dateCreated"] = note["_info"]["lastUpdated"] = stamp(utc_now())
         self.notes.setdefault(ticket_id, []).append(note)
         # UNCONFIRMED: that a new note moves its ticket's lastUpdated (undocumented; the
         # connector's notes stream relies on it — see connectwise/sync.py).
@@ -176,12 +170,12 @@ def ref(document: Document, *extra: str) -> Document:
 
 
 def touch(document: Document, by: str = "sandbox") -> None:
-    document["_info"]["lastUpdated"] = stamp(_now())
+    document["_info"]["lastUpdated"] = stamp(utc_now())
     document["_info"]["updatedBy"] = by
 
 
 def now_stamp() -> str:
-    return stamp(_now())
+    return stamp(utc_now())
 
 
 def stamp(moment: datetime) -> str:
@@ -267,7 +261,7 @@ def note_document(
     contact: Document | None,
     at: datetime | None = None,
 ) -> Document:
-    created = stamp(at or _now())
+    created = stamp(at or utc_now())
     note: Document = {
         "id": note_id,
         "ticketId": ticket_id,
@@ -291,7 +285,3 @@ def note_document(
 
 def _full_name(document: Document) -> str:
     return " ".join(part for part in (document.get("firstName"), document.get("lastName")) if part)
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)

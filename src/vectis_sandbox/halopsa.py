@@ -15,130 +15,34 @@ response"; on ``/Tickets`` a bool without a description), not a date filter, and
 
 from __future__ import annotations
 
-import asyncio
 import base64
-import hmac
 import json
-import logging
 import random
-import secrets
-import time
 import uuid
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import parse_qsl
 
 import falcon
 import falcon.asgi
-import httpx
-from attrs import define, field
 
 from vectis_sandbox import halopsa_world as shapes
-from vectis_sandbox.faults import Faults, faulty_app
+from vectis_sandbox.halopsa_state import HaloState
+from vectis_sandbox.kit.errors import VendorError
+from vectis_sandbox.kit.oauth import BearerCheck, TokenEndpoint, oauth_error
+from vectis_sandbox.kit.paging import numbered_page
+from vectis_sandbox.kit.resources import Fixed, json_body
+from vectis_sandbox.kit.state import utc_now
+from vectis_sandbox.kit.vendor import SandboxVendor, vendor_app
+from vectis_sandbox.kit.webhooks import deliver_later
 from vectis_sandbox.world import CUSTOMER_REPLIES, PROBLEMS, World
 
-logger = logging.getLogger(__name__)
 API = "/api"
 MAX_PAGE_SIZE = 100
 EXPIRED = (401, {"error": "invalid_token", "error_description": "The access token has expired"})
-
-
-@define
-class HaloState:
-    """Everything the fake Halo knows; tests read and change it directly."""
-
-    base_url: str = ""
-    faults: Faults = field(factory=Faults)
-    client_id: str = field(factory=lambda: str(uuid.uuid4()))
-    client_secret: str = field(factory=lambda: secrets.token_urlsafe(24))
-    tenant: str = "harborpoint"
-    token_seconds: float = 3600.0
-    tokens: dict[str, float] = field(factory=dict)
-    company_ids: dict[str, str] = field(factory=dict)
-    statuses: list[dict[str, Any]] = field(factory=shapes.statuses)
-    priorities: list[dict[str, Any]] = field(factory=shapes.priorities)
-    teams: list[dict[str, Any]] = field(factory=shapes.teams)
-    agents: list[dict[str, Any]] = field(factory=shapes.agents)
-    clients: dict[int, dict[str, Any]] = field(factory=dict)
-    sites: dict[int, dict[str, Any]] = field(factory=dict)
-    users: dict[int, dict[str, Any]] = field(factory=dict)
-    assets: dict[int, dict[str, Any]] = field(factory=dict)
-    tickets: dict[int, dict[str, Any]] = field(factory=dict)
-    actions: dict[int, list[dict[str, Any]]] = field(factory=dict)
-    contracts: dict[int, dict[str, Any]] = field(factory=dict)
-    invoices: dict[int, dict[str, Any]] = field(factory=dict)
-    webhooks: dict[str, dict[str, Any]] = field(factory=dict)
-    honours_order: bool = True
-    """Whether lists sort by ``order``: the swagger documents the parameter but not the field
-    names Halo sorts on, so a test can have Halo ignore it."""
-    deliveries: list[asyncio.Task[None]] = field(factory=list)
-
-    @property
-    def credentials(self) -> dict[str, str]:
-        return {
-            "client_id": self.client_id,
-            "client_secret": self.client_secret,
-            "tenant": self.tenant,
-        }
-
-    def revoke_tokens(self) -> None:
-        """Halo forgets every token it issued (as after a restart or key rotation)."""
-        self.tokens.clear()
-
-    def add_ticket(self, client_id: int, summary: str, details: str = "") -> dict[str, Any]:
-        client = self.clients[client_id]
-        site = next((s for s in self.sites.values() if int(s["client_id"]) == client_id), None)
-        now = shapes.halo_time(_now())
-        ticket = {
-            "id": max(self.tickets, default=9000) + 1,
-            "summary": summary,
-            "details": details,
-            "client_id": client_id,
-            "client_name": client["name"],
-            "site_id": site["id"] if site else 0,
-            "site_name": site["name"] if site else "",
-            "user_id": 0,
-            "user_name": "",
-            "agent_id": 1,
-            "team": self.teams[0]["name"],
-            "team_id": self.teams[0]["id"],
-            "status_id": 1,
-            "priority_id": 3,
-            "tickettype_id": 36,
-            "sla_id": shapes.SLA_ID,
-            "dateoccurred": now,
-            "datecreated": now,
-            "last_update": now,
-            "lastactiondate": now,
-            "dateclosed": shapes.NO_DATE,
-            "third_party_id_string": "",
-            "deleted": False,
-        }
-        self.tickets[ticket["id"]] = ticket
-        self.actions[ticket["id"]] = []
-        return ticket
-
-    def add_action(
-        self, ticket_id: int, note: str, *, hidden: bool, outcome: str, who_type: int, who: str
-    ) -> dict[str, Any]:
-        ticket = self.tickets[ticket_id]
-        now = _now()
-        actions = self.actions.setdefault(ticket_id, [])
-        created = shapes.action(
-            ticket_id,
-            max((a["id"] for a in actions), default=0) + 1,
-            note=note,
-            who=who,
-            who_type=who_type,
-            who_agentid=shapes.API_AGENT_ID if who_type == 1 else 0,
-            at=now,
-            hidden=hidden,
-            outcome=outcome,
-        )
-        actions.append(created)
-        ticket["last_update"] = ticket["lastactiondate"] = shapes.halo_time(now)
-        return created
+_TOKEN_REFUSALS = {
+    "unsupported_grant_type": "Only client_credentials is allowed",
+    "invalid_client": "The client credentials are not valid",
+}
 
 
 def seeded(world: World) -> HaloState:
@@ -157,13 +61,27 @@ def base_url_for(server_url: str) -> str:
 
 
 def create_app(state: HaloState) -> falcon.asgi.App[Any, Any]:
-    app = faulty_app(state.faults, expired=EXPIRED, middleware=[_Bearer(state)])
-    app.add_route("/auth/token", _Token(state))
-    app.add_route(f"{API}/Agent/me", _Fixed(lambda: shapes.API_AGENT))
-    app.add_route(f"{API}/Status", _Fixed(lambda: state.statuses))
-    app.add_route(f"{API}/Priority", _Fixed(lambda: state.priorities))
-    app.add_route(f"{API}/Team", _Fixed(lambda: state.teams))
-    app.add_route(f"{API}/Agent", _Fixed(lambda: state.agents))
+    bearer = BearerCheck(
+        state,
+        prefix=API,
+        refuse=lambda: halo_error(
+            401, "invalid_token", "The access token is missing, invalid or expired"
+        ),
+    )
+    app = vendor_app(state, expired=EXPIRED, middleware=[bearer])
+    token = TokenEndpoint(
+        state,
+        refuse=lambda status, code: halo_error(status, code, _TOKEN_REFUSALS[code]),
+        basic=True,
+        scope=lambda asked: "all" if asked is None else asked,
+        check=lambda req: _check_tenant(state, req.get_param("tenant")),
+    )
+    app.add_route("/auth/token", token)
+    app.add_route(f"{API}/Agent/me", Fixed(lambda: shapes.API_AGENT))
+    app.add_route(f"{API}/Status", Fixed(lambda: state.statuses))
+    app.add_route(f"{API}/Priority", Fixed(lambda: state.priorities))
+    app.add_route(f"{API}/Team", Fixed(lambda: state.teams))
+    app.add_route(f"{API}/Agent", Fixed(lambda: state.agents))
     app.add_route(f"{API}/Client", _List(state, lambda: state.clients, "clients", ()))
     app.add_route(f"{API}/Site", _List(state, lambda: state.sites, "sites"))
     app.add_route(f"{API}/Users", _List(state, lambda: state.users, "users"))
@@ -174,16 +92,21 @@ def create_app(state: HaloState) -> falcon.asgi.App[Any, Any]:
     app.add_route(f"{API}/Tickets/{{ticket_id:int}}", _Ticket(state))
     app.add_route(f"{API}/Actions", _Actions(state))
     app.add_route(f"{API}/Webhook", _Webhooks(state))
-    app.add_error_handler(HaloError, _handle_error)
     return app
+
+
+def halo_error(status: int, error: str, description: str) -> VendorError:
+    """An error Halo answers with: ``{"error": ..., "error_description": ...}``, the OAuth
+    shape, on the API as on ``/auth/token``."""
+    return oauth_error(status, error, description)
 
 
 def deliver(state: HaloState, event: str, ticket: dict[str, Any]) -> None:
     """Post a ticket change to every active webhook, in the background."""
     for webhook in state.webhooks.values():
         if webhook.get("active", True):
-            task = asyncio.get_running_loop().create_task(_post(webhook, event, ticket))
-            state.deliveries.append(task)
+            body, headers = webhook_delivery(webhook, event, ticket)
+            deliver_later(state, webhook["url"], body, headers)
 
 
 def webhook_delivery(
@@ -195,7 +118,7 @@ def webhook_delivery(
             "event_id": str(uuid.uuid4()),
             "webhook_id": webhook["id"],
             "event": event,
-            "timestamp": shapes.halo_time(_now()),
+            "timestamp": shapes.halo_time(utc_now()),
             "ticket_id": ticket["id"],
             "ticket": _full(ticket),
         }
@@ -221,59 +144,7 @@ def simulate_activity(state: HaloState, rng: random.Random) -> None:
         summary, details = rng.choice(PROBLEMS)
         ticket = state.add_ticket(rng.choice(sorted(state.clients)), summary, details)
         event = "New Ticket Logged"
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return  # a synchronous caller: there is no loop to push webhooks from
-    deliver(state, event, ticket)
-
-
-class _Bearer:
-    def __init__(self, state: HaloState) -> None:
-        self._state = state
-
-    async def process_request(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
-        if not req.path.startswith(API + "/"):
-            return
-        scheme, _, token = (req.get_header("Authorization") or "").partition(" ")
-        expires = self._state.tokens.get(token) if scheme.lower() == "bearer" else None
-        if expires is None or expires < time.monotonic():
-            raise HaloError(401, "invalid_token", "The access token is missing, invalid or expired")
-
-
-class _Token:
-    def __init__(self, state: HaloState) -> None:
-        self._state = state
-
-    async def on_post(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
-        state = self._state
-        form = dict(parse_qsl((await req.stream.read()).decode()))
-        client_id, secret = form.get("client_id", ""), form.get("client_secret", "")
-        scheme, _, encoded = (req.get_header("Authorization") or "").partition(" ")
-        if scheme.lower() == "basic":
-            client_id, _, secret = base64.b64decode(encoded).decode().partition(":")
-        if form.get("grant_type") != "client_credentials":
-            raise HaloError(400, "unsupported_grant_type", "Only client_credentials is allowed")
-        if state.tenant and req.get_param("tenant") not in (None, state.tenant):
-            raise HaloError(401, "invalid_client", f"Unknown tenant {req.get_param('tenant')}")
-        if client_id != state.client_id or not hmac.compare_digest(secret, state.client_secret):
-            raise HaloError(401, "invalid_client", "The client credentials are not valid")
-        token = secrets.token_urlsafe(32)
-        state.tokens[token] = time.monotonic() + state.token_seconds
-        resp.media = {
-            "access_token": token,
-            "token_type": "Bearer",
-            "expires_in": int(state.token_seconds),
-            "scope": form.get("scope", "all"),
-        }
-
-
-class _Fixed:
-    def __init__(self, rows: Callable[[], Any]) -> None:
-        self._rows = rows
-
-    async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
-        resp.media = self._rows()
+    deliver(state, event, ticket)  # posts nothing for a synchronous caller (no loop)
 
 
 class _List:
@@ -310,7 +181,7 @@ class _Tickets:
             else:
                 client_id = _int(item.get("client_id"))
                 if not str(item.get("summary", "")).strip() or client_id not in self._state.clients:
-                    raise HaloError(
+                    raise halo_error(
                         400, "Bad Request", "summary and an existing client_id are required"
                     )
                 ticket = self._state.add_ticket(client_id, item["summary"], item.get("details", ""))
@@ -348,7 +219,7 @@ class _Actions:
         for item in await _array(req):
             ticket = _ticket(self._state, _int(item.get("ticket_id")))
             if not str(item.get("note", "")).strip():
-                raise HaloError(400, "Bad Request", "note is required")
+                raise halo_error(400, "Bad Request", "note is required")
             created = self._state.add_action(
                 ticket["id"],
                 item["note"],
@@ -374,7 +245,7 @@ class _Webhooks:
         answers = []
         for item in await _array(req):
             if not item.get("url"):
-                raise HaloError(400, "Bad Request", "url is required for an outbound webhook")
+                raise halo_error(400, "Bad Request", "url is required for an outbound webhook")
             webhook = {
                 **item,
                 "id": str(item.get("id") or uuid.uuid4()),
@@ -386,40 +257,15 @@ class _Webhooks:
         resp.media = answers[0] if len(answers) == 1 else answers
 
 
-class HaloError(Exception):
-    """An error Halo answers with: ``{"error": ..., "error_description": ...}``."""
-
-    def __init__(self, status: int, error: str, description: str) -> None:
-        super().__init__(description)
-        self.status, self.error, self.description = status, error, description
-
-
-async def _handle_error(
-    req: falcon.asgi.Request, resp: falcon.asgi.Response, error: HaloError, params: Any
-) -> None:
-    resp.status = error.status
-    resp.media = {"error": error.error, "error_description": error.description}
-
-
-async def _post(webhook: dict[str, Any], event: str, ticket: dict[str, Any]) -> None:
-    body, headers = webhook_delivery(webhook, event, ticket)
-    try:
-        async with httpx.AsyncClient(timeout=10) as client:
-            response = await client.post(webhook["url"], content=body, headers=headers)
-        logger.info("webhook %s → %s", webhook["url"], response.status_code)
-    except httpx.HTTPError as error:
-        logger.warning("webhook to %s failed: %s", webhook["url"], error)
-
-
 def _apply(state: HaloState, ticket: dict[str, Any], item: dict[str, Any]) -> None:
     """Set the fields an update names; unknown ids are refused as Halo refuses them."""
     if "status_id" in item:
         status = _int(item["status_id"])
         if status not in {s["id"] for s in state.statuses}:
-            raise HaloError(400, "Bad Request", f"Unknown status {status}")
+            raise halo_error(400, "Bad Request", f"Unknown status {status}")
         ticket["status_id"] = status
         closed = status == shapes.CLOSED_STATUS
-        ticket["dateclosed"] = shapes.halo_time(_now()) if closed else shapes.NO_DATE
+        ticket["dateclosed"] = shapes.halo_time(utc_now()) if closed else shapes.NO_DATE
     if "priority_id" in item:
         ticket["priority_id"] = _int(item["priority_id"])
     if "agent_id" in item:
@@ -427,9 +273,9 @@ def _apply(state: HaloState, ticket: dict[str, Any], item: dict[str, Any]) -> No
     if "team_id" in item:
         team = next((t for t in state.teams if t["id"] == _int(item["team_id"])), None)
         if team is None:
-            raise HaloError(400, "Bad Request", f"Unknown team {item['team_id']}")
+            raise halo_error(400, "Bad Request", f"Unknown team {item['team_id']}")
         ticket["team_id"], ticket["team"] = team["id"], team["name"]
-    ticket["last_update"] = shapes.halo_time(_now())
+    ticket["last_update"] = shapes.halo_time(utc_now())
 
 
 def _full(ticket: dict[str, Any]) -> dict[str, Any]:
@@ -472,26 +318,31 @@ def _page(req: falcon.asgi.Request, rows: list[dict[str, Any]], key: str) -> dic
     size = req.get_param_as_int("page_size", min_value=1, default=50)
     size = min(size, MAX_PAGE_SIZE)
     page = req.get_param_as_int("page_no", min_value=1, default=1)
-    start = (page - 1) * size
     return {
         "page_no": page,
         "page_size": size,
         "record_count": len(rows),
-        key: rows[start : start + size],
+        key: numbered_page(rows, page, size),
     }
 
 
+def _check_tenant(state: HaloState, tenant: str | None) -> None:
+    """Hosted Halo's token URL names the tenant (``?tenant=``); a self-hosted one need not."""
+    if state.tenant and tenant not in (None, state.tenant):
+        raise halo_error(401, "invalid_client", f"Unknown tenant {tenant}")
+
+
 async def _array(req: falcon.asgi.Request) -> list[dict[str, Any]]:
-    body = await req.get_media()
-    if not isinstance(body, list) or not all(isinstance(item, dict) for item in body):
-        raise HaloError(400, "Bad Request", "The request body must be an array of objects")
+    body = await json_body(req, list, lambda reason: halo_error(400, "Bad Request", reason))
+    if not all(isinstance(item, dict) for item in body):
+        raise halo_error(400, "Bad Request", "The request body must be an array of objects")
     return body
 
 
 def _ticket(state: HaloState, ticket_id: int) -> dict[str, Any]:
     ticket = state.tickets.get(ticket_id)
     if ticket is None:
-        raise HaloError(404, "Not Found", f"Ticket {ticket_id} not found")
+        raise halo_error(404, "Not Found", f"Ticket {ticket_id} not found")
     return ticket
 
 
@@ -499,8 +350,14 @@ def _int(value: Any) -> int:
     try:
         return int(value)
     except (TypeError, ValueError):
-        raise HaloError(400, "Bad Request", f"{value!r} is not an id") from None
+        raise halo_error(400, "Bad Request", f"{value!r} is not an id") from None
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
+SANDBOX = SandboxVendor(
+    key="halopsa",
+    label="HaloPSA (sandbox)",
+    seeded=seeded,
+    base_url_for=base_url_for,
+    create_app=create_app,
+    simulate_activity=simulate_activity,
+)

@@ -9,30 +9,32 @@ configuration names (NinjaOne signs nothing).
 
 from __future__ import annotations
 
-import asyncio
 import json
-import logging
 import random
 import secrets
 import time
 import uuid
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import parse_qsl
 
 import falcon
 import falcon.asgi
-import httpx
 from attrs import define, field
 
 from vectis_sandbox import ninjaone_shapes as shapes
-from vectis_sandbox.faults import Faults, faulty_app
+from vectis_sandbox.kit.errors import VendorError
+from vectis_sandbox.kit.oauth import BearerCheck, TokenEndpoint, Tokens, oauth_error
+from vectis_sandbox.kit.paging import CursorBook, window
+from vectis_sandbox.kit.resources import Fixed, json_body
+from vectis_sandbox.kit.state import SandboxState
+from vectis_sandbox.kit.vendor import SandboxVendor, vendor_app
+from vectis_sandbox.kit.webhooks import deliver_later
 from vectis_sandbox.world import World
 
-logger = logging.getLogger(__name__)
 API = "/v2"
 SCOPES = {"monitoring", "management", "control"}
 MAX_OPEN_ALERTS = 15
+_TOKEN_REFUSALS = {"invalid_client": "Bad client credentials"}
 NEW_ALERTS = (
     ("high", "Disk C: free space below 5%"),
     ("medium", "CPU above 90% for 15 minutes"),
@@ -42,13 +44,12 @@ NEW_ALERTS = (
 
 
 @define
-class NinjaOneState:
+class NinjaOneState(SandboxState):
     """Everything the fake NinjaOne knows; tests read and change it directly."""
 
-    faults: Faults = field(factory=Faults)
     client_id: str = field(factory=lambda: secrets.token_urlsafe(18))
     client_secret: str = field(factory=lambda: secrets.token_urlsafe(32))
-    base_url: str = ""
+    token_seconds: float = 3600.0
     organizations: dict[int, dict[str, Any]] = field(factory=dict)
     locations: dict[int, dict[str, Any]] = field(factory=dict)
     devices: dict[int, dict[str, Any]] = field(factory=dict)
@@ -56,11 +57,9 @@ class NinjaOneState:
     antivirus: dict[int, dict[str, Any]] = field(factory=dict)
     alerts: dict[str, dict[str, Any]] = field(factory=dict)
     activities: list[dict[str, Any]] = field(factory=list)
-    company_ids: dict[str, str] = field(factory=dict)
-    tokens: dict[str, float] = field(factory=dict)
-    cursors: dict[str, tuple[str, int]] = field(factory=dict)
+    tokens: Tokens = field(factory=Tokens)
+    cursors: CursorBook = field(factory=CursorBook)
     webhook: dict[str, Any] | None = None
-    deliveries: list[asyncio.Task[None]] = field(factory=list)
     next_activity_id: int = 170000
 
     @property
@@ -186,23 +185,36 @@ def simulate_activity(state: NinjaOneState, rng: random.Random) -> None:
 
 
 def create_app(state: NinjaOneState) -> falcon.asgi.App[Any, Any]:
-    app = faulty_app(
-        state.faults,
-        expired=(401, {"error": "invalid_token", "error_description": "Access token expired"}),
-        middleware=[_Auth(state)],
+    bearer = BearerCheck(
+        state,
+        prefix=API,
+        refuse=lambda: oauth_error(401, "invalid_token", "Invalid access token"),
     )
-    app.add_route("/ws/oauth/token", _Token(state))
+    app = vendor_app(
+        state,
+        expired=(401, {"error": "invalid_token", "error_description": "Access token expired"}),
+        middleware=[bearer],
+    )
+    # NinjaOne's docs show the client's id and secret in the form only, not in HTTP Basic.
+    token = TokenEndpoint(
+        state,
+        refuse=lambda status, code: oauth_error(status, code, _TOKEN_REFUSALS.get(code)),
+        basic=False,
+        scope=_granted_scope,
+    )
+    app.add_route("/ws/oauth/token", token)
     app.add_route(f"{API}/organizations", _List(state, "organizations"))
     app.add_route(f"{API}/locations", _List(state, "locations"))
     app.add_route(f"{API}/devices", _List(state, "devices", brief=True))
     app.add_route(f"{API}/devices-detailed", _List(state, "devices"))
     app.add_route(f"{API}/queries/device-health", _Report(state, "health"))
     app.add_route(f"{API}/queries/antivirus-status", _Report(state, "antivirus"))
-    app.add_route(f"{API}/alerts", _Alerts(state))
+    # The spec documents no order for /alerts (nor paging): uid order, which is no order a
+    # connector could lean on. ``sourceType`` and ``df`` are not implemented (all alerts).
+    app.add_route(f"{API}/alerts", Fixed(lambda: sorted(state.alerts.values(), key=_uid)))
     app.add_route(f"{API}/alert/{{uid}}/reset", _Reset(state))
     app.add_route(f"{API}/activities", _Activities(state))
     app.add_route(f"{API}/webhook", _Webhook(state))
-    app.add_error_handler(NinjaError, _handle_error)
     return app
 
 
@@ -211,11 +223,8 @@ def deliver(state: NinjaOneState, activity: dict[str, Any]) -> None:
     config = state.webhook
     if config is None or not _wanted(state, config, activity):
         return
-    try:
-        loop = asyncio.get_running_loop()
-    except RuntimeError:
-        return  # no event loop (a synchronous caller): nothing can be posted
-    state.deliveries.append(loop.create_task(_post(state, config, activity)))
+    headers, body = delivery(state, activity)
+    deliver_later(state, config["url"], body, headers)
 
 
 def delivery(state: NinjaOneState, activity: dict[str, Any]) -> tuple[dict[str, str], bytes]:
@@ -232,55 +241,10 @@ def delivery(state: NinjaOneState, activity: dict[str, Any]) -> tuple[dict[str, 
     return headers, json.dumps(document).encode()
 
 
-class NinjaError(Exception):
-    """An error NinjaOne answers with (UNCONFIRMED shape: ``resultCode`` and ``errorMessage``)."""
-
-    def __init__(self, status: int, body: dict[str, Any]) -> None:
-        super().__init__(str(body))
-        self.status, self.body = status, body
-
-
-class _Auth:
-    def __init__(self, state: NinjaOneState) -> None:
-        self._state = state
-
-    async def process_request(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
-        if not req.path.startswith(API + "/"):
-            return
-        scheme, _, token = (req.get_header("Authorization") or "").partition(" ")
-        expires = self._state.tokens.get(token) if scheme.lower() == "bearer" else None
-        if expires is None or expires < time.time():
-            raise NinjaError(
-                401, {"error": "invalid_token", "error_description": "Invalid access token"}
-            )
-
-
-class _Token:
-    def __init__(self, state: NinjaOneState) -> None:
-        self._state = state
-
-    async def on_post(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
-        form = dict(parse_qsl((await req.stream.read()).decode()))
-        if form.get("grant_type") != "client_credentials":
-            raise NinjaError(400, {"error": "unsupported_grant_type"})
-        if (form.get("client_id"), form.get("client_secret")) != (
-            self._state.client_id,
-            self._state.client_secret,
-        ):
-            raise NinjaError(
-                401, {"error": "invalid_client", "error_description": "Bad client credentials"}
-            )
-        scope = set((form.get("scope") or "").split())
-        if not scope or not scope <= SCOPES:
-            raise NinjaError(400, {"error": "invalid_scope"})
-        token = secrets.token_urlsafe(32)
-        self._state.tokens[token] = time.time() + 3600
-        resp.media = {
-            "access_token": token,
-            "expires_in": 3600,
-            "scope": " ".join(sorted(scope)),
-            "token_type": "Bearer",
-        }
+def failure(status: int, message: str) -> VendorError:
+    """An error NinjaOne's API answers with (UNCONFIRMED shape: ``resultCode`` and
+    ``errorMessage``)."""
+    return VendorError(status, {"resultCode": "FAILURE", "errorMessage": message})
 
 
 class _List:
@@ -311,15 +275,12 @@ class _Report:
     async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
         size = req.get_param_as_int("pageSize", min_value=1, default=1000) or 1000
         name = req.get_param("cursor")
-        offset = 0
-        if name:
-            path, offset = self._state.cursors.get(name, ("", -1))
-            if path != req.path:
-                raise NinjaError(400, {"resultCode": "FAILURE", "errorMessage": "Bad cursor"})
+        offset = self._state.cursors.offset(name, req.path) if name else 0
+        if offset is None:
+            raise failure(400, "Bad cursor")
         table: dict[int, dict[str, Any]] = getattr(self._state, self._table)
-        rows = [row for _, row in sorted(table.items())][offset : offset + size]
-        cursor = secrets.token_hex(8)
-        self._state.cursors[cursor] = (req.path, offset + len(rows))
+        rows = window([row for _, row in sorted(table.items())], offset, size)
+        cursor = self._state.cursors.issue(req.path, offset + len(rows))
         resp.media = {
             "cursor": {
                 "name": cursor,
@@ -331,16 +292,6 @@ class _Report:
         }
 
 
-class _Alerts:
-    def __init__(self, state: NinjaOneState) -> None:
-        self._state = state
-
-    async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
-        # The spec documents no order for /alerts (nor paging): uid order, which is no order a
-        # connector could lean on. ``sourceType`` and ``df`` are not implemented (all alerts).
-        resp.media = sorted(self._state.alerts.values(), key=lambda alert: alert["uid"])
-
-
 class _Reset:
     def __init__(self, state: NinjaOneState) -> None:
         self._state = state
@@ -348,7 +299,7 @@ class _Reset:
     async def on_post(self, req: falcon.asgi.Request, resp: falcon.asgi.Response, uid: str) -> None:
         if uid not in self._state.alerts:
             # UNCONFIRMED: the spec documents only a default response; 404 for a gone alert.
-            raise NinjaError(404, {"resultCode": "FAILURE", "errorMessage": "Alert not found"})
+            raise failure(404, "Alert not found")
         body = await req.get_media(default_when_empty={})
         self._state.reset_alert(uid, body if isinstance(body, dict) else {})
         resp.status = falcon.HTTP_204
@@ -384,9 +335,9 @@ class _Webhook:
         self._state = state
 
     async def on_put(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
-        body = await req.get_media()
-        if not isinstance(body, dict) or not str(body.get("url", "")).startswith("http"):
-            raise NinjaError(400, {"resultCode": "FAILURE", "errorMessage": "A url is required"})
+        body = await json_body(req, dict, lambda reason: failure(400, reason))
+        if not str(body.get("url", "")).startswith("http"):
+            raise failure(400, "A url is required")
         self._state.webhook = {
             "url": body["url"],
             "activities": dict(body.get("activities") or {}),
@@ -413,18 +364,22 @@ def _wanted(state: NinjaOneState, config: dict[str, Any], activity: dict[str, An
     return not organizations or (device is not None and device["organizationId"] in organizations)
 
 
-async def _post(state: NinjaOneState, config: dict[str, Any], activity: dict[str, Any]) -> None:
-    headers, body = delivery(state, activity)
-    try:
-        async with httpx.AsyncClient(timeout=10) as client:
-            response = await client.post(config["url"], content=body, headers=headers)
-        logger.info("webhook %s → %s", config["url"], response.status_code)
-    except httpx.HTTPError as error:
-        logger.warning("webhook to %s failed: %s", config["url"], error)
+def _granted_scope(asked: str | None) -> str:
+    scope = set((asked or "").split())
+    if not scope or not scope <= SCOPES:
+        raise oauth_error(400, "invalid_scope")
+    return " ".join(sorted(scope))
 
 
-async def _handle_error(
-    req: falcon.asgi.Request, resp: falcon.asgi.Response, error: NinjaError, params: Any
-) -> None:
-    resp.status = error.status
-    resp.media = error.body
+def _uid(alert: dict[str, Any]) -> str:
+    return str(alert["uid"])
+
+
+SANDBOX = SandboxVendor(
+    key="ninjaone",
+    label="NinjaOne (sandbox)",
+    seeded=seeded,
+    base_url_for=base_url_for,
+    create_app=create_app,
+    simulate_activity=simulate_activity,
+)

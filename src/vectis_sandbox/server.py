@@ -5,23 +5,40 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import random
-import socket
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from typing import Any
 
-import uvicorn
 from attrs import define, field, frozen
 
+from vectis_sandbox import autotask, connectwise, halopsa, ninjaone
+from vectis_sandbox.kit.serving import QuietServer, serve_app
+from vectis_sandbox.kit.state import SandboxState
+from vectis_sandbox.kit.vendor import SandboxVendor
 from vectis_sandbox.world import World, build_world
 
-VENDORS: Mapping[str, str] = {
-    "connectwise": "ConnectWise Manage (sandbox)",
-    "autotask": "Autotask (sandbox)",
-    "halopsa": "HaloPSA (sandbox)",
-    "ninjaone": "NinjaOne (sandbox)",
-}
+__all__ = [
+    "SANDBOXES",
+    "VENDORS",
+    "QuietServer",
+    "Sandbox",
+    "SandboxAccountInfo",
+    "SandboxHost",
+    "running_sandbox",
+    "sandbox_host",
+    "serve_app",
+]
+
+SANDBOXES: tuple[SandboxVendor[Any], ...] = (
+    connectwise.SANDBOX,
+    autotask.SANDBOX,
+    halopsa.SANDBOX,
+    ninjaone.SANDBOX,
+)
+"""Every sandboxed vendor, in the order the demo lists them: the one list to add a vendor to."""
+_BY_KEY: Mapping[str, SandboxVendor[Any]] = {vendor.key: vendor for vendor in SANDBOXES}
+VENDORS: Mapping[str, str] = {vendor.key: vendor.label for vendor in SANDBOXES}
+"""Vendor key → the account's name in the demo."""
 
 
 @frozen(kw_only=True)
@@ -38,6 +55,7 @@ class SandboxAccountInfo:
 class Sandbox:
     world: World
     states: dict[str, Any]
+    """Vendor key → its state (a ``SandboxState``; ``Any`` so tests reach vendor fields)."""
     accounts: list[SandboxAccountInfo]
 
     @property
@@ -46,36 +64,6 @@ class Sandbox:
 
     def state(self, vendor: str) -> Any:
         return self.states[vendor]
-
-
-class QuietServer(uvicorn.Server):
-    """A uvicorn server that leaves signals to its host process (the demo or a test run)."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
-
-
-@contextlib.asynccontextmanager
-async def serve_app(app: Any, host: str = "127.0.0.1") -> AsyncIterator[str]:
-    """Serve one ASGI app on an ephemeral loopback port; yield its ``http://host:port``."""
-    # IPPROTO_TCP, so asyncio sets TCP_NODELAY on accepted connections (else ~40 ms a request).
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind((host, 0))
-    port = listener.getsockname()[1]
-    server = QuietServer(uvicorn.Config(app, log_level="warning", lifespan="off"))
-    task = asyncio.create_task(server.serve(sockets=[listener]))
-    try:
-        while not server.started:
-            if task.done():
-                task.result()
-            await asyncio.sleep(0.01)
-        yield f"http://{host}:{port}"
-    finally:
-        server.should_exit = True
-        await task
-        listener.close()
 
 
 class _Mount:
@@ -115,15 +103,15 @@ class SandboxHost:
         states: dict[str, Any] = {}
         accounts = []
         for vendor in chosen:
-            module = importlib.import_module(f"vectis_sandbox.{vendor}")
-            state = module.seeded(world)
-            state.base_url = module.base_url_for(self._urls[vendor])
-            self._mounts[vendor].app = module.create_app(state)
+            sandbox = _BY_KEY[vendor]
+            state: SandboxState = sandbox.seeded(world)
+            state.base_url = sandbox.base_url_for(self._urls[vendor])
+            self._mounts[vendor].app = sandbox.create_app(state)
             states[vendor] = state
             accounts.append(
                 SandboxAccountInfo(
                     vendor=vendor,
-                    name=VENDORS[vendor],
+                    name=sandbox.label,
                     base_url=state.base_url,
                     credentials=dict(state.credentials),
                     companies={
@@ -148,7 +136,7 @@ class SandboxHost:
         """Cancel the current sandbox's deliveries and unmount its vendors."""
         if self._current is not None:
             for state in self._current.states.values():
-                for delivery in getattr(state, "deliveries", []):
+                for delivery in state.deliveries:
                     delivery.cancel()
         for mount in self._mounts.values():
             mount.app = None
@@ -208,5 +196,4 @@ async def _activity(states: Mapping[str, Any], every: float) -> None:
     while True:
         await asyncio.sleep(every)
         vendor = chooser.choice(sorted(states))
-        module = importlib.import_module(f"vectis_sandbox.{vendor}")
-        module.simulate_activity(states[vendor], chooser)
+        _BY_KEY[vendor].simulate_activity(states[vendor], chooser)

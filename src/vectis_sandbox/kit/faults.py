@@ -11,9 +11,10 @@ import asyncio
 import time
 from typing import Any
 
-import falcon
 import falcon.asgi
 from attrs import define, field
+
+from vectis_sandbox.kit.errors import VendorError
 
 
 @define
@@ -63,21 +64,21 @@ class FaultMiddleware:
             return
         if faults.credentials_expired:
             status, body = self._expired
-            raise _Answer(status, body)
+            raise VendorError(status, body)
         if faults.rate_limited > 0:
             faults.rate_limited -= 1
-            raise _Answer(429, {"message": "Rate limit exceeded"}, retry_after=faults.retry_after)
+            raise _rate_limited(faults.retry_after)
         if faults.requests_per_second:
             self._take_token(faults)
         if faults.server_errors > 0:
             faults.server_errors -= 1
-            raise _Answer(500, {"message": "Internal server error"})
+            raise VendorError(500, {"message": "Internal server error"})
         if faults.timeouts > 0:
             faults.timeouts -= 1
             await asyncio.sleep(faults.timeout_seconds)
         if faults.malformed > 0:
             faults.malformed -= 1
-            raise _Answer(200, None, raw=b'{"items": [{"id": 1, "title": "trunc')
+            raise VendorError(200, b'{"items": [{"id": 1, "title": "trunc')
 
     async def process_response(
         self,
@@ -103,34 +104,11 @@ class FaultMiddleware:
         faults._refilled = now
         if faults._tokens < 1:
             wait = max(1, int((1 - faults._tokens) / faults.requests_per_second + 0.999))
-            raise _Answer(429, {"message": "Rate limit exceeded"}, retry_after=wait)
+            raise _rate_limited(wait)
         faults._tokens -= 1
 
 
-class _Answer(Exception):
-    def __init__(
-        self, status: int, body: Any, *, retry_after: int | None = None, raw: bytes | None = None
-    ) -> None:
-        super().__init__(status)
-        self.status, self.body, self.retry_after, self.raw = status, body, retry_after, raw
-
-
-async def _answer(
-    req: falcon.asgi.Request, resp: falcon.asgi.Response, error: _Answer, params: Any
-) -> None:
-    resp.status = error.status
-    if error.retry_after is not None:
-        resp.set_header("Retry-After", str(error.retry_after))
-    if error.raw is not None:
-        resp.content_type = "application/json"
-        resp.data = error.raw
-    else:
-        resp.media = error.body
-
-
-def faulty_app(faults: Faults, *, expired: tuple[int, Any], **kwargs: Any) -> falcon.asgi.App:  # type: ignore[type-arg]
-    """A Falcon ASGI app whose first middleware is the fault switchboard."""
-    middleware = [FaultMiddleware(faults, expired=expired), *kwargs.pop("middleware", [])]
-    app = falcon.asgi.App(middleware=middleware, **kwargs)
-    app.add_error_handler(_Answer, _answer)
-    return app
+def _rate_limited(retry_after: int) -> VendorError:
+    return VendorError(
+        429, {"message": "Rate limit exceeded"}, headers={"Retry-After": str(retry_after)}
+    )
