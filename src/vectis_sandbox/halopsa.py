@@ -308,6 +308,8 @@ def _listed(
     order = req.get_param("order")
     if state.honours_order and order and all(order in row for row in found):
         descending = req.get_param_as_bool("orderdesc") or False
+        # The swagger says nothing of ties: the least convenient order, reverse id order.
+        found.sort(key=lambda row: row["id"], reverse=True)
         found.sort(key=lambda row: str(row[order]), reverse=descending)
     return found
 
