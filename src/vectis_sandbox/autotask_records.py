@@ -40,6 +40,7 @@ WEBHOOK_FIELDS = {
     3118: "ticketNumber",
     3120: "title",
     3057: "completedDate",
+    3061: "lastActivityDate",
 }
 _WORLD_STATUS = {
     "New": 1,

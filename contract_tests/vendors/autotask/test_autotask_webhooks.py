@@ -241,7 +241,14 @@ async def test_the_sandbox_pushes_signed_callouts_the_connector_accepts() -> Non
     assert opened.title.endswith(" opened") and opened.detail == "Teams calls have no audio"
 
 
-async def test_a_closure_pushed_then_synced_has_the_key_the_sync_gives_it() -> None:
+@pytest.mark.parametrize(
+    ("status", "kind"),
+    [("5", EventKind.TICKET_CLOSED), ("8", EventKind.TICKET_UPDATED)],
+    ids=["closure", "move"],
+)
+async def test_a_change_pushed_then_synced_has_the_key_the_sync_gives_it(
+    status: str, kind: str
+) -> None:
     delivered: list[tuple[dict[str, str], bytes]] = []
 
     class Receiver:
@@ -268,7 +275,7 @@ async def test_a_closure_pushed_then_synced_has_the_key_the_sync_gives_it() -> N
             draft, idempotency_key="closure"
         )
         await AutotaskTicketing(client, settings).update_ticket(
-            created.id, TicketChange(status_id="5"), idempotency_key="closure-close"
+            created.id, TicketChange(status_id=status), idempotency_key="closure-close"
         )
         await asyncio.gather(*state.deliveries)
         synced = [
@@ -283,7 +290,7 @@ async def test_a_closure_pushed_then_synced_has_the_key_the_sync_gives_it() -> N
         event
         for headers, body in delivered
         for event in await parser.parse(headers, body, datetime.now(UTC))
-        if event.kind == EventKind.TICKET_CLOSED
+        if event.kind == kind
     ]
     (ticket,) = synced
     before = StoredTicket(
@@ -294,5 +301,6 @@ async def test_a_closure_pushed_then_synced_has_the_key_the_sync_gives_it() -> N
         company_id=ticket.company_id,
         opened_at=ticket.opened_at,
     )
-    closed = [e for e in ticket_events("autotask", ticket, before) if e.kind == pushed[0].kind]
-    assert [event.external_id for event in pushed] == [event.external_id for event in closed]
+    changed = [e for e in ticket_events("autotask", ticket, before) if e.kind == kind]
+    assert len(pushed) == len(changed) == 1
+    assert pushed[0].external_id == changed[0].external_id

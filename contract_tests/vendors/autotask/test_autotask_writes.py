@@ -140,7 +140,8 @@ async def test_subscribing_registers_one_ticket_webhook_keyed_with_the_secret(
         return
     assert await subscriptions.ensure_subscribed(recorded["receiver"]) == webhook_id
     assert len(rows(vendor, "TicketWebhooks")) == 1
-    assert len(rows(vendor, "TicketWebhookFields")) == 8
+    # Four subscribed fields, four display fields and lastActivityDate, which it offers.
+    assert len(rows(vendor, "TicketWebhookFields")) == 9
     assert vendor.state.webhook_secrets[int(webhook_id)] == recorded["webhook_secret"]
 
 

@@ -62,6 +62,53 @@ def test_a_closure_seen_by_webhook_and_by_sync_has_one_key() -> None:
     assert pushed.occurred_at == synced.occurred_at
 
 
+def test_a_status_move_seen_by_webhook_and_by_sync_has_one_key() -> None:
+    delivery = wire.WebhookDelivery(
+        Action="Update",
+        EntityType="Ticket",
+        Id=100,
+        EventTime="2025-09-15T15:02:12Z",
+        Guid="a1da62a4-2c49-40a8-8183-69994ce5b3eb",
+        SequenceNumber=8,
+        Fields={"Status": 8, "LastActivityDate": "2025-09-15T15:02:11.437Z", "CompanyID": 174},
+    )
+    (pushed,) = mapping.webhook_events(delivery, frozenset({"5"}))
+    ticket = mapping.ticket(
+        wire.structure({**CLOSED_ROW, "status": 8, "completedDate": None}, wire.Ticket),
+        mapping.Lookups(statuses={"8": "Waiting Customer"}, closed_statuses=frozenset({"5"})),
+    )
+    before = StoredTicket(
+        closed=False,
+        status="In Progress",
+        summary=ticket.summary,
+        number=ticket.number,
+        company_id=ticket.company_id,
+        opened_at=ticket.opened_at,
+    )
+    (synced,) = ticket_events(VENDOR, ticket, before)
+
+    assert pushed.kind == synced.kind == EventKind.TICKET_UPDATED
+    assert pushed.external_id == synced.external_id
+    assert pushed.occurred_at == synced.occurred_at
+
+
+def test_an_update_without_a_status_change_is_one_event_per_delivery() -> None:
+    def delivery(sequence: int) -> wire.WebhookDelivery:
+        return wire.WebhookDelivery(
+            Action="Update",
+            EntityType="Ticket",
+            Id=100,
+            EventTime=f"2025-09-15T15:0{sequence}:12Z",
+            Guid="a1da62a4-2c49-40a8-8183-69994ce5b3eb",
+            SequenceNumber=sequence,
+            Fields={"Priority": 1, "LastActivityDate": "2025-09-15T15:02:11.437Z"},
+        )
+
+    (first,) = mapping.webhook_events(delivery(1), frozenset({"5"}))
+    (second,) = mapping.webhook_events(delivery(2), frozenset({"5"}))
+    assert first.external_id != second.external_id
+
+
 def test_webhooks_always_carry_the_completed_date_that_keys_a_closure() -> None:
     assert "completedDate" in AutotaskSettings().webhook_display_fields
 
@@ -123,6 +170,18 @@ async def test_webhook_fields_are_the_tenants_own_ids_from_its_field_metadata() 
         (4222, False),
         (4151, False),
     ]
+
+
+async def test_the_last_activity_date_that_keys_a_move_is_asked_for_where_offered() -> None:
+    metadata = _field_metadata()
+    metadata["fields"][0]["picklistValues"].append({"value": "4160", "label": "lastActivityDate"})
+    autotask = _Autotask(metadata)
+
+    await _register(autotask, AutotaskSettings())
+
+    _, *fields = autotask.posted
+    assert (fields[-1][1]["FieldID"], fields[-1][1]["IsSubscribedField"]) == (4160, False)
+    assert len(fields) == 9
 
 
 async def test_a_webhook_field_with_no_known_id_is_a_clear_error_before_any_write() -> None:

@@ -16,6 +16,11 @@ WEBHOOK_FIELDS = ("status", "priority", "queueID", "assignedResourceID")
 """The ticket fields whose change makes Autotask call back."""
 WEBHOOK_DISPLAY_FIELDS = ("companyID", "ticketNumber", "title", "completedDate")
 """The fields every callout carries; ``completedDate`` keys a closure as the sync keys it."""
+WEBHOOK_KEYING_FIELDS = ("lastActivityDate",)
+"""Display fields asked for where the tenant's webhook field metadata offers them:
+``lastActivityDate`` keys a move to another status as the sync keys it. UNCONFIRMED that
+every tenant lists it (a read-only field) among TicketWebhookFields; without it a move pushed
+and then synced is recorded twice, so its absence is no reason to refuse the subscription."""
 
 
 @frozen(kw_only=True)
@@ -68,6 +73,7 @@ class AutotaskSettings:
     webhook_max_age_seconds: float = 900.0
     webhook_fields: tuple[str, ...] = WEBHOOK_FIELDS
     webhook_display_fields: tuple[str, ...] = WEBHOOK_DISPLAY_FIELDS
+    webhook_keying_fields: tuple[str, ...] = WEBHOOK_KEYING_FIELDS
     webhook_field_ids: Mapping[str, int] = field(factory=dict)
     """Ticket field name → the tenant's internal webhook field id, where an operator names
     them; any other field's id is read from the account's webhook field metadata."""

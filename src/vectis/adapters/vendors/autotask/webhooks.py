@@ -129,7 +129,8 @@ class AutotaskWebhookSubscriptions:
         settings = self._settings
         ids = {name.lower(): value for name, value in settings.webhook_field_ids.items()}
         names = [*settings.webhook_fields, *settings.webhook_display_fields]
-        if any(name.lower() not in ids for name in names):
+        optional = list(settings.webhook_keying_fields)
+        if any(name.lower() not in ids for name in [*names, *optional]):
             document = await self._client.get("TicketWebhookFields/entityInformation/fields")
             info = _read(document, wire.FieldList).fields
             ids = {**mapping.webhook_field_ids(info), **ids}
@@ -140,6 +141,7 @@ class AutotaskWebhookSubscriptions:
                 f"{', '.join(missing)}: set them in the integration's webhook_field_ids "
                 "setting (field name → the tenant's webhook field id)"
             )
+        names += [name for name in optional if name.lower() in ids]
         subscribed = {name.lower() for name in settings.webhook_fields}
         return [(ids[name.lower()], name.lower() in subscribed) for name in names]
 

@@ -29,6 +29,7 @@ def webhook_events(
     kind, verb = _ticket_change(delivery.Action, fields, closed_statuses)
     occurred = required_time(delivery.EventTime, "EventTime")
     completed = parse_time(_text_or_none(fields.get("completeddate")))
+    activity = parse_time(_text_or_none(fields.get("lastactivitydate")))
     if kind in (EventKind.TICKET_OPENED, EventKind.TICKET_DELETED):
         # Keyed as the sync keys the same change, so the sync after this callout (or one
         # that saw the ticket first) does not record a second "opened" or "deleted".
@@ -39,9 +40,16 @@ def webhook_events(
         # UNCONFIRMED: that a callout's completedDate has the precision the REST API returns.
         external_id = event_key(kind, str(delivery.Id), completed.isoformat())
         occurred = completed
+    elif kind == EventKind.TICKET_UPDATED and "status" in fields and activity is not None:
+        # The sync keys a move to another status (or a reopening) by the ticket's
+        # lastActivityDate, which every callout carries as a display field: the same key.
+        # UNCONFIRMED: that a status change moves lastActivityDate (it is the ticket's "last
+        # activity"), and that a callout carries it at the precision the REST API returns.
+        external_id = event_key(kind, str(delivery.Id), activity.isoformat())
+        occurred = activity
     else:
-        # An update callout carries only the fields that changed, not the times the sync
-        # keys closures and moves by: one event per delivery.
+        # Any other change (priority, queue, owner): the sync records no event for it, so
+        # the callout's is one event per delivery.
         sequence = delivery.SequenceNumber if delivery.SequenceNumber is not None else "-"
         external_id = f"{delivery.Guid or '-'}:{delivery.Id}:{sequence}:{delivery.EventTime}"
     return [
@@ -76,6 +84,8 @@ def _ticket_change(
         return EventKind.TICKET_DELETED, "deleted"
     if str(fields.get("status")) in closed_statuses:
         return EventKind.TICKET_CLOSED, "completed"
+    if "status" in fields:
+        return EventKind.TICKET_UPDATED, "changed status"
     return EventKind.TICKET_UPDATED, "updated"
 
 
