@@ -7,12 +7,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar, cast
 
 import attrs
+import psycopg
 import pytest
 from attrs import define, field
 from dependency_injector import providers
 
-from tests.conftest import owner_connection
+from tests.conftest import app_connection, owner_connection
 from tests.factories import World, make_tenant
+from vectis.application import sync_pages
 from vectis.application.services import Services
 from vectis.container import Container
 from vectis.domain.errors import VendorAuthFailed, VendorUnavailable
@@ -209,6 +211,36 @@ async def test_a_first_sync_stores_records_for_the_linked_customer_and_their_eve
     ]
     (health,) = _rows(database_url, "SELECT last_success_at, last_error FROM integrations")
     assert health[0] is not None and health[1] is None
+
+
+async def test_a_sync_that_grows_a_table_has_the_database_count_its_rows(
+    services: Services, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sync_pages, "STATISTICS_AFTER", 2)
+    world = await make_tenant(services, customers=("Acme",))
+    integration = await _integration(services, world)
+    never_counted = _rows(database_url, "SELECT reltuples FROM pg_class WHERE relname = 'tickets'")
+
+    await services.sync.run(world.tenant.id, integration.id)
+
+    # The first two tickets passed the threshold: ANALYZE counted them (-1 is "never").
+    assert never_counted == [(-1,)]
+    assert _rows(database_url, "SELECT reltuples FROM pg_class WHERE relname = 'tickets'") == [(2,)]
+
+
+def test_the_runtime_role_may_refresh_the_statistics_of_synced_tables_only(
+    database_url: str,
+) -> None:
+    with app_connection(database_url) as connection:
+        connection.execute("SELECT vectis_refresh_statistics('tickets')")
+        with pytest.raises(psycopg.errors.InsufficientPrivilege, match="not a synced table"):
+            connection.execute("SELECT vectis_refresh_statistics('operators')")
+        connection.rollback()
+        # Directly, the runtime role (which owns no table) is only warned and skipped.
+        notices: list[str] = []
+        connection.add_notice_handler(lambda notice: notices.append(notice.message_primary))
+        connection.execute("ANALYZE tickets")
+    assert any("skipping" in notice for notice in notices), notices
 
 
 async def test_running_the_same_sync_again_changes_nothing_and_resumes_from_the_cursors(

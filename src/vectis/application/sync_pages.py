@@ -26,6 +26,10 @@ from vectis.domain.record_types import RecordType, named, record_type_of
 from vectis.domain.records import Deletion, SyncBatch
 from vectis.domain.sync import StreamCounts
 
+STATISTICS_AFTER = 1_000
+"""Rows of a type a stream creates before the database is asked to count them (a first sync
+otherwise plans each page's lookups for the empty table it started from)."""
+
 
 @attrs.define
 class StreamState:
@@ -37,6 +41,23 @@ class StreamState:
     skipped: list[str] = attrs.field(factory=list)
     links: dict[str, UUID] = attrs.field(factory=dict)
     """The integration's company → customer links, read once per stream."""
+    created: dict[str, int] = attrs.field(factory=lambda: defaultdict(int))
+    """Per record type (its name), the rows this stream has created so far."""
+    counted_at: dict[str, int] = attrs.field(factory=dict)
+    """Per record type, how many created rows will have the database count them again."""
+
+    def statistics_due(self) -> list[str]:
+        """The record types grown enough since the database last counted them: after the
+        first ``STATISTICS_AFTER`` rows, then each time they have grown fourfold (a few
+        ANALYZEs in the largest first sync, none in an incremental one)."""
+        due = [
+            name
+            for name, created in self.created.items()
+            if created >= self.counted_at.get(name, STATISTICS_AFTER)
+        ]
+        for name in due:
+            self.counted_at[name] = self.created[name] * 4
+        return due
 
 
 @attrs.define
@@ -95,8 +116,10 @@ class PageWriter:
             events = await uow.events.stage(_events(integration, inbound, state.links))
             if after is not None:
                 await after  # the page before commits first (and if it failed, this one stops)
-            for batch_of_records in staged:
+            created_by_type: dict[str, int] = {}
+            for plan, batch_of_records in zip(plans, staged, strict=True):
                 new, changed = await uow.records.apply(batch_of_records)
+                created_by_type[record_type_of(plan.records[0]).name] = len(new)
                 created += len(new)
                 updated += len(changed)
             await uow.events.apply(events)
@@ -105,6 +128,8 @@ class PageWriter:
             if batch.cursor is not None:
                 await uow.records.save_cursor(integration.id, stream, batch.cursor, now)
             await uow.commit()
+        for name, count in created_by_type.items():
+            state.created[name] += count
         counts = state.counts
         state.counts = attrs.evolve(
             counts,

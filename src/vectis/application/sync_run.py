@@ -168,6 +168,7 @@ class SyncRunner:
                 in_flight.append(previous)
                 if len(in_flight) >= STORE_CONCURRENCY:
                     await in_flight.popleft()
+                    await self._refresh_statistics(integration, state)
                     if progress:
                         progress(stream, state.counts)
         finally:
@@ -180,6 +181,17 @@ class SyncRunner:
                     result, asyncio.CancelledError
                 ):
                     raise result
+
+    async def _refresh_statistics(self, integration: Integration, state: StreamState) -> None:
+        """Have the database count the rows of the types this stream has grown enough, in a
+        unit of work of its own while the next page is being written."""
+        due = state.statistics_due()
+        if not due:
+            return
+        async with self._uow(integration.tenant_id) as uow:
+            for name in due:
+                await uow.records.refresh_statistics(name)
+            await uow.commit()
 
     async def _remove_missing(self, integration: Integration, state: StreamState) -> None:
         """After a complete listing, what it no longer shows is gone at the vendor — for

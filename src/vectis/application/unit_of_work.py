@@ -242,6 +242,9 @@ class RecordStore(Protocol):
     async def save_cursor(
         self, integration_id: UUID, stream: str, cursor: str, at: datetime
     ) -> None: ...
+    async def refresh_statistics(self, record_type: str) -> None:
+        """Have the database count a record type's rows afresh, after a sync grew them."""
+        ...
 
 
 class RecordReader(Protocol):

@@ -88,6 +88,7 @@ FUNCTIONS: Mapping[str, frozenset[str]] = {
     "vectis_refuse_audit_change()": EXECUTE,  # a trigger function: not callable directly
     "vectis_link_audit(uuid,integer)": EXECUTE_AS_OWNER,
     "vectis_tenant_ids()": EXECUTE_AS_OWNER,
+    "vectis_refresh_statistics(text)": EXECUTE_AS_OWNER,  # ANALYZE of a synced table only
     # The sign-in throttle (no table privilege): count or refuse, succeed, list, clear.
     "vectis_sign_in_reserve(bytea,bytea,bytea,bytea,uuid,uuid,timestamp with time zone,"
     "interval,integer,integer,integer,interval,interval,interval)": EXECUTE_AS_OWNER,

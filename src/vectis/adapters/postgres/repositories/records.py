@@ -241,3 +241,10 @@ class PostgresRecordStore:
                 set_={"cursor": cursor, "updated_at": at},
             )
         )
+
+    async def refresh_statistics(self, record_type: str) -> None:
+        """ANALYZE the record type's table (through the one function that may), so lookups
+        keep to the key while a first sync grows the table from nothing."""
+        await self._connection.exec_driver_sql(
+            "SELECT vectis_refresh_statistics(%s)", (TABLES[record_type].table.name,)
+        )
