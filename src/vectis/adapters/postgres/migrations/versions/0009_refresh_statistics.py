@@ -38,7 +38,8 @@ CREATE FUNCTION vectis_refresh_statistics(table_name text) RETURNS void
 AS $$
 BEGIN
     IF table_name NOT IN ({", ".join(f"'{name}'" for name in SYNCED)}) THEN
-        RAISE EXCEPTION 'not a synced table: %', table_name USING ERRCODE = 'insufficient_privilege';
+        RAISE EXCEPTION 'not a synced table: %', table_name
+            USING ERRCODE = 'insufficient_privilege';
     END IF;
     EXECUTE format('ANALYZE public.%I', table_name);
 END
