@@ -7,6 +7,7 @@ renewed once when the vendor refuses a cached token (revoked, or expired early).
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -14,7 +15,13 @@ from typing import Any
 import httpx
 from attrs import field, frozen
 
-from vectis.adapters.vendors._http.transport import VendorTransport, json_body
+from vectis.adapters.vendors._http.transport import (
+    RateLimit,
+    RetryPolicy,
+    VendorTransport,
+    json_body,
+)
+from vectis.application.ports import Clock
 from vectis.domain.errors import VendorAuthFailed, VendorRejected
 
 MARGIN_SECONDS = 60
@@ -29,9 +36,53 @@ class ClientCredentials:
     client_id: str
     client_secret: str = field(repr=False)
     scope: str
-    cache_key: str
-    """Names this client's token in the cache (must change when the secret changes)."""
     token_params: Mapping[str, str] = field(factory=dict)
+
+    @property
+    def cache_key(self) -> str:
+        """Names this client's token in the cache: every part of the grant, the secret as a
+        digest, so a new secret (or tenant, or scope) never reuses the old token."""
+        secret = hashlib.sha256(self.client_secret.encode()).hexdigest()[:16]
+        params = "&".join(f"{key}={value}" for key, value in sorted(self.token_params.items()))
+        return f"oauth-token:{self.token_url}?{params}:{self.client_id}:{self.scope}:{secret}"
+
+
+class OAuthApi:
+    """A JSON API reached as an OAuth2 client: the vendor's transport, a bearer session whose
+    token outlives the client (``token_cache``), and the API's root URL."""
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        *,
+        vendor: str,
+        api_url: str,
+        credentials: ClientCredentials,
+        limit: RateLimit | None = None,
+        token_cache: TokenCache | None = None,
+        clock: Clock | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        self.transport = VendorTransport(http, vendor=vendor, limit=limit, clock=clock, retry=retry)
+        self.session = BearerSession(
+            self.transport, vendor, credentials, token_cache if token_cache is not None else {}
+        )
+        self.api_url = api_url
+
+    @property
+    def clock(self) -> Clock:
+        return self.transport.clock
+
+    async def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+    ) -> httpx.Response:
+        """Send ``method`` to ``path`` under the API root with the bearer token."""
+        return await self.session.request(method, self.api_url + path, params=params, json=json)
 
 
 class BearerSession:

@@ -6,7 +6,6 @@ each field); an operator can correct them for a tenant without a code change.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Mapping
 
 from attrs import field, frozen
@@ -65,11 +64,6 @@ class HaloAccount:
     @property
     def token_url(self) -> str:
         return self.base_url + TOKEN_PATH
-
-    @property
-    def cache_key(self) -> str:
-        secret = hashlib.sha256(self.client_secret.encode()).hexdigest()[:16]
-        return f"halopsa-token:{self.token_url}:{self.tenant}:{self.client_id}:{secret}"
 
 
 def _sorted_unique(numbers: Iterable[int]) -> tuple[int, ...]:

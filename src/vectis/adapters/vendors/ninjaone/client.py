@@ -15,8 +15,8 @@ from typing import Any
 import httpx
 
 from vectis.adapters.vendors._entry import Link
-from vectis.adapters.vendors._http.oauth import BearerSession, ClientCredentials
-from vectis.adapters.vendors._http.transport import RateLimit, VendorTransport, json_body
+from vectis.adapters.vendors._http.oauth import ClientCredentials, OAuthApi
+from vectis.adapters.vendors._http.transport import RateLimit, json_body
 from vectis.adapters.vendors._kit import paging
 from vectis.adapters.vendors._kit.paging import Ask, CursorPaginator, VendorPage, in_body
 from vectis.adapters.vendors.ninjaone.settings import NinjaOneAccount
@@ -38,22 +38,22 @@ class NinjaOneClient:
         token_cache: dict[str, tuple[float, bytes]] | None = None,
         clock: Clock | None = None,
     ) -> None:
-        self._transport = VendorTransport(http, vendor=VENDOR_LABEL, limit=limit, clock=clock)
-        self.clock = self._transport.clock
-        self._account = account
-        self._session = BearerSession(
-            self._transport,
-            VENDOR_LABEL,
-            ClientCredentials(
+        self._api = OAuthApi(
+            http,
+            vendor=VENDOR_LABEL,
+            api_url=account.api_url,
+            credentials=ClientCredentials(
                 token_url=account.token_url,
                 client_id=account.client_id,
                 client_secret=account.client_secret,
                 scope=account.scope,
-                cache_key=account.cache_key,
-                token_params={},
             ),
-            token_cache if token_cache is not None else {},
+            limit=limit,
+            token_cache=token_cache,
+            clock=clock,
         )
+        self.clock = self._api.clock
+        self._account = account
 
     @classmethod
     def of(cls, link: Link) -> NinjaOneClient:
@@ -116,9 +116,7 @@ class NinjaOneClient:
     ) -> AsyncIterator[tuple[list[Any], bool]]:
         async def fetch(ask: Ask) -> VendorPage:
             query = {**(params or {}), **ask.params}
-            response = await self._session.request(
-                "GET", self._account.api_url + path, params=query
-            )
+            response = await self._api.call("GET", path, params=query)
             body = _json(response)
             rows = rows_of(body)
             if not isinstance(rows, list):
@@ -136,9 +134,7 @@ class NinjaOneClient:
         params: Mapping[str, Any] | None = None,
         json: Any = None,
     ) -> Any:
-        response = await self._session.request(
-            method, self._account.api_url + path, params=params, json=json
-        )
+        response = await self._api.call(method, path, params=params, json=json)
         return _json(response)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping, Sequence
 
 from attrs import field, frozen
@@ -81,11 +80,6 @@ class NinjaOneAccount:
     @property
     def token_url(self) -> str:
         return self.base_url + TOKEN_PATH
-
-    @property
-    def cache_key(self) -> str:
-        secret = hashlib.sha256(self.client_secret.encode()).hexdigest()[:16]
-        return f"ninjaone-token:{self.base_url}:{self.client_id}:{secret}"
 
     def device_url(self, device_id: str) -> str:
         """The device's page in the NinjaOne console (UNCONFIRMED route, as seen in the app)."""
