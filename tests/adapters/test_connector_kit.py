@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import attrs
@@ -10,7 +11,7 @@ import pytest
 from attrs import frozen
 
 from vectis.adapters.vendors._kit import markers
-from vectis.adapters.vendors._kit.records import Page, UnreadableRecord, read_each
+from vectis.adapters.vendors._kit.records import Page, UnreadableRecord, amount, read_each
 from vectis.domain.errors import InvalidValue
 from vectis.domain.records import Reference, ReferenceKind
 
@@ -115,3 +116,11 @@ def test_the_marker_is_the_same_short_safe_string_for_the_same_key() -> None:
 def test_a_marker_needs_a_key() -> None:
     with pytest.raises(ValueError):
         markers.marker("")
+
+
+def test_a_vendor_number_becomes_an_exact_decimal_or_none_when_it_is_no_number() -> None:
+    assert amount(0.1) == Decimal("0.1")
+    assert amount(12) == Decimal(12)
+    assert amount(None) is None
+    assert amount(float("nan")) is None
+    assert amount(float("inf")) is None

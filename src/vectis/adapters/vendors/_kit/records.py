@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 
 import cattrs
@@ -103,3 +104,15 @@ def skipped(
         reason=(prefix + reason)[:REASON_LENGTH],
         vendor_id=None if vendor_id is None else str(vendor_id)[:200],
     )
+
+
+def amount(value: float | None) -> Decimal | None:
+    """A vendor's number as an exact decimal, through its text (so ``0.1`` stays ``0.1``);
+    ``None`` for no value, or for one that is not a finite number (``NaN``, ``Infinity``)."""
+    if value is None:
+        return None
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation:
+        return None
+    return number if number.is_finite() else None

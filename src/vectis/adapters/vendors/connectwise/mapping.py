@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from vectis.adapters.vendors._kit.records import UNREADABLE, UnreadableRecord
+from vectis.adapters.vendors._kit.records import UNREADABLE, UnreadableRecord, amount
 from vectis.adapters.vendors.connectwise import VENDOR, wire
 from vectis.domain.changes import delivered_ticket_events
 from vectis.domain.errors import VendorRejected
@@ -311,13 +311,9 @@ def _line(addition: wire.Addition) -> ContractLine:
     return ContractLine(
         id=str(addition.id),
         description=addition.description or addition.invoiceDescription or product,
-        quantity=_decimal(addition.quantity) or Decimal(0),
-        unit_price=_decimal(addition.unitPrice),
+        quantity=amount(addition.quantity) or Decimal(0),
+        unit_price=amount(addition.unitPrice),
     )
-
-
-def _decimal(value: float | None) -> Decimal | None:
-    return None if value is None else Decimal(str(value))
 
 
 def _agreement_status(agreement: wire.Agreement) -> str:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from attrs import field, frozen
 
+from vectis.adapters.vendors._kit.records import amount
 from vectis.adapters.vendors.autotask import wire
 from vectis.domain.errors import InvalidValue
 from vectis.domain.records import (
@@ -207,7 +208,7 @@ def contract(
             or service.internalDescription
             or f"Service {service.serviceID}",
             quantity=units.get(service.id, Decimal(1)),
-            unit_price=_decimal(
+            unit_price=amount(
                 service.adjustedPrice if service.adjustedPrice is not None else service.unitPrice
             ),
         )
@@ -291,7 +292,7 @@ def units_by_service(units: Iterable[wire.ContractServiceUnit]) -> dict[int, Dec
     for unit in units:
         if unit.units is not None:
             found[unit.contractServiceID] = found.get(unit.contractServiceID, Decimal(0)) + (
-                _decimal(unit.units) or Decimal(0)
+                amount(unit.units) or Decimal(0)
             )
     return found
 
@@ -312,12 +313,3 @@ def _required(value: str, name: str) -> str:
 def _day(value: str | None) -> date | None:
     moment = parse_time(value)
     return moment.date() if moment else None
-
-
-def _decimal(value: float | None) -> Decimal | None:
-    if value is None:
-        return None
-    try:
-        return Decimal(str(value))
-    except InvalidOperation:
-        return None

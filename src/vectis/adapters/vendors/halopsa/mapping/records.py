@@ -5,11 +5,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from attrs import field, frozen
 
+from vectis.adapters.vendors._kit.records import amount
 from vectis.adapters.vendors.halopsa import wire
 from vectis.domain.errors import InvalidValue
 from vectis.domain.records import (
@@ -280,8 +281,8 @@ def contract(header: wire.Contract, lines: Sequence[wire.InvoiceLine] = ()) -> C
         ContractLine(
             id=str(line.id),
             description=line.item_shortdescription or "",
-            quantity=_decimal(line.qty_order) or Decimal(1),
-            unit_price=_decimal(line.unit_price),
+            quantity=amount(line.qty_order) or Decimal(1),
+            unit_price=amount(line.unit_price),
         )
         for line in lines
     ]
@@ -310,12 +311,3 @@ def _positive(value: int | None) -> str | None:
 
 def _day(moment: datetime | None) -> date | None:
     return moment.date() if moment else None
-
-
-def _decimal(value: float | None) -> Decimal | None:
-    if value is None:
-        return None
-    try:
-        return Decimal(str(value))
-    except InvalidOperation:
-        return None
