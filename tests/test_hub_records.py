@@ -238,6 +238,34 @@ async def test_the_integrations_page_shows_sync_runs_and_confirms_a_suggested_ma
     assert coast.confirmed and coast.customer_id == customers["Coast Logistics Ltd"]
 
 
+async def test_confirming_a_company_with_no_customer_chosen_says_so_and_links_nothing(
+    services: Services, sandbox: Sandbox, client: httpx.AsyncClient
+) -> None:
+    world, integrations = await _synced(services, sandbox)
+    await sign_in(client, world.owner.email, PASSWORD)
+    halo = integrations["halopsa"]
+    page = await client.get(f"/integrations/{halo.id}")
+    assert "Choose a customer…" in page.text, "a company with no match preselects no one"
+    before = await services.integrations.suggest_links(world.principal, halo.id)
+    unmatched = next(s for s in before if not s.confirmed and s.customer_id is None)
+
+    refused = await client.post(
+        f"/integrations/{halo.id}",
+        data={
+            "csrf_token": csrf_token(page.text),
+            "action": "link",
+            "company_id": unmatched.company.id,
+            "customer_id": "",
+        },
+    )
+
+    assert refused.status_code == 400
+    assert "Choose which Vectis customer the company is before you confirm it." in refused.text
+    assert world.tenant.name in refused.text, "the page keeps the tenant's brand"
+    after = await services.integrations.suggest_links(world.principal, halo.id)
+    assert [s.confirmed for s in after] == [s.confirmed for s in before]
+
+
 async def test_new_credentials_are_tested_before_they_replace_the_old_ones(
     services: Services, sandbox: Sandbox, client: httpx.AsyncClient, container: Container
 ) -> None:

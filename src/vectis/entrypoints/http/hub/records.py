@@ -77,8 +77,8 @@ class TicketPage(_Page):
         integration_id: UUID,
         ticket_id: str,
     ) -> None:
+        principal = await self._chrome(req)  # an error page shows the tenant's brand
         form = await form_fields(req)
-        principal = req.context.principal
         if form.get("action") == "change":
             writeback = await self._services.records.change(
                 principal,
@@ -194,11 +194,23 @@ class IntegrationPage(_Page):
         self, req: falcon.asgi.Request, resp: falcon.asgi.Response, integration_id: UUID
     ) -> None:
         principal = await self._chrome(req)
+        await self._render(req, resp, principal, integration_id)
+
+    async def _render(
+        self,
+        req: falcon.asgi.Request,
+        resp: falcon.asgi.Response,
+        principal: Any,
+        integration_id: UUID,
+        *,
+        mapping_error: str | None = None,
+    ) -> None:
         integration = await self._services.integrations.get(principal, integration_id)
         page(
             req,
             resp,
             "integration.html",
+            mapping_error=mapping_error,
             integration=integration,
             runs=await self._services.sync.runs(principal, integration_id, limit=10),
             suggestions=await self._services.integrations.suggest_links(principal, integration_id),
@@ -216,7 +228,7 @@ class IntegrationPage(_Page):
     async def on_post(
         self, req: falcon.asgi.Request, resp: falcon.asgi.Response, integration_id: UUID
     ) -> None:
-        principal = req.context.principal
+        principal = await self._chrome(req)  # an error page shows the tenant's brand
         form = await form_fields(req)
         action = form.get("action")
         target = f"/integrations/{integration_id}"
@@ -239,6 +251,18 @@ class IntegrationPage(_Page):
             )
             raise falcon.HTTPSeeOther(f"{target}?checked=new+credentials+saved")
         if action == "link":
+            if not form.get("customer_id"):
+                resp.status = falcon.HTTP_400
+                await self._render(
+                    req,
+                    resp,
+                    principal,
+                    integration_id,
+                    mapping_error=(
+                        "Choose which Vectis customer the company is before you confirm it."
+                    ),
+                )
+                return
             await self._services.integrations.link_customer(
                 principal,
                 integration_id,
