@@ -397,9 +397,15 @@ class _WriteBacks(_Repository):
 
 
 class _Notes(_Repository):
-    async def add(self, note: CustomerNote) -> None:
+    async def add(self, note: CustomerNote) -> CustomerNote:
+        if note.idempotency_key is not None:
+            for stored in self._data.notes.values():
+                same_tenant = stored.tenant_id == note.tenant_id
+                if same_tenant and stored.idempotency_key == note.idempotency_key:
+                    return stored
         self._data.notes[note.id] = note
         self._data.revisions[note.id] = [_revision(note)]
+        return note
 
     async def get(self, note_id: UUID, *, for_update: bool = False) -> CustomerNote | None:
         note = self._data.notes.get(note_id)

@@ -413,6 +413,33 @@ async def test_a_customers_timeline_pages_by_keyset_and_filters(
     assert naive.status_code == 400 and "time zone" in naive.json()["detail"]
 
 
+async def test_a_note_retried_with_its_idempotency_key_is_written_once(
+    services: Services, client: httpx.AsyncClient
+) -> None:
+    world = await make_tenant(services)
+    writer = await services.identity.issue_token(world.owner.email, name="notes")
+    base = f"/api/v1/customers/{world.customers[0].id}/notes"
+    headers = {**bearer(writer.secret), "Idempotency-Key": "note-7c1"}
+
+    first, again = [
+        await client.post(base, json={"body": "Alarm code 1234"}, headers=headers) for _ in range(2)
+    ]
+    other_text = await client.post(base, json={"body": "Alarm code 9999"}, headers=headers)
+    too_long = await client.post(
+        base,
+        json={"body": "x"},
+        headers={**bearer(writer.secret), "Idempotency-Key": "k" * 101},
+    )
+
+    assert first.status_code == again.status_code == 201
+    assert first.json()["id"] == again.json()["id"]
+    assert other_text.status_code == 409
+    assert other_text.headers["content-type"].startswith("application/problem+json")
+    assert too_long.status_code == 400 and "Idempotency-Key" in too_long.json()["detail"]
+    listing = await client.get(base, headers=bearer(writer.secret))
+    assert [item["body"] for item in listing.json()["items"]] == ["Alarm code 1234"]
+
+
 async def test_notes_are_written_edited_and_read_with_their_history_over_the_api(
     services: Services, client: httpx.AsyncClient
 ) -> None:

@@ -340,3 +340,63 @@ async def test_a_ticket_is_replied_to_and_reprioritised_from_its_page(
     assert update.action.status_id is None, "only what the operator changed is sent"  # type: ignore[union-attr]
     halo = sandbox.state("halopsa").tickets[int(link.group(2))]
     assert str(halo["priority_id"]) == other
+
+
+def _submission_key(html: str) -> str:
+    match = re.search(r'name="submission_key" value="([^"]+)"', html)
+    assert match, "the form carries a one-time submission key"
+    return match.group(1)
+
+
+async def test_a_new_ticket_form_sent_twice_opens_one_ticket(
+    services: Services, sandbox: Sandbox, client: httpx.AsyncClient
+) -> None:
+    world, integrations = await _synced(services, sandbox)
+    customer = world.customers[0].id
+    await sign_in(client, world.owner.email, PASSWORD)
+    page = await client.get(f"/customers/{customer}/tickets")
+    form = {
+        "csrf_token": csrf_token(page.text),
+        "submission_key": _submission_key(page.text),
+        "integration_id": str(integrations["halopsa"].id),
+        "summary": "Scanner offline after the update",
+    }
+
+    first, second = [
+        await client.post(f"/customers/{customer}/tickets/new", data=form) for _ in range(2)
+    ]
+    edited = await client.post(
+        f"/customers/{customer}/tickets/new", data={**form, "summary": "Something else"}
+    )
+
+    assert first.status_code == second.status_code == 303
+    assert first.headers["location"] == second.headers["location"], "one write-back"
+    writeback_id = UUID(first.headers["location"].split("/writebacks/")[1].split("?")[0])
+    done = await services.writebacks.perform(world.tenant.id, writeback_id)
+    assert done.status is WriteBackStatus.SUCCEEDED, done.error
+    halo = sandbox.state("halopsa").tickets.values()
+    assert [t["summary"] for t in halo].count("Scanner offline after the update") == 1
+    assert edited.status_code == 409 and "Open the form afresh" in edited.text
+    assert not any(t["summary"] == "Something else" for t in halo)
+    assert _submission_key(page.text) != _submission_key((await client.get(page.url)).text)
+
+
+async def test_a_customer_note_sent_twice_is_written_once(
+    services: Services, sandbox: Sandbox, client: httpx.AsyncClient
+) -> None:
+    world, _ = await _synced(services, sandbox)
+    customer = world.customers[0].id
+    await sign_in(client, world.owner.email, PASSWORD)
+    page = await client.get(f"/customers/{customer}/notes")
+    form = {
+        "csrf_token": csrf_token(page.text),
+        "submission_key": _submission_key(page.text),
+        "body": "Front door code changed to 4471",
+    }
+
+    sent = [await client.post(f"/customers/{customer}/notes", data=form) for _ in range(2)]
+
+    assert [response.status_code for response in sent] == [303, 303]
+    assert sent[0].headers["location"] == sent[1].headers["location"]
+    notes = await services.timeline.notes(world.principal, customer)
+    assert [note.body for note in notes].count("Front door code changed to 4471") == 1

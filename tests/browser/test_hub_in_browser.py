@@ -424,3 +424,50 @@ async def test_an_owner_sees_a_tech_locked_out_of_sign_in_and_clears_the_lock(
 
     signed_in = await services.identity.sign_in(tech.email, PASSWORD, address="127.0.0.1")
     assert signed_in.principal.operator_id == tech.id
+
+
+async def test_a_new_ticket_form_clicked_twice_or_sent_twice_makes_one_write_back(
+    services: Services, sandbox: Sandbox, page: Page, screenshot: Screenshot, database_url: str
+) -> None:
+    seeded = await seed_synced_customer(services, sandbox)
+    await sign_in(page, seeded.world.owner.email)
+    await page.goto(f"/customers/{seeded.customer_id}/tickets")
+    await page.get_by_text("New ticket in", exact=False).first.click()
+    form = page.locator("form[action$='/tickets/new']").first
+    await form.get_by_label("Summary").fill("Badge reader at the side door")
+    page.on("dialog", lambda dialog: dialog.accept())
+    # Count the sends the page lets through, holding each one back so the page stays.
+    await page.evaluate(
+        "() => window.addEventListener('submit', (e) => {"
+        " if (!e.defaultPrevented) window.sent = (window.sent || 0) + 1; e.preventDefault(); })"
+    )
+    button = form.get_by_role("button", name=re.compile("Create ticket"))
+
+    await button.click()
+    await button.click(force=True)  # a browser delivers an impatient click all the same
+
+    assert await page.evaluate("() => window.sent") == 1, "the second click sends nothing"
+    await expect(button).to_have_attribute("aria-disabled", "true")
+    await screenshot(page, "double-click")
+    # Sent twice past the page's guard (a browser resending the form): still one write-back.
+    await page.reload()
+    await page.get_by_text("New ticket in", exact=False).first.click()
+    form = page.locator("form[action$='/tickets/new']").first
+    await form.get_by_label("Summary").fill("Badge reader at the side door")
+    await form.evaluate(
+        "f => { f.querySelector('[name=submission_key]').value = 'fixed-key-for-this-test';"
+        " f.submit(); }"
+    )
+    await expect(page).to_have_url(re.compile(r"/writebacks/[0-9a-f-]+"))
+    await page.go_back()
+    await form.evaluate(
+        "f => { f.querySelector('[name=submission_key]').value = 'fixed-key-for-this-test';"
+        " f.submit(); }"
+    )
+    await expect(page).to_have_url(re.compile(r"/writebacks/[0-9a-f-]+"))
+
+    with owner_connection(database_url) as connection:
+        summaries = connection.execute(
+            "SELECT params->>'summary', count(*) FROM writebacks GROUP BY 1"
+        ).fetchall()
+    assert summaries == [("Badge reader at the side door", 1)], "one key, one write-back"

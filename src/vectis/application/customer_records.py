@@ -113,6 +113,7 @@ class CustomerRecordsService:
         description: str = "",
         priority_id: str | None = None,
         board_id: str | None = None,
+        idempotency_key: str | None = None,
     ) -> WriteBack:
         """Open a ticket for a customer in a PSA it is linked to."""
         async with self._uow(principal.tenant_id) as uow:
@@ -126,7 +127,9 @@ class CustomerRecordsService:
             priority_id=priority_id or None,
             board_id=board_id or None,
         )
-        return await self._writebacks.request(principal, integration_id, action)
+        return await self._writebacks.request(
+            principal, integration_id, action, idempotency_key=idempotency_key
+        )
 
     async def reply(
         self,
@@ -136,10 +139,13 @@ class CustomerRecordsService:
         text: str,
         *,
         internal: bool,
+        idempotency_key: str | None = None,
     ) -> WriteBack:
         await self.ticket(principal, integration_id, ticket_id)
         action = AddTicketNote(ticket_id=ticket_id, text=text, internal=internal)
-        return await self._writebacks.request(principal, integration_id, action)
+        return await self._writebacks.request(
+            principal, integration_id, action, idempotency_key=idempotency_key
+        )
 
     async def change(
         self,
@@ -151,6 +157,7 @@ class CustomerRecordsService:
         priority_id: str | None = None,
         board_id: str | None = None,
         owner_id: str | None = None,
+        idempotency_key: str | None = None,
     ) -> WriteBack:
         """Change what differs from the ticket as synced (status, priority, board, owner)."""
         view = await self.ticket(principal, integration_id, ticket_id)
@@ -166,10 +173,17 @@ class CustomerRecordsService:
             board_id=changed(board_id, ticket.board),
             owner_id=changed(owner_id, ticket.owner),
         )
-        return await self._writebacks.request(principal, integration_id, action)
+        return await self._writebacks.request(
+            principal, integration_id, action, idempotency_key=idempotency_key
+        )
 
     async def acknowledge_alert(
-        self, principal: Principal, integration_id: UUID, alert_id: str
+        self,
+        principal: Principal,
+        integration_id: UUID,
+        alert_id: str,
+        *,
+        idempotency_key: str | None = None,
     ) -> WriteBack:
         async with self._uow(principal.tenant_id) as uow:
             held = await uow.reader.alert(integration_id, alert_id)
@@ -178,7 +192,10 @@ class CustomerRecordsService:
         if held.record.state == AlertState.RESOLVED:
             raise InvalidValue("this alert is already cleared")
         return await self._writebacks.request(
-            principal, integration_id, ResetAlert(alert_id=alert_id)
+            principal,
+            integration_id,
+            ResetAlert(alert_id=alert_id),
+            idempotency_key=idempotency_key,
         )
 
     def _vendors_offering(self, port: type) -> set[str]:

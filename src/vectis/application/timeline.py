@@ -9,7 +9,7 @@ from __future__ import annotations
 from uuid import UUID, uuid4
 
 from vectis.application.audit import record
-from vectis.application.errors import NotFound
+from vectis.application.errors import Conflict, NotFound
 from vectis.application.identity import require
 from vectis.application.ports import Clock
 from vectis.application.tenancy import require_customer
@@ -68,9 +68,16 @@ class TimelineService:
             return note, await uow.notes.revisions(note_id)
 
     async def add_note(
-        self, principal: Principal, customer_id: UUID, body: str, *, format: str = "text"
+        self,
+        principal: Principal,
+        customer_id: UUID,
+        body: str,
+        *,
+        format: str = "text",
+        idempotency_key: str | None = None,
     ) -> CustomerNote:
-        """Write a note on a customer; it is audited and appears in the timeline."""
+        """Write a note on a customer; it is audited and appears in the timeline. Asked again
+        with the same ``idempotency_key``, it answers the note written the first time."""
         require(principal, Permission.WRITE_BACK)
         now = self._clock.now()
         author = principal.display_name or principal.actor.label
@@ -84,10 +91,18 @@ class TimelineService:
             edited_by=author,
             created_at=now,
             updated_at=now,
+            idempotency_key=idempotency_key,
         )
         async with self._uow(principal.tenant_id) as uow:
             await require_customer(uow, customer_id)
-            await uow.notes.add(note)
+            stored = await uow.notes.add(note)
+            if stored.id != note.id:
+                if (stored.customer_id, stored.body) != (note.customer_id, note.body):
+                    raise Conflict(
+                        "This note was already sent once with other text, so it was not sent "
+                        "again. Open the form afresh to write this one."
+                    )
+                return stored  # written before under this key: nothing new to record
             await self._record(uow, principal, note, EventKind.NOTE_ADDED, "note.add")
             await uow.commit()
         return note

@@ -185,7 +185,10 @@ class EventStream(Protocol):
 
 
 class NoteRepository(Protocol):
-    async def add(self, note: CustomerNote) -> None: ...
+    async def add(self, note: CustomerNote) -> CustomerNote:
+        """Store a new note; if its idempotency key wrote one before, that note instead."""
+        ...
+
     async def get(self, note_id: UUID, *, for_update: bool = False) -> CustomerNote | None: ...
     async def save(self, note: CustomerNote) -> None:
         """Store an edited note and its new text as the next revision."""

@@ -16,7 +16,7 @@ from uuid import UUID, uuid4
 import attrs
 
 from vectis.application.audit import record
-from vectis.application.errors import NotFound
+from vectis.application.errors import Conflict, NotFound
 from vectis.application.identity import require
 from vectis.application.integrations import IntegrationService
 from vectis.application.ports import Clock, Connectors, WebhookSubscriptions
@@ -175,6 +175,13 @@ class WriteBackService:
         )
         stored = await uow.writebacks.add(writeback)
         if stored.id != writeback.id:
+            if (stored.integration_id, stored.action) != (integration_id, action):
+                # The key was sent before with another change (a form edited after sending):
+                # making this change under it would be lost, making the first again is wrong.
+                raise Conflict(
+                    "This was already sent once with other details, so it was not sent again. "
+                    "Open the form afresh to send this change."
+                )
             return stored  # asked for before under this key: nothing new to do
         await record(
             uow,

@@ -55,6 +55,8 @@ class CustomerNote:
     updated_at: datetime
     revision: int = 1
     """1 for a note never edited; each edit adds one."""
+    idempotency_key: str | None = None
+    """The submission that wrote it: the same key again finds this note, not a second one."""
 
     @property
     def edited(self) -> bool:

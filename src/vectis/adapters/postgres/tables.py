@@ -181,6 +181,7 @@ customer_notes = Table(
     _created_at(),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("revision", Integer, nullable=False),
+    Column("idempotency_key", Text),
 )
 
 customer_note_revisions = Table(

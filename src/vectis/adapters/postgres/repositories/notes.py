@@ -6,6 +6,7 @@ from typing import Any
 from uuid import UUID
 
 from sqlalchemy import insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from vectis.adapters.postgres.tables import customer_note_revisions, customer_notes
@@ -17,9 +18,11 @@ class PostgresNoteRepository:
         self._connection = connection
         self._tenant_id = tenant_id
 
-    async def add(self, note: CustomerNote) -> None:
-        await self._connection.execute(
-            insert(customer_notes).values(
+    async def add(self, note: CustomerNote) -> CustomerNote:
+        """Store a new note, unless its idempotency key wrote one already: then that one."""
+        statement = (
+            pg_insert(customer_notes)
+            .values(
                 id=note.id,
                 tenant_id=note.tenant_id,
                 customer_id=note.customer_id,
@@ -30,9 +33,21 @@ class PostgresNoteRepository:
                 created_at=note.created_at,
                 updated_at=note.updated_at,
                 revision=note.revision,
+                idempotency_key=note.idempotency_key,
             )
+            .on_conflict_do_nothing(
+                index_elements=[customer_notes.c.tenant_id, customer_notes.c.idempotency_key],
+                index_where=customer_notes.c.idempotency_key.is_not(None),
+            )
+            .returning(customer_notes.c.id)
         )
+        if (await self._connection.execute(statement)).first() is None:
+            existing = select(customer_notes).where(
+                customer_notes.c.idempotency_key == note.idempotency_key
+            )
+            return _note_of((await self._connection.execute(existing)).one())
         await self._add_revision(note)
+        return note
 
     async def get(self, note_id: UUID, *, for_update: bool = False) -> CustomerNote | None:
         statement = select(customer_notes).where(customer_notes.c.id == note_id)
@@ -109,4 +124,5 @@ def _note_of(row: Any) -> CustomerNote:
         created_at=row.created_at,
         updated_at=row.updated_at,
         revision=row.revision,
+        idempotency_key=row.idempotency_key,
     )

@@ -21,6 +21,7 @@ from vectis.domain.timeline import (
     parse_topics,
 )
 from vectis.entrypoints.http.api.schema import (
+    MAX_IDEMPOTENCY_KEY_LENGTH,
     RequestWriteBack,
     WriteNote,
     audit_json,
@@ -131,7 +132,11 @@ class Notes:
     ) -> None:
         command: WriteNote = parse_command(await _json_body(req), WriteNote)
         note = await self._services.timeline.add_note(
-            req.context.principal, customer_id, command.body, format=command.format
+            req.context.principal,
+            customer_id,
+            command.body,
+            format=command.format,
+            idempotency_key=_idempotency_key(req),
         )
         resp.status = falcon.HTTP_201
         resp.location = f"/api/v1/customers/{customer_id}/notes/{note.id}"
@@ -266,3 +271,15 @@ async def _json_body(req: falcon.asgi.Request) -> Any:
         return await req.get_media()
     except falcon.MediaMalformedError:
         raise InvalidValue("the request body is not valid JSON") from None
+
+
+def _idempotency_key(req: falcon.asgi.Request) -> str | None:
+    """The request's ``Idempotency-Key`` header, kept apart from the hub's submission keys."""
+    key = req.get_header("Idempotency-Key")
+    if key is None:
+        return None
+    if not 1 <= len(key) <= MAX_IDEMPOTENCY_KEY_LENGTH:
+        raise InvalidValue(
+            f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY_LENGTH} characters long"
+        )
+    return f"api:{key}"

@@ -36,6 +36,7 @@ from vectis.entrypoints.http.cursors import PageCursors, table_scope, timeline_s
 from vectis.entrypoints.http.hub.charts import activity_charts
 from vectis.entrypoints.http.hub.forms import form_fields
 from vectis.entrypoints.http.hub.rendering import page
+from vectis.entrypoints.http.hub.submissions import idempotency_key
 
 
 @frozen(kw_only=True)
@@ -184,6 +185,7 @@ class CustomerHub:
             customer_id,
             form.get("body", ""),
             format=form.get("format", "text"),
+            idempotency_key=idempotency_key(req.context.principal, form),
         )
         raise falcon.HTTPSeeOther(f"/customers/{customer_id}/notes#note-{note.id}")
 

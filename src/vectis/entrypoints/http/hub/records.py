@@ -16,6 +16,7 @@ from vectis.domain.integration import Credentials, VendorInfo
 from vectis.domain.tenancy import Permission
 from vectis.entrypoints.http.hub.forms import form_fields, local_path
 from vectis.entrypoints.http.hub.rendering import page
+from vectis.entrypoints.http.hub.submissions import idempotency_key
 
 
 class _Page:
@@ -36,15 +37,17 @@ class CustomerTickets(_Page):
     async def on_post(
         self, req: falcon.asgi.Request, resp: falcon.asgi.Response, customer_id: UUID
     ) -> None:
+        principal = await self._chrome(req)  # an error page shows the tenant's brand
         form = await form_fields(req)
         writeback = await self._services.records.open_ticket(
-            req.context.principal,
+            principal,
             customer_id,
             _uuid(form.get("integration_id")),
             summary=form.get("summary", ""),
             description=form.get("description", ""),
             priority_id=form.get("priority_id"),
             board_id=form.get("board_id"),
+            idempotency_key=idempotency_key(principal, form),
         )
         raise falcon.HTTPSeeOther(
             f"/writebacks/{writeback.id}?back=/customers/{customer_id}/tickets"
@@ -88,6 +91,7 @@ class TicketPage(_Page):
                 priority_id=form.get("priority_id"),
                 board_id=form.get("board_id"),
                 owner_id=form.get("owner_id"),
+                idempotency_key=idempotency_key(principal, form),
             )
         else:
             writeback = await self._services.records.reply(
@@ -96,6 +100,7 @@ class TicketPage(_Page):
                 ticket_id,
                 form.get("text", ""),
                 internal=form.get("internal") == "on",
+                idempotency_key=idempotency_key(principal, form),
             )
         back = local_path(form.get("back") or f"/tickets/{integration_id}/{ticket_id}")
         raise falcon.HTTPSeeOther(f"/writebacks/{writeback.id}?back={quote(back, safe='/')}")
@@ -109,9 +114,10 @@ class AlertAcknowledgement(_Page):
         integration_id: UUID,
         alert_id: str,
     ) -> None:
+        principal = await self._chrome(req)  # an error page shows the tenant's brand
         form = await form_fields(req)
         writeback = await self._services.records.acknowledge_alert(
-            req.context.principal, integration_id, alert_id
+            principal, integration_id, alert_id, idempotency_key=idempotency_key(principal, form)
         )
         back = local_path(form.get("back"))
         raise falcon.HTTPSeeOther(f"/writebacks/{writeback.id}?back={quote(back, safe='/')}")

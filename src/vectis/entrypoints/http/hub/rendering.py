@@ -17,6 +17,7 @@ from markupsafe import Markup, escape
 
 from vectis.domain.events import Event
 from vectis.domain.records import SlaState, Ticket
+from vectis.entrypoints.http.hub.submissions import new_submission_key
 
 _environment = Environment(
     loader=PackageLoader("vectis.entrypoints.http.hub", "templates"),
@@ -138,6 +139,7 @@ def _record_link(event: Event, customer_id: UUID) -> str:
 
 
 _environment.globals["with_params"] = _with_params
+_environment.globals["submission_key"] = new_submission_key
 _environment.filters["local_time"] = _local_time
 _environment.filters["record_link"] = _record_link
 _environment.filters["pair"] = lambda value: (value, value)

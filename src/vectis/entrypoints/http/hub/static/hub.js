@@ -44,3 +44,39 @@ document.addEventListener("keydown", (event) => {
     next.focus();
   }
 });
+
+// A form sent once is not sent again by a second click: its buttons wait for the answer. (The
+// server makes the change once per submission key anyway; this spares the tech the doubt.)
+document.addEventListener("submit", (event) => {
+  const form = event.target;
+  if (!(form instanceof HTMLFormElement) || event.defaultPrevented) return;
+  if (form.method.toLowerCase() !== "post") return;
+  if (form.dataset.sending) {
+    event.preventDefault();
+    return;
+  }
+  form.dataset.sending = "1";
+  for (const button of form.querySelectorAll('button[type="submit"], button:not([type])')) {
+    button.setAttribute("aria-disabled", "true");
+    button.classList.add("sending");
+  }
+});
+
+// Back on a page already sent from (the browser's history), each form is a new submission:
+// fresh keys, so a corrected form is sent as a new change, and its buttons work again.
+window.addEventListener("pageshow", (event) => {
+  const navigation = performance.getEntriesByType("navigation")[0];
+  const fromHistory = event.persisted || (navigation && navigation.type === "back_forward");
+  if (!fromHistory) return;
+  for (const form of document.querySelectorAll("form[data-sending]")) {
+    delete form.dataset.sending;
+    for (const button of form.querySelectorAll(".sending")) {
+      button.removeAttribute("aria-disabled");
+      button.classList.remove("sending");
+    }
+  }
+  for (const field of document.querySelectorAll('input[name="submission_key"]')) {
+    const bytes = crypto.getRandomValues(new Uint8Array(18));
+    field.value = btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_");
+  }
+});
