@@ -128,8 +128,11 @@ async def test_a_tech_requests_a_write_back_and_it_is_queued_and_audited(
 
     first = await real_client.post("/api/v1/writebacks", json=body, headers=bearer(issued.secret))
     again = await real_client.post("/api/v1/writebacks", json=body, headers=bearer(issued.secret))
+    other = {**body, "action": {**body["action"], "text": "Something else."}}
+    reused = await real_client.post("/api/v1/writebacks", json=other, headers=bearer(issued.secret))
 
     assert first.status_code == again.status_code == 202
+    assert reused.status_code == 409, "a key sent with another change is refused, not dropped"
     assert first.json()["id"] == again.json()["id"]
     assert first.json()["status"] == "pending"
     assert first.headers["location"] == f"/api/v1/writebacks/{first.json()['id']}"
