@@ -163,6 +163,28 @@ async def test_an_unknown_page_gets_a_friendly_html_404(client: httpx.AsyncClien
     assert "Not Found" in page.text and "Traceback" not in page.text
 
 
+async def test_an_unknown_page_for_a_signed_in_tech_is_branded_with_a_way_back(
+    real_services: Services, real_client: httpx.AsyncClient
+) -> None:
+    world = await make_tenant(real_services, "Harbor Point IT")
+    await sign_in(real_client, world.owner.email, PASSWORD)
+    came_from = f"{real_client.base_url}/customers?q=acme"
+
+    page = await real_client.get("/customers/no-such-page/x", headers={"Referer": came_from})
+    offsite = await real_client.get(
+        "/no-such-page", headers={"Referer": "https://evil.example/customers"}
+    )
+    api = await real_client.get("/api/v1/no-such-thing")
+
+    assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")
+    assert "Harbor Point IT" in page.text, "the MSP's brand, not a bare page"
+    assert 'href="/customers"' in page.text, "the navigation"
+    assert 'name="csrf_token" value="' in page.text, "a sign-out form that works"
+    assert 'href="/customers?q=acme">Back to the page you were on' in page.text
+    assert "Back to the page you were on" not in offsite.text
+    assert api.status_code == 404 and api.headers["content-type"] == "application/problem+json"
+
+
 async def test_the_audit_page_lists_the_tenants_entries(
     real_services: Services, real_client: httpx.AsyncClient
 ) -> None:

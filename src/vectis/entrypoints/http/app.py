@@ -16,7 +16,7 @@ from vectis.entrypoints.http.client_address import ClientAddress, Network
 from vectis.entrypoints.http.cursors import PageCursors
 from vectis.entrypoints.http.edge import InputGuard, StrictFormHandler, StrictJSONHandler
 from vectis.entrypoints.http.hub import customer, pages, records, settings
-from vectis.entrypoints.http.hub.rendering import error_page
+from vectis.entrypoints.http.hub.errors import BrandedErrorPages
 from vectis.entrypoints.http.security import (
     AuthMiddleware,
     CsrfTokens,
@@ -97,6 +97,6 @@ def create_app(services: Services, config: HttpConfig) -> falcon.asgi.App[Any, A
 
     app.add_route("/webhooks/{integration_id:uuid}", webhooks.WebhookReceiver(services))
 
-    problems.install(app, error_page)
+    problems.install(app, BrandedErrorPages(services, csrf))
     app.add_error_handler(SignInRequired, redirect_to_sign_in)
     return app

@@ -64,6 +64,13 @@ def problem(resp: falcon.asgi.Response, status: int, title: str, detail: str, **
     }
 
 
+_IN_WORDS = {
+    404: "There is nothing at this address: the link may be mistyped, or what it showed is gone.",
+    405: "This address does not take that kind of request.",
+}
+"""What a routing error means, in words, when nothing more particular was said."""
+
+
 def install(app: falcon.asgi.App[Any, Any], render_error: Any) -> None:
     """Register the handlers: Vectis errors, Falcon's HTTP errors and anything unexpected."""
     app.resp_options.media_handlers[PROBLEM_JSON] = falcon.media.JSONHandler()
@@ -87,7 +94,8 @@ def install(app: falcon.asgi.App[Any, Any], render_error: Any) -> None:
         title = error.title or "Error"
         if title[:3].isdigit():
             title = title.partition(" ")[2]  # Falcon's default title is the status line
-        await _respond(req, resp, status, title, error.description or title, render_error)
+        detail = error.description or _IN_WORDS.get(status, title)
+        await _respond(req, resp, status, title, detail, render_error)
 
     async def handle_unexpected(
         req: falcon.asgi.Request, resp: falcon.asgi.Response, error: Exception, params: Any
@@ -118,6 +126,6 @@ async def _respond(
     if wants_html(req):
         resp.status = status
         resp.content_type = falcon.MEDIA_HTML
-        resp.text = render_error(req, status=status, title=title, detail=detail)
+        resp.text = await render_error(req, status=status, title=title, detail=detail)
     else:
         problem(resp, status, title, detail)

@@ -170,12 +170,15 @@ def page(
     )
 
 
-def error_page(req: falcon.asgi.Request, *, status: int, title: str, detail: str) -> str:
+def error_page(
+    req: falcon.asgi.Request, *, status: int, title: str, detail: str, back: str | None = None
+) -> str:
     return render(
         "error.html",
         status=status,
         title=title,
         detail=detail,
+        back=back,
         principal=getattr(req.context, "principal", None),
         tenant=getattr(req.context, "tenant", None),
         csrf_token=getattr(req.context, "csrf_token", ""),
